@@ -1,0 +1,180 @@
+# s6net: one GNU Makefile for the whole suite.
+# Sources are discovered: lib/<area>/*.c make libs6net, src/<area>/<prog>.c
+# make one program each, tests/unit/test_*.c one unit test each,
+# fuzz/fuzz_*.c one libFuzzer harness each.
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR    ?=
+VERSION    := 0.1.0
+
+B      ?= build
+CC     ?= cc
+CLANG  ?= clang
+# Debian's python3-pytest lives in /usr/bin/python3, not in any pyenv.
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+PYTEST ?= $(PYTHON) -m pytest
+
+WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wsign-compare -Wformat=2
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+ifdef WERROR
+WARN += -Werror
+endif
+
+CFLAGS   ?= -O2 -g
+PKGS     := openssl libcares libcdb
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lcares -lcdb)
+ALL_CPPFLAGS := -Iinclude -Ilib -D_GNU_SOURCE -DS6NET_BINDIR='"$(BINDIR)"' $(PKG_CFLAGS) $(CPPFLAGS)
+ALL_CFLAGS   := -std=c11 $(WARN) $(CFLAGS)
+# --as-needed: a program that uses no OpenSSL does not pay for loading it.
+ALL_LDFLAGS  := -Wl,--as-needed $(LDFLAGS)
+LDLIBS_ALL   := $(PKG_LIBS) $(LDLIBS)
+
+LIB_SRC   := $(sort $(wildcard lib/*/*.c))
+PROG_SRC  := $(sort $(wildcard src/*/*.c))
+UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
+SHIM_SRC  := $(sort $(wildcard tests/helpers/shim_*.c))
+TOOL_SRC  := $(filter-out $(SHIM_SRC),$(sort $(wildcard tests/helpers/*.c)))
+MAN_SRC   := $(sort $(wildcard doc/*.[1-8]))
+
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
+PROGS     := $(notdir $(PROG_SRC:.c=))
+PROG_BIN  := $(addprefix $(B)/bin/,$(PROGS))
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+REPLAY_BIN := $(FUZZ_SRC:fuzz/fuzz_%.c=$(B)/fuzz/replay_%)
+HELPER_BIN := $(TOOL_SRC:tests/helpers/%.c=$(B)/helpers/%) $(SHIM_SRC:tests/helpers/%.c=$(B)/helpers/%.so)
+STATIC_LIB := $(B)/lib/libs6net.a
+SHARED_LIB := $(B)/lib/libs6net.so.$(VERSION)
+
+.PHONY: all deps check unit integration fuzz-replay lint sanitize fuzz bench demo \
+        install uninstall clean stress static
+.DEFAULT_GOAL := all
+
+all: $(PROG_BIN) $(STATIC_LIB) $(SHARED_LIB) $(B)/lib/libs6net.pc $(HELPER_BIN)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -fPIC -MMD -MP -c -o $@ $<
+
+$(STATIC_LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libs6net.so.0 $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+	ln -sf libs6net.so.$(VERSION) $(B)/lib/libs6net.so.0
+	ln -sf libs6net.so.$(VERSION) $(B)/lib/libs6net.so
+
+$(B)/lib/libs6net.pc: tools/libs6net.pc.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+# One program per source file, linked against the static library.
+define prog_rule
+$(B)/bin/$(notdir $(1:.c=)): $(B)/obj/$(1:.c=.o) $(STATIC_LIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_CFLAGS) $$(ALL_LDFLAGS) -o $$@ $$< $(STATIC_LIB) $$(LDLIBS_ALL)
+endef
+$(foreach s,$(PROG_SRC),$(eval $(call prog_rule,$(s))))
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) -lcmocka $(LDLIBS_ALL)
+
+# Test helpers: small peers (executables) and LD_PRELOAD shims (shim_*.so).
+$(B)/helpers/%.so: $(B)/obj/tests/helpers/%.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $< -ldl
+
+$(B)/helpers/%: $(B)/obj/tests/helpers/%.o $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(LDLIBS_ALL)
+
+# Fuzz harnesses built with the normal compiler and a replay main(): the
+# corpora and saved crash inputs are re-run by make check.
+$(B)/fuzz/replay_%: $(B)/obj/fuzz/fuzz_%.o $(B)/obj/fuzz/replay.o $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(B)/obj/fuzz/replay.o: fuzz/replay.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# ---- dependencies ---------------------------------------------------------
+deps:
+	@sh tools/install-deps.sh --ensure
+
+# ---- tests ---------------------------------------------------------------
+check: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(REPLAY_BIN)
+	@$(MAKE) --no-print-directory unit fuzz-replay integration
+
+unit: $(UNIT_BIN)
+	@sh tools/run-unit.sh $(UNIT_BIN)
+
+fuzz-replay: $(REPLAY_BIN)
+	@sh tools/run-replay.sh $(REPLAY_BIN)
+
+integration: all
+	S6NET_BUILD=$(abspath $(B)) $(PYTEST) -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+lint: deps
+	@sh tools/lint.sh $(MAN_SRC)
+
+sanitize: deps
+	$(MAKE) B=build-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" S6NET_SANITIZE=1 check
+
+fuzz:
+	@sh tools/fuzz.sh $(FUZZ_SECONDS)
+
+bench: all
+	@sh bench/run.sh
+
+stress: all
+	@sh tools/stress.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/demo.sh $(abspath $(B))
+
+# ---- install ---------------------------------------------------------------
+INSTALL_PROGS := $(PROGS)
+ifeq ($(WITHOUT_S6_IPC),1)
+INSTALL_PROGS := $(filter-out s6-ipc% s6-sudo%,$(PROGS))
+endif
+PUBLIC_HEADERS := $(wildcard include/s6net/*.h)
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/s6net $(DESTDIR)$(PKGCONFIGDIR)
+	for p in $(INSTALL_PROGS); do install -m 755 $(B)/bin/$$p $(DESTDIR)$(BINDIR)/$$p; done
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/libs6net.a
+	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/libs6net.so.$(VERSION)
+	ln -sf libs6net.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libs6net.so.0
+	ln -sf libs6net.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libs6net.so
+	for h in $(PUBLIC_HEADERS); do install -m 644 $$h $(DESTDIR)$(INCLUDEDIR)/s6net/; done
+	install -m 644 $(B)/lib/libs6net.pc $(DESTDIR)$(PKGCONFIGDIR)/libs6net.pc
+	for m in $(MAN_SRC); do s=$${m##*.}; mkdir -p $(DESTDIR)$(MANDIR)/man$$s; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+
+uninstall:
+	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
+	rm -f $(DESTDIR)$(LIBDIR)/libs6net.a $(DESTDIR)$(LIBDIR)/libs6net.so*
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/s6net
+	rm -f $(DESTDIR)$(PKGCONFIGDIR)/libs6net.pc
+	for m in $(MAN_SRC); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+
+clean:
+	rm -rf $(B) build-san build-fuzz build-static

@@ -1,0 +1,89 @@
+#include "core/diag.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char const *s6net_prog = "s6net";
+
+/* One write() per message so that lines from concurrent processes sharing
+ * a log pipe never interleave. */
+static void emit(char const *kind, char const *fmt, va_list ap, int err)
+{
+  char buf[2048];
+  int n = snprintf(buf, sizeof buf, "%s: %s: ", s6net_prog, kind);
+  if (n < 0) n = 0;
+  size_t len = (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
+  int m = vsnprintf(buf + len, sizeof buf - len, fmt, ap);
+  if (m > 0) len += (size_t)m < sizeof buf - len ? (size_t)m : sizeof buf - len - 1;
+  if (err) {
+    m = snprintf(buf + len, sizeof buf - len, ": %s", strerror(err));
+    if (m > 0) len += (size_t)m < sizeof buf - len ? (size_t)m : sizeof buf - len - 1;
+  }
+  if (len > sizeof buf - 2) len = sizeof buf - 2;
+  buf[len++] = '\n';
+  while (write(2, buf, len) < 0 && errno == EINTR) ;
+}
+
+void s6net_die(int code, char const *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  emit("fatal", fmt, ap, 0);
+  va_end(ap);
+  _exit(code);
+}
+
+void s6net_diesys(int code, char const *fmt, ...)
+{
+  int e = errno;
+  va_list ap;
+  va_start(ap, fmt);
+  emit("fatal", fmt, ap, e ? e : EIO);
+  va_end(ap);
+  _exit(code);
+}
+
+void s6net_dieusage(char const *usage)
+{
+  char buf[1024];
+  int n = snprintf(buf, sizeof buf, "%s: usage: %s %s\n", s6net_prog, s6net_prog, usage);
+  if (n > 0) {
+    size_t len = (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
+    while (write(2, buf, len) < 0 && errno == EINTR) ;
+  }
+  _exit(100);
+}
+
+void s6net_warn(char const *fmt, ...)
+{
+  int e = errno;
+  va_list ap;
+  va_start(ap, fmt);
+  emit("warning", fmt, ap, 0);
+  va_end(ap);
+  errno = e;
+}
+
+void s6net_warnsys(char const *fmt, ...)
+{
+  int e = errno;
+  va_list ap;
+  va_start(ap, fmt);
+  emit("warning", fmt, ap, e ? e : EIO);
+  va_end(ap);
+  errno = e;
+}
+
+void s6net_info(char const *fmt, ...)
+{
+  int e = errno;
+  va_list ap;
+  va_start(ap, fmt);
+  emit("info", fmt, ap, 0);
+  va_end(ap);
+  errno = e;
+}
