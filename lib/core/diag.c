@@ -9,23 +9,27 @@
 
 char const *s6net_prog = "s6net";
 
+struct line { char buf[2048]; size_t len; };
+
+static void add(struct line *l, char const *s)
+{
+  while (*s && l->len < sizeof l->buf - 1) l->buf[l->len++] = *s++;
+}
+
 /* One write() per message so that lines from concurrent processes sharing
  * a log pipe never interleave. */
 static void emit(char const *kind, char const *fmt, va_list ap, int err)
 {
-  char buf[2048];
-  int n = snprintf(buf, sizeof buf, "%s: %s: ", s6net_prog, kind);
-  if (n < 0) n = 0;
-  size_t len = (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
-  int m = vsnprintf(buf + len, sizeof buf - len, fmt, ap);
-  if (m > 0) len += (size_t)m < sizeof buf - len ? (size_t)m : sizeof buf - len - 1;
-  if (err) {
-    m = snprintf(buf + len, sizeof buf - len, ": %s", strerror(err));
-    if (m > 0) len += (size_t)m < sizeof buf - len ? (size_t)m : sizeof buf - len - 1;
-  }
-  if (len > sizeof buf - 2) len = sizeof buf - 2;
-  buf[len++] = '\n';
-  while (write(2, buf, len) < 0 && errno == EINTR) ;
+  struct line l = { .len = 0 };
+  char msg[1900];
+  add(&l, s6net_prog);
+  add(&l, ": ");
+  add(&l, kind);
+  add(&l, ": ");
+  if (vsnprintf(msg, sizeof msg, fmt, ap) >= 0) add(&l, msg);
+  if (err) { add(&l, ": "); add(&l, strerror(err)); }
+  l.buf[l.len++] = '\n';
+  while (write(2, l.buf, l.len) < 0 && errno == EINTR) ;
 }
 
 void s6net_die(int code, char const *fmt, ...)
