@@ -129,7 +129,7 @@ fuzz-replay: $(REPLAY_BIN)
 	@sh tools/run-replay.sh $(REPLAY_BIN)
 
 integration: all
-	S6NET_BUILD=$(abspath $(B)) $(PYTEST) -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+	S6NET_BUILD=$(abspath $(B)) S6NET_SANITIZE=$(S6NET_SANITIZE) $(PYTEST) -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
 lint: deps
 	@sh tools/lint.sh $(MAN_SRC)
