@@ -147,6 +147,9 @@ bench: all
 stress: all
 	@sh tools/stress.sh
 
+static:
+	@sh tools/static.sh
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/demo.sh $(abspath $(B))

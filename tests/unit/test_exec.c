@@ -1,0 +1,53 @@
+#include "unit.h"
+#include "core/exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+static void test_sibling(void **state)
+{
+  (void)state;
+  char buf[4200], self[4096];
+  ssize_t r = readlink("/proc/self/exe", self, sizeof self - 1);
+  assert_true(r > 0);
+  self[r] = 0;
+  *strrchr(self, '/') = 0;
+  assert_int_equal(s6net_sibling(buf, sizeof buf, "s6-tcpserverd"), 0);
+  assert_int_equal(strncmp(buf, self, strlen(self)), 0);
+  assert_string_equal(buf + strlen(self), "/s6-tcpserverd");
+  assert_int_equal(s6net_sibling(buf, 8, "s6-tcpserverd"), -1);
+  assert_int_equal(errno, ENAMETOOLONG);
+}
+static void test_exec_path(void **state)
+{
+  (void)state;
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (!pid) {
+    char const *argv[] = { "true", 0 };
+    char const *envp[] = { "PATH=/nonexistent:/usr/bin:/bin", 0 };
+    s6net_exec(argv, envp);
+    _exit(99);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  assert_int_equal(WEXITSTATUS(st), 0);
+  char const *argv[] = { "no-such-program-s6net", 0 };
+  char const *envp[] = { "PATH=/usr/bin:/bin", 0 };
+  assert_int_equal(s6net_exec(argv, envp), -1);
+  assert_int_equal(errno, ENOENT);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_sibling),
+    cmocka_unit_test(test_exec_path),
+  };
+  return cmocka_run_group_tests_name("exec", tests, NULL, NULL);
+}

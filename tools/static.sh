@@ -1,0 +1,34 @@
+#!/bin/sh
+# make static: build, with musl (musl-gcc), a static binary of every program
+# that needs no library beyond libc and our own libs6net. Such a program
+# starts in about 0.09 ms instead of 0.6 ms for a glibc one, which matters
+# for everything that runs once per connection.
+#   Output: build-static/bin/; the list of what was built is printed and
+#   written to build-static/STATIC-PROGRAMS.
+set -u
+B=build-static
+CC=${MUSL_CC:-musl-gcc}
+command -v "$CC" >/dev/null || { echo "static: $CC not found (apt-get install musl-tools)" >&2; exit 100; }
+CFLAGS="-std=c11 -O2 -D_GNU_SOURCE -Iinclude -Ilib -DS6NET_BINDIR=\"${BINDIR:-/usr/local/bin}\""
+mkdir -p $B/obj $B/bin
+rm -f $B/lib.a $B/bin/*
+objs=""
+# Library modules that include headers musl does not have (OpenSSL, c-ares,
+# tinycdb) simply do not build here; programs that need them are skipped.
+for c in lib/*/*.c; do
+  o=$B/obj/$(echo "$c" | tr / _ | sed 's/\.c$/.o/')
+  if $CC $CFLAGS -c -o "$o" "$c" 2>/dev/null; then objs="$objs $o"; fi
+done
+ar rcs $B/lib.a $objs
+built=""; skipped=""
+for c in src/*/*.c; do
+  p=$(basename "$c" .c)
+  if $CC $CFLAGS -static -o "$B/bin/$p" "$c" $B/lib.a 2>/dev/null; then
+    strip "$B/bin/$p"; built="$built $p"
+  else
+    skipped="$skipped $p"
+  fi
+done
+echo "$built" | tr ' ' '\n' | sed '/^$/d' > $B/STATIC-PROGRAMS
+echo "static (musl) programs in $B/bin:$built"
+echo "need glibc-built libraries (OpenSSL, c-ares or tinycdb), not static:$skipped"
