@@ -157,7 +157,8 @@ demo: deps
 # ---- install ---------------------------------------------------------------
 INSTALL_PROGS := $(PROGS)
 ifeq ($(WITHOUT_S6_IPC),1)
-INSTALL_PROGS := $(filter-out s6-ipc% s6-sudo%,$(PROGS))
+# Names that Debian's s6 package also installs.
+INSTALL_PROGS := $(filter-out s6-ipc% s6-sudo% s6-applyuidgid s6-envuidgid s6-accessrules-%,$(PROGS))
 endif
 PUBLIC_HEADERS := $(wildcard include/s6net/*.h)
 
