@@ -11,10 +11,15 @@
 #define S6NET_IP6_FMTLEN 46   /* longest textual IPv6 + NUL */
 #define S6NET_IP46_FMTLEN 46
 
-typedef struct {
+/* Also defined, identically and under the same guard, by public headers
+ * that need it (include/s6net/ident.h). */
+#ifndef S6NET_IP46_DEFINED
+#define S6NET_IP46_DEFINED
+typedef struct s6net_ip46_s {
   unsigned char ip[16]; /* IPv4 uses the first 4 bytes */
   unsigned char is6;
 } s6net_ip46;
+#endif
 
 /* Whole-string parsers: 0 on success, -1 (errno EINVAL) on bad input. */
 int s6net_ip4_scan(char const *s, unsigned char ip[4]);
