@@ -1,0 +1,532 @@
+#include "server/server.h"
+
+#include "core/deadline.h"
+#include "core/diag.h"
+#include "core/env.h"
+#include "core/fd.h"
+#include "core/sig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PATHMAX 4096
+#define ACCEPT_BURST 16   /* accepts per wakeup: keeps signals serviced under a flood */
+#define PAUSE_MS 100      /* back-off after EMFILE and friends */
+
+typedef struct {
+  pid_t pid;
+  unsigned int src;       /* slot in the source table */
+} conn;
+
+typedef struct {
+  char *buf;              /* "NAME=value" */
+  size_t namelen;         /* including the '=' */
+  unsigned char set;
+} envslot;
+
+struct s6net_server {
+  s6net_server_config cfg;
+  s6net_server_adapter const *a;
+  void *ctx;
+  int sigfd;
+  unsigned int nconn;
+  conn *conns;            /* maxconn entries */
+  unsigned int *freelist; /* free conn indices, stack */
+  unsigned int nfree;
+  unsigned int *pidtab;   /* pid -> conn index + 1, open addressing */
+  size_t pidmask;
+  s6net_server_srctab src;
+  s6net_server_ratetab rate;
+  char const **envp;      /* base + slots + NULL */
+  size_t nbase;
+  envslot *slots;
+  char path[PATHMAX];     /* resolved program path */
+  int pathsearch;         /* not found at start: let posix_spawnp search */
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t fa;
+  int fafd;               /* the fd the file actions were built for, -1 none */
+  int64_t pause_until;
+};
+
+/* ---- hashing and tables ------------------------------------------------ */
+
+unsigned int s6net_server_hash(unsigned int seed, unsigned char const *key, unsigned int len)
+{
+  uint32_t h = 2166136261u ^ seed;
+  for (unsigned int i = 0; i < len; i++) { h ^= key[i]; h *= 16777619u; }
+  /* FNV alone mixes the last bytes poorly into the low bits we index with. */
+  h ^= h >> 16; h *= 0x85ebca6bu; h ^= h >> 13; h *= 0xc2b2ae35u; h ^= h >> 16;
+  return h;
+}
+
+size_t s6net_server_src_find(s6net_server_srctab const *t, unsigned char const *key, unsigned int keylen)
+{
+  size_t i = s6net_server_hash(t->seed, key, keylen) & t->mask;
+  for (;;) {
+    s6net_server_srcent const *e = t->tab + i;
+    if (!e->keylen) return i;
+    if (e->keylen == keylen && !memcmp(e->key, key, keylen)) return i;
+    i = (i + 1) & t->mask;
+  }
+}
+
+void s6net_server_src_delete(s6net_server_srctab *t, size_t i)
+{
+  size_t j = i;
+  for (;;) {
+    j = (j + 1) & t->mask;
+    s6net_server_srcent *e = t->tab + j;
+    if (!e->keylen) break;
+    size_t k = s6net_server_hash(t->seed, e->key, e->keylen) & t->mask;
+    /* e stays if its home k lies cyclically in (i, j]. */
+    if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+    t->tab[i] = *e;
+    i = j;
+  }
+  t->tab[i].keylen = 0;
+  t->tab[i].count = 0;
+}
+
+#define RATE_PROBES 32
+
+int s6net_server_rate_take(s6net_server_ratetab *t, unsigned char const *key, unsigned int keylen, long long now)
+{
+  size_t i = s6net_server_hash(t->seed, key, keylen) & t->mask;
+  s6net_server_rateent *reuse = 0;
+  unsigned int cap = t->rate * 1000u;
+  for (unsigned int n = 0; n < RATE_PROBES; n++, i = (i + 1) & t->mask) {
+    s6net_server_rateent *e = t->tab + i;
+    if (e->keylen == keylen && !memcmp(e->key, key, keylen)) {
+      long long dt = now - e->last;
+      if (dt < 0) dt = 0;
+      unsigned long long tok = e->tokens + (unsigned long long)dt * t->rate;
+      e->tokens = tok > cap ? cap : (unsigned int)tok;
+      e->last = now;
+      if (e->tokens < 1000) return 0;
+      e->tokens -= 1000;
+      return 1;
+    }
+    if (!reuse && (!e->keylen || now - e->last >= 1000)) reuse = e;
+    if (!e->keylen) break; /* the key cannot be further along */
+  }
+  if (!reuse) return 1;
+  memcpy(reuse->key, key, keylen);
+  reuse->keylen = (unsigned char)keylen;
+  reuse->last = now;
+  reuse->tokens = cap - 1000;
+  return 1;
+}
+
+static size_t pid_slot(s6net_server const *s, pid_t pid)
+{
+  return ((uint32_t)pid * 2654435761u) & s->pidmask;
+}
+
+static void pid_insert(s6net_server *s, pid_t pid, unsigned int ci)
+{
+  size_t i = pid_slot(s, pid);
+  while (s->pidtab[i]) i = (i + 1) & s->pidmask;
+  s->pidtab[i] = ci + 1;
+}
+
+/* Remove pid from the index; returns its conn index or -1 if unknown. */
+static long pid_remove(s6net_server *s, pid_t pid)
+{
+  size_t i = pid_slot(s, pid);
+  for (;; i = (i + 1) & s->pidmask) {
+    if (!s->pidtab[i]) return -1;
+    if (s->conns[s->pidtab[i] - 1].pid == pid) break;
+  }
+  long ci = (long)s->pidtab[i] - 1;
+  size_t j = i;
+  for (;;) {
+    j = (j + 1) & s->pidmask;
+    if (!s->pidtab[j]) break;
+    size_t k = pid_slot(s, s->conns[s->pidtab[j] - 1].pid);
+    if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+    s->pidtab[i] = s->pidtab[j];
+    i = j;
+  }
+  s->pidtab[i] = 0;
+  return ci;
+}
+
+/* ---- set-up --------------------------------------------------------------- */
+
+static size_t pow2_at_least(size_t n)
+{
+  size_t p = 16;
+  while (p < n) p <<= 1;
+  return p;
+}
+
+static int is_var(s6net_server_adapter const *a, char const *entry)
+{
+  size_t l = s6net_env_namelen(entry);
+  for (unsigned int i = 0; i < a->nvars; i++)
+    if (strlen(a->vars[i]) == l && !memcmp(a->vars[i], entry, l)) return 1;
+  return 0;
+}
+
+/* Resolve argv[0] once: posix_spawnp would retry every PATH entry with a
+ * failing execve for every connection. */
+static void resolve(s6net_server *s)
+{
+  char const *name = s->cfg.argv[0];
+  size_t nlen = strlen(name);
+  if (strchr(name, '/')) {
+    if (nlen < PATHMAX) { memcpy(s->path, name, nlen + 1); return; }
+  } else {
+    char const *p = s6net_env_get(s->cfg.envp, "PATH");
+    if (!p) p = "/usr/local/bin:/usr/bin:/bin";
+    for (;;) {
+      char const *end = strchr(p, ':');
+      size_t dlen = end ? (size_t)(end - p) : strlen(p);
+      if (dlen && dlen + 1 + nlen < PATHMAX) {
+        struct stat st;
+        memcpy(s->path, p, dlen);
+        s->path[dlen] = '/';
+        memcpy(s->path + dlen + 1, name, nlen + 1);
+        if (!stat(s->path, &st) && S_ISREG(st.st_mode) && !access(s->path, X_OK)) return;
+      }
+      if (!end) break;
+      p = end + 1;
+    }
+  }
+  s->pathsearch = 1;
+  if (nlen >= PATHMAX) nlen = PATHMAX - 1;
+  memcpy(s->path, name, nlen);
+  s->path[nlen] = 0;
+}
+
+static int const trapped[] = { SIGCHLD, SIGTERM, SIGHUP, SIGQUIT, SIGABRT };
+#define NTRAPPED (sizeof trapped / sizeof *trapped)
+
+s6net_server *s6net_server_new(s6net_server_config const *cfg, s6net_server_adapter const *a, void *ctx)
+{
+  if (!cfg->maxconn || cfg->maxconn > S6NET_SERVER_MAXCONN || !cfg->localmaxconn
+   || cfg->localmaxconn > cfg->maxconn || !cfg->argv || !cfg->argv[0] || cfg->rate > 1000000) {
+    errno = EINVAL;
+    return 0;
+  }
+  size_t nenv = 0;
+  for (char const *const *e = cfg->envp; e && *e; e++) nenv++;
+  size_t ptab = pow2_at_least((size_t)cfg->maxconn * 2);
+  size_t rtab = cfg->rate ? pow2_at_least((size_t)cfg->maxconn * 4 < 1024 ? 1024 : (size_t)cfg->maxconn * 4) : 0;
+  s6net_server *s = calloc(1, sizeof *s);
+  if (!s) return 0;
+  s->cfg = *cfg;
+  s->a = a;
+  s->ctx = ctx;
+  s->fafd = -1;
+  s->conns = calloc(cfg->maxconn, sizeof *s->conns);
+  s->freelist = calloc(cfg->maxconn, sizeof *s->freelist);
+  s->pidtab = calloc(ptab, sizeof *s->pidtab);
+  s->src.tab = calloc(ptab, sizeof *s->src.tab);
+  s->envp = calloc(nenv + a->nvars + 1, sizeof *s->envp);
+  s->slots = calloc(a->nvars ? a->nvars : 1, sizeof *s->slots);
+  if (rtab) s->rate.tab = calloc(rtab, sizeof *s->rate.tab);
+  if (!s->conns || !s->freelist || !s->pidtab || !s->src.tab || !s->envp || !s->slots || (rtab && !s->rate.tab))
+    goto nomem;
+  s->pidmask = ptab - 1;
+  s->src.mask = ptab - 1;
+  {
+    /* Seeded so that a client cannot choose addresses that all collide. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    s->src.seed = (unsigned int)ts.tv_nsec ^ ((unsigned int)getpid() << 16) ^ (unsigned int)(uintptr_t)s;
+  }
+  if (rtab) {
+    s->rate.mask = rtab - 1;
+    s->rate.seed = s->src.seed * 2654435761u + 1;
+    s->rate.rate = cfg->rate;
+  }
+  for (unsigned int i = 0; i < cfg->maxconn; i++) s->freelist[i] = cfg->maxconn - 1 - i;
+  s->nfree = cfg->maxconn;
+  for (char const *const *e = cfg->envp; e && *e; e++)
+    if (!is_var(a, *e)) s->envp[s->nbase++] = *e;
+  s->envp[s->nbase] = 0;
+  for (unsigned int i = 0; i < a->nvars; i++) {
+    size_t l = strlen(a->vars[i]);
+    s->slots[i].buf = malloc(l + 2 + S6NET_SERVER_VALMAX);
+    if (!s->slots[i].buf) goto nomem;
+    memcpy(s->slots[i].buf, a->vars[i], l);
+    s->slots[i].buf[l] = '=';
+    s->slots[i].namelen = l + 1;
+  }
+  resolve(s);
+
+  sigset_t defsigs;
+  sigemptyset(&defsigs);
+  for (size_t i = 0; i < NTRAPPED; i++) sigaddset(&defsigs, trapped[i]);
+  if (posix_spawnattr_init(&s->attr)) goto nomem;
+  {
+    sigset_t empty;
+    sigemptyset(&empty);
+    posix_spawnattr_setsigmask(&s->attr, &empty);
+    posix_spawnattr_setsigdefault(&s->attr, &defsigs);
+    posix_spawnattr_setflags(&s->attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  }
+  if (posix_spawn_file_actions_init(&s->fa)) goto nomem;
+
+  s->sigfd = s6net_selfpipe_init();
+  if (s->sigfd < 0) return 0;
+  for (size_t i = 0; i < NTRAPPED; i++)
+    if (s6net_selfpipe_trap(trapped[i]) < 0) return 0;
+  if (s6net_fd_nonblock(cfg->fd) < 0) return 0;
+  return s;
+nomem:
+  errno = ENOMEM;
+  return 0;
+}
+
+int s6net_server_setenv(s6net_server *s, unsigned int i, char const *val, size_t len)
+{
+  if (i >= s->a->nvars) { errno = EINVAL; return -1; }
+  envslot *e = s->slots + i;
+  if (!val) { e->set = 0; return 0; }
+  if (len > S6NET_SERVER_VALMAX) { errno = ENAMETOOLONG; return -1; }
+  memcpy(e->buf + e->namelen, val, len);
+  e->buf[e->namelen + len] = 0;
+  e->set = 1;
+  return 0;
+}
+
+unsigned int s6net_server_nconn(s6net_server const *s)
+{
+  return s->nconn;
+}
+
+/* ---- children ------------------------------------------------------------- */
+
+static void killall(s6net_server *s, int sig)
+{
+  for (size_t i = 0; i <= s->pidmask; i++) {
+    if (!s->pidtab[i]) continue;
+    pid_t pid = s->conns[s->pidtab[i] - 1].pid;
+    kill(pid, sig);
+    if (sig == SIGTERM) kill(pid, SIGCONT);
+  }
+}
+
+static void reap(s6net_server *s)
+{
+  for (;;) {
+    int wstat;
+    pid_t pid = waitpid(-1, &wstat, WNOHANG);
+    if (pid <= 0) break;
+    long ci = pid_remove(s, pid);
+    if (ci < 0) continue; /* not one of ours (inherited across exec) */
+    unsigned int si = s->conns[ci].src;
+    if (!--s->src.tab[si].count) s6net_server_src_delete(&s->src, si);
+    s->freelist[s->nfree++] = (unsigned int)ci;
+    s->nconn--;
+    if (s->cfg.verbosity >= 2) {
+      if (WIFSIGNALED(wstat))
+        s6net_info("end pid %ld signal %d connections %u/%u", (long)pid, WTERMSIG(wstat), s->nconn, s->cfg.maxconn);
+      else
+        s6net_info("end pid %ld exit %d connections %u/%u", (long)pid, WEXITSTATUS(wstat), s->nconn, s->cfg.maxconn);
+    }
+  }
+}
+
+/* Returns -1 to keep running, else the exit code. */
+static int handle_signals(s6net_server *s)
+{
+  unsigned char buf[64];
+  int chld = 0, ret = -1;
+  for (;;) {
+    ssize_t r = read(s->sigfd, buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    for (ssize_t i = 0; i < r; i++) {
+      switch (buf[i]) {
+        case SIGCHLD: chld = 1; break;
+        case SIGTERM: ret = 0; break;
+        case SIGHUP: killall(s, SIGTERM); break;
+        case SIGQUIT: killall(s, SIGTERM); ret = 0; break;
+        case SIGABRT: killall(s, SIGKILL); ret = 0; break;
+        default: break;
+      }
+    }
+    if (r < (ssize_t)sizeof buf) break;
+  }
+  if (chld) reap(s);
+  return ret;
+}
+
+static pid_t spawn(s6net_server *s, int fd)
+{
+  pid_t pid;
+  int e;
+  /* The parent holds no connection fd between spawns, so accept() keeps
+   * returning the same number and the file actions are built once. */
+  if (fd != s->fafd) {
+    posix_spawn_file_actions_destroy(&s->fa);
+    s->fafd = -1;
+    if ((e = posix_spawn_file_actions_init(&s->fa))) { errno = e; return -1; }
+    if ((e = posix_spawn_file_actions_adddup2(&s->fa, fd, 0))
+     || (e = posix_spawn_file_actions_adddup2(&s->fa, fd, 1))) {
+      posix_spawn_file_actions_destroy(&s->fa);
+      posix_spawn_file_actions_init(&s->fa);
+      errno = e;
+      return -1;
+    }
+    s->fafd = fd;
+  }
+  size_t n = s->nbase;
+  for (unsigned int i = 0; i < s->a->nvars; i++)
+    if (s->slots[i].set) s->envp[n++] = s->slots[i].buf;
+  s->envp[n] = 0;
+  e = s->pathsearch
+    ? posix_spawnp(&pid, s->path, &s->fa, &s->attr, (char *const *)s->cfg.argv, (char *const *)s->envp)
+    : posix_spawn(&pid, s->path, &s->fa, &s->attr, (char *const *)s->cfg.argv, (char *const *)s->envp);
+  if (e) { errno = e; return -1; }
+  return pid;
+}
+
+static void refuse(s6net_server *s, s6net_server_peer const *p, char const *why)
+{
+  if (s->cfg.verbosity >= 1) {
+    char peer[256];
+    s->a->fmt(s->ctx, p, peer, sizeof peer);
+    s6net_warn("refused %s: %s", peer, why);
+  }
+}
+
+static void handle_conn(s6net_server *s, s6net_server_peer *p)
+{
+  char why[96];
+  if (s->a->source(s->ctx, p) < 0 || !p->keylen || p->keylen > S6NET_SERVER_KEYMAX) {
+    if (s->cfg.verbosity >= 1) s6net_warnsys("unable to identify the source of a connection");
+    return;
+  }
+  size_t si = s6net_server_src_find(&s->src, p->key, p->keylen);
+  unsigned int count = s->src.tab[si].count;
+  if (count >= s->cfg.localmaxconn) {
+    snprintf(why, sizeof why, "too many connections from this source (%u/%u)", count, s->cfg.localmaxconn);
+    refuse(s, p, why);
+    return;
+  }
+  if (s->cfg.rate && !s6net_server_rate_take(&s->rate, p->key, p->keylen, s6net_now_ms())) {
+    snprintf(why, sizeof why, "over %u connections per second from this source", s->cfg.rate);
+    refuse(s, p, why);
+    return;
+  }
+  if (s->a->env(s->ctx, s, p, count) < 0) {
+    if (s->cfg.verbosity >= 1) {
+      char peer[256];
+      s->a->fmt(s->ctx, p, peer, sizeof peer);
+      s6net_warnsys("refused %s: unable to set up the environment", peer);
+    }
+    return;
+  }
+  pid_t pid = spawn(s, p->fd);
+  if (pid < 0) {
+    if (s->cfg.verbosity >= 1) s6net_warnsys("unable to spawn %s", s->cfg.argv[0]);
+    return;
+  }
+  unsigned int ci = s->freelist[--s->nfree];
+  s->conns[ci].pid = pid;
+  s->conns[ci].src = (unsigned int)si;
+  pid_insert(s, pid, ci);
+  if (!s->src.tab[si].keylen) {
+    memcpy(s->src.tab[si].key, p->key, p->keylen);
+    s->src.tab[si].keylen = (unsigned char)p->keylen;
+  }
+  s->src.tab[si].count = count + 1;
+  s->nconn++;
+  if (s->cfg.verbosity >= 2) {
+    char peer[256];
+    s->a->fmt(s->ctx, p, peer, sizeof peer);
+    s6net_info("pid %ld from %s connections %u/%u source %u/%u", (long)pid, peer,
+               s->nconn, s->cfg.maxconn, count + 1, s->cfg.localmaxconn);
+  }
+}
+
+static void accept_some(s6net_server *s)
+{
+  s6net_server_peer p;
+  for (unsigned int n = 0; n < ACCEPT_BURST && s->nconn < s->cfg.maxconn; n++) {
+    p.salen = sizeof p.sa;
+#ifdef SOCK_CLOEXEC
+    p.fd = accept4(s->cfg.fd, (struct sockaddr *)&p.sa, &p.salen, SOCK_CLOEXEC);
+#else
+    p.fd = accept(s->cfg.fd, (struct sockaddr *)&p.sa, &p.salen);
+    if (p.fd >= 0) s6net_fd_cloexec(p.fd);
+#endif
+    if (p.fd < 0) {
+      switch (errno) {
+        case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+        case EWOULDBLOCK:
+#endif
+          return;
+        case EINTR: case ECONNABORTED: case EPROTO: case EPERM:
+        case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN: case ENONET:
+        case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH: case ETIMEDOUT:
+          continue;
+        case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM:
+          if (s->cfg.verbosity >= 1) s6net_warnsys("unable to accept");
+          s->pause_until = s6net_now_ms() + PAUSE_MS;
+          return;
+        default:
+          s6net_diesys(111, "unable to accept");
+      }
+    }
+#ifndef __linux__
+    /* Elsewhere accept() may hand the listener's O_NONBLOCK down. */
+    s6net_fd_block(p.fd);
+#endif
+    handle_conn(s, &p);
+    close(p.fd);
+  }
+}
+
+int s6net_server_run(s6net_server *s)
+{
+  if (s->cfg.ready) {
+    size_t len = strlen(s->cfg.ready);
+    if (s6net_write_all(1, s->cfg.ready, len) < 0) s6net_diesys(111, "unable to write readiness notification");
+    int fd = open("/dev/null", O_WRONLY);
+    if (fd < 0) s6net_diesys(111, "unable to open /dev/null");
+    if (fd != 1) { if (dup2(fd, 1) < 0) s6net_diesys(111, "unable to dup2"); close(fd); }
+  }
+  struct pollfd pfd[2];
+  pfd[0].fd = s->sigfd;
+  pfd[0].events = POLLIN;
+  pfd[1].fd = s->cfg.fd;
+  pfd[1].events = POLLIN;
+  for (;;) {
+    int timeout = -1;
+    nfds_t n = 1;
+    if (s->pause_until) {
+      int64_t left = s->pause_until - s6net_now_ms();
+      if (left <= 0) s->pause_until = 0;
+      else timeout = (int)left;
+    }
+    if (!s->pause_until && s->nconn < s->cfg.maxconn) n = 2;
+    pfd[1].revents = 0;
+    int r = poll(pfd, n, timeout);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      s6net_diesys(111, "unable to poll");
+    }
+    if (pfd[0].revents) {
+      int ret = handle_signals(s);
+      if (ret >= 0) return ret;
+    }
+    if (n == 2 && pfd[1].revents) accept_some(s);
+  }
+}

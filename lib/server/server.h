@@ -1,0 +1,158 @@
+/* The accept loop of a UCSPI super-server, generic over the address family.
+ *
+ * s6-tcpserverd (TCP) and s6-ipcserverd (UNIX domain) share this loop: a
+ * listening socket is polled together with a self-pipe for signals; each
+ * accepted connection is attributed to a "source" (an IP address or network
+ * prefix, a uid, ...) chosen by an adapter; the global limit (-c) and the
+ * per-source limit (-C) are enforced; a child is spawned with the socket on
+ * fds 0 and 1 and an environment the adapter fills; children are reaped as
+ * soon as SIGCHLD arrives.
+ *
+ * Nothing is allocated after s6net_server_new(): the connection table, the
+ * pid index and the source counters are sized from maxconn at start, and
+ * the child's environment is rebuilt in place for every connection.
+ *
+ * Limits.
+ *   - At maxconn live children the listening socket is no longer polled:
+ *     extra clients wait in the kernel's backlog and are served when a
+ *     child exits.
+ *   - A connection whose source already has localmaxconn live children is
+ *     accepted and closed at once (a warning at verbosity >= 1).
+ *   - Optional rate limit: at most `rate` new connections per second per
+ *     source (token bucket, bursts up to `rate`); over it, accepted and
+ *     closed like localmaxconn.
+ *
+ * Signals (as the s6-tcpserverd and s6-ipcserverd pages document):
+ *   SIGTERM exit 0; SIGHUP send SIGTERM then SIGCONT to every child;
+ *   SIGQUIT the same, then exit 0; SIGABRT send SIGKILL to every child, then
+ *   exit 0. SIGCHLD reaps.
+ *
+ * Log lines (stderr, through core/diag):
+ *   verbosity >= 1: refused connections (over localmaxconn or rate, adapter
+ *     refusals, spawn failures) as warnings;
+ *   verbosity >= 2: "pid P from PEER connections N/MAX source K/LOCALMAX"
+ *     for each child started, and "end pid P exit E|signal S connections
+ *     N/MAX" for each child reaped. PEER is whatever adapter->fmt writes.
+ *
+ * Usage:
+ *   s6net_server *s = s6net_server_new(&cfg, &adapter, ctx);
+ *   s6net_server_setenv(s, i, "constant", 8);    // optional, once
+ *   return s6net_server_run(s);                  // never returns on success
+ */
+#ifndef S6NET_SERVER_SERVER_H
+#define S6NET_SERVER_SERVER_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define S6NET_SERVER_MAXCONN 16384 /* upper bound for maxconn */
+#define S6NET_SERVER_KEYMAX 24     /* bytes of a source key */
+#define S6NET_SERVER_VALMAX 256    /* bytes of one environment value */
+
+/* One accepted connection, as the adapter sees it. */
+typedef struct {
+  int fd;                        /* the connection (close-on-exec in the server) */
+  struct sockaddr_storage sa;    /* peer address returned by accept() */
+  socklen_t salen;
+  unsigned char key[S6NET_SERVER_KEYMAX]; /* source key, set by adapter->source */
+  unsigned int keylen;           /* 1..S6NET_SERVER_KEYMAX */
+} s6net_server_peer;
+
+typedef struct s6net_server s6net_server;
+
+/* What the address family contributes. Callbacks run in the server
+ * process, one connection at a time, in the order source, env, fmt: an
+ * adapter may keep what source() parsed in its ctx for env() and fmt(). */
+typedef struct {
+  /* Names of the variables the adapter sets per connection. Inherited
+   * variables of these names are dropped from the children's environment;
+   * a variable is present only while s6net_server_setenv gave it a value. */
+  char const *const *vars;
+  unsigned int nvars;
+  /* Derive p->key / p->keylen (connections with equal keys count as one
+   * source). Return 0, or -1 with errno set to refuse the connection. */
+  int (*source)(void *ctx, s6net_server_peer *p);
+  /* Set this connection's variables with s6net_server_setenv. connnum is
+   * the number of live connections from the same source, this one
+   * excluded (TCPCONNNUM is that; IPCCONNNUM is connnum + 1). Return 0,
+   * or -1 with errno set to refuse the connection. */
+  int (*env)(void *ctx, s6net_server *s, s6net_server_peer const *p, unsigned int connnum);
+  /* Describe the peer for log lines ("127.0.0.1:1234", "uid 0 gid 0"):
+   * NUL-terminated, at most len - 1 bytes. */
+  void (*fmt)(void *ctx, s6net_server_peer const *p, char *buf, size_t len);
+} s6net_server_adapter;
+
+typedef struct {
+  int fd;                     /* listening socket; made non-blocking */
+  unsigned int maxconn;       /* 1..S6NET_SERVER_MAXCONN */
+  unsigned int localmaxconn;  /* 1..maxconn */
+  unsigned int rate;          /* new connections per second per source; 0 = no limit */
+  unsigned int verbosity;     /* 0 quiet, 1 warnings, 2 per-connection info */
+  char const *ready;          /* if non-NULL: written to fd 1 before the loop,
+                                 then fd 1 is pointed at /dev/null */
+  char const *const *argv;    /* the program to spawn (argv[0] searched in PATH once, at start) */
+  char const *const *envp;    /* base environment of the children */
+} s6net_server_config;
+
+/* Allocate the tables, build the base environment, trap the signals.
+ * NULL with errno set on failure (EINVAL for a bad config). */
+s6net_server *s6net_server_new(s6net_server_config const *cfg, s6net_server_adapter const *a, void *ctx);
+
+/* Give variable number i (index in adapter->vars) the value val[0..len)
+ * for the next spawns; val NULL unsets it. Values persist until changed,
+ * so constants can be set once before s6net_server_run. -1 (ENAMETOOLONG)
+ * if len > S6NET_SERVER_VALMAX, (EINVAL) if i is out of range. */
+int s6net_server_setenv(s6net_server *s, unsigned int i, char const *val, size_t len);
+
+/* Run the accept loop. Returns the exit code when a signal asks to exit
+ * (0); dies with 111 on an unrecoverable error. */
+int s6net_server_run(s6net_server *s);
+
+/* Live connections, for tests and adapters. */
+unsigned int s6net_server_nconn(s6net_server const *s);
+
+/* --- building blocks, exposed for unit tests --------------------------- */
+
+/* Source counters: open addressing over a power-of-two table. */
+typedef struct {
+  unsigned char key[S6NET_SERVER_KEYMAX];
+  unsigned char keylen;       /* 0 = empty slot */
+  unsigned int count;
+} s6net_server_srcent;
+
+typedef struct {
+  s6net_server_srcent *tab;
+  size_t mask;
+  unsigned int seed;
+} s6net_server_srctab;
+
+/* Slot of key, or of the empty slot where it would go. */
+size_t s6net_server_src_find(s6net_server_srctab const *t, unsigned char const *key, unsigned int keylen);
+/* Remove the entry in slot i, keeping every probe chain intact. */
+void s6net_server_src_delete(s6net_server_srctab *t, size_t i);
+
+/* Per-source token buckets for the rate limit. Entries are never deleted:
+ * a bucket idle for a second is full again, so its slot can be reused. */
+typedef struct {
+  unsigned char key[S6NET_SERVER_KEYMAX];
+  unsigned char keylen;
+  long long last;             /* ms of the last refill */
+  unsigned int tokens;        /* thousandths of a connection */
+} s6net_server_rateent;
+
+typedef struct {
+  s6net_server_rateent *tab;
+  size_t mask;
+  unsigned int seed;
+  unsigned int rate;
+} s6net_server_ratetab;
+
+/* 1 if a new connection from key is allowed at time now (ms), 0 if over
+ * the limit. A full table (an attack from very many sources within one
+ * second) admits the connection rather than refusing every new source. */
+int s6net_server_rate_take(s6net_server_ratetab *t, unsigned char const *key, unsigned int keylen, long long now);
+
+unsigned int s6net_server_hash(unsigned int seed, unsigned char const *key, unsigned int len);
+
+#endif

@@ -1,0 +1,124 @@
+/* s6-tcpserver: the UCSPI front end. Checks its command line, then
+ * rewrites itself into
+ *   s6-tcpserver-socketbinder [-b backlog] ip port \
+ *     s6-tcpserverd [-1] -v N -c N -C N [-P ..] [-R ..] [-U -u -g -G ...] prog...
+ * Privileges are dropped by s6-tcpserverd itself (its -U/-u/-g/-G), after
+ * the bind and before the first accept, so no other package is needed.
+ * Both siblings are run by absolute path from our own directory. */
+#include "core/addr.h"
+#include "core/diag.h"
+#include "core/exec.h"
+#include "core/num.h"
+#include "server/server.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define USAGE "[ -q | -Q | -v ] [ -1 ] [ -c maxconn ] [ -C localmaxconn ] [ -b backlog ] [ -P v4bits,v6bits ] [ -R rate ] [ -G gidlist ] [ -g gid ] [ -u uid ] [ -U ] ip port prog..."
+#define MAXPRIV 32
+
+extern char **environ;
+
+static unsigned int scan_opt(char const *s, unsigned int min, unsigned int max, char const *what)
+{
+  unsigned int u;
+  if (s6net_scan_uint(s, min, max, &u) < 0)
+    s6net_die(100, "invalid %s: %s (must be %u to %u)", what, s, min, max);
+  return u;
+}
+
+int main(int argc, char **argv)
+{
+  s6net_prog = "s6-tcpserver";
+  char const *verb = "1", *maxc = "40", *localc = 0, *backlog = 0, *prefix = 0, *rate = 0;
+  char const *priv[MAXPRIV * 2];
+  unsigned int npriv = 0;
+  unsigned int maxconn = 40, localmaxconn = 40;
+  int ready = 0, opt;
+  opterr = 0;
+  while ((opt = getopt(argc, argv, "+qQv1c:C:b:P:R:G:g:u:U")) != -1) {
+    unsigned long long x;
+    gid_t list[256];
+    size_t n;
+    switch (opt) {
+      case 'q': verb = "0"; break;
+      case 'Q': verb = "1"; break;
+      case 'v': verb = "2"; break;
+      case '1': ready = 1; break;
+      case 'c': maxconn = scan_opt(optarg, 1, S6NET_SERVER_MAXCONN, "maxconn"); maxc = optarg; break;
+      case 'C': localmaxconn = scan_opt(optarg, 1, S6NET_SERVER_MAXCONN, "localmaxconn"); localc = optarg; break;
+      case 'b': scan_opt(optarg, 0, INT_MAX, "backlog"); backlog = optarg; break;
+      case 'R': scan_opt(optarg, 1, 1000000, "rate"); rate = optarg; break;
+      case 'P': {
+        char const *comma = strchr(optarg, ',');
+        unsigned int b;
+        char tmp[16];
+        size_t l = comma ? (size_t)(comma - optarg) : sizeof tmp;
+        if (l >= sizeof tmp) s6net_die(100, "invalid prefix lengths: %s (must be v4bits,v6bits)", optarg);
+        memcpy(tmp, optarg, l);
+        tmp[l] = 0;
+        if (s6net_scan_uint(tmp, 0, 32, &b) < 0 || s6net_scan_uint(comma + 1, 0, 128, &b) < 0)
+          s6net_die(100, "invalid prefix lengths: %s (must be 0..32,0..128)", optarg);
+        prefix = optarg;
+        break;
+      }
+      case 'u': case 'g':
+        if (s6net_scan_ull(optarg, 0, (uid_t)-2, &x) < 0) s6net_die(100, "invalid %s: %s", opt == 'u' ? "uid" : "gid", optarg);
+        goto addpriv;
+      case 'G':
+        if (s6net_scan_idlist(optarg, list, 256, &n) < 0) s6net_die(100, "invalid gidlist: %s", optarg);
+        goto addpriv;
+      case 'U':
+      addpriv:
+        if (npriv >= MAXPRIV) s6net_die(100, "too many privilege options");
+        priv[2 * npriv] = opt == 'U' ? "-U" : opt == 'u' ? "-u" : opt == 'g' ? "-g" : "-G";
+        priv[2 * npriv + 1] = opt == 'U' ? 0 : optarg;
+        npriv++;
+        break;
+      default: s6net_dieusage(USAGE);
+    }
+  }
+  argc -= optind;
+  argv += optind;
+  if (argc < 3 || !*argv[2]) s6net_dieusage(USAGE);
+  s6net_ip46 ip;
+  uint16_t port;
+  if (s6net_ip46_scan(argv[0], &ip) < 0) s6net_die(100, "invalid IP address: %s", argv[0]);
+  if (s6net_scan_port(argv[1], &port) < 0) s6net_die(100, "invalid port: %s", argv[1]);
+  if (localc && localmaxconn > maxconn)
+    s6net_die(100, "invalid localmaxconn: %u (must not exceed maxconn %u)", localmaxconn, maxconn);
+  char lbuf[24];
+  if (!localc) {
+    s6net_fmt_ull(lbuf, localmaxconn > maxconn ? maxconn : localmaxconn);
+    localc = lbuf;
+  }
+
+  char dpath[4200];
+  if (s6net_sibling(dpath, sizeof dpath, "s6-tcpserverd") < 0) s6net_diesys(111, "unable to locate s6-tcpserverd");
+  char const **nargv = malloc(sizeof *nargv * ((size_t)argc + 24 + 2 * MAXPRIV));
+  if (!nargv) s6net_diesys(111, "unable to allocate");
+  size_t m = 0;
+  nargv[m++] = "s6-tcpserver-socketbinder";
+  if (backlog) { nargv[m++] = "-b"; nargv[m++] = backlog; }
+  nargv[m++] = "--";
+  nargv[m++] = argv[0];
+  nargv[m++] = argv[1];
+  nargv[m++] = dpath;
+  if (ready) nargv[m++] = "-1";
+  nargv[m++] = "-v"; nargv[m++] = verb;
+  nargv[m++] = "-c"; nargv[m++] = maxc;
+  nargv[m++] = "-C"; nargv[m++] = localc;
+  if (prefix) { nargv[m++] = "-P"; nargv[m++] = prefix; }
+  if (rate) { nargv[m++] = "-R"; nargv[m++] = rate; }
+  for (unsigned int i = 0; i < npriv; i++) {
+    nargv[m++] = priv[2 * i];
+    if (priv[2 * i + 1]) nargv[m++] = priv[2 * i + 1];
+  }
+  nargv[m++] = "--";
+  for (int i = 2; i < argc; i++) nargv[m++] = argv[i];
+  nargv[m] = 0;
+  s6net_exec_sibling("s6-tcpserver-socketbinder", nargv, (char const *const *)environ);
+  s6net_diesys(111, "unable to exec s6-tcpserver-socketbinder");
+}

@@ -1,0 +1,219 @@
+/* s6-tcpserverd: accept TCP connections on fd 0, one child per connection.
+ * The loop is lib/server; this file is the TCP adapter: source keys from
+ * (masked) peer addresses, the UCSPI TCP environment, log formatting. */
+#include "core/addr.h"
+#include "core/diag.h"
+#include "core/fd.h"
+#include "core/num.h"
+#include "core/priv.h"
+#include "server/server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define USAGE "[ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -P v4bits,v6bits ] [ -R rate ] [ -U ] [ -u uid ] [ -g gid ] [ -G gidlist ] prog..."
+
+extern char **environ;
+
+enum { V_PROTO, V_LOCALIP, V_LOCALPORT, V_REMOTEIP, V_REMOTEPORT, V_CONNNUM, NVARS };
+static char const *const vars[NVARS] = {
+  "PROTO", "TCPLOCALIP", "TCPLOCALPORT", "TCPREMOTEIP", "TCPREMOTEPORT", "TCPCONNNUM"
+};
+
+typedef struct {
+  unsigned int bits4, bits6;
+  int wildcard;           /* bound to 0.0.0.0 or ::: ask the kernel per connection */
+  s6net_ip46 rip;
+  uint16_t rport;
+} tcpctx;
+
+static int tcp_source(void *vctx, s6net_server_peer *p)
+{
+  tcpctx *c = vctx;
+  if (s6net_sockaddr_get((struct sockaddr *)&p->sa, p->salen, &c->rip, &c->rport) < 0) return -1;
+  unsigned int len = c->rip.is6 ? 16 : 4;
+  p->key[0] = c->rip.is6 ? 6 : 4;
+  memcpy(p->key + 1, c->rip.ip, len);
+  s6net_ip_mask(p->key + 1, len, c->rip.is6 ? c->bits6 : c->bits4);
+  p->keylen = len + 1;
+  return 0;
+}
+
+static int tcp_env(void *vctx, s6net_server *s, s6net_server_peer const *p, unsigned int connnum)
+{
+  tcpctx *c = vctx;
+  char buf[S6NET_IP46_FMTLEN];
+  size_t n;
+  if (c->wildcard) {
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof ss;
+    s6net_ip46 lip;
+    if (getsockname(p->fd, (struct sockaddr *)&ss, &sslen) < 0
+     || s6net_sockaddr_get((struct sockaddr *)&ss, sslen, &lip, 0) < 0) return -1;
+    n = s6net_ip46_fmt(buf, &lip);
+    s6net_server_setenv(s, V_LOCALIP, buf, n);
+  }
+  n = s6net_ip46_fmt(buf, &c->rip);
+  s6net_server_setenv(s, V_REMOTEIP, buf, n);
+  n = s6net_fmt_ull(buf, c->rport);
+  s6net_server_setenv(s, V_REMOTEPORT, buf, n);
+  n = s6net_fmt_ull(buf, connnum);
+  s6net_server_setenv(s, V_CONNNUM, buf, n);
+  return 0;
+}
+
+static void tcp_fmt(void *vctx, s6net_server_peer const *p, char *buf, size_t len)
+{
+  tcpctx *c = vctx;
+  char ip[S6NET_IP46_FMTLEN];
+  (void)p;
+  s6net_ip46_fmt(ip, &c->rip);
+  snprintf(buf, len, c->rip.is6 ? "[%s]:%u" : "%s:%u", ip, (unsigned int)c->rport);
+}
+
+static unsigned int scan_opt(char const *s, unsigned int min, unsigned int max, char const *what)
+{
+  unsigned int u;
+  if (s6net_scan_uint(s, min, max, &u) < 0)
+    s6net_die(100, "invalid %s: %s (must be %u to %u)", what, s, min, max);
+  return u;
+}
+
+static void scan_prefix(char const *s, unsigned int *b4, unsigned int *b6)
+{
+  char tmp[16];
+  char const *comma = strchr(s, ',');
+  size_t l = comma ? (size_t)(comma - s) : 0;
+  if (!comma || l >= sizeof tmp) s6net_die(100, "invalid prefix lengths: %s (must be v4bits,v6bits)", s);
+  memcpy(tmp, s, l);
+  tmp[l] = 0;
+  if (s6net_scan_uint(tmp, 0, 32, b4) < 0 || s6net_scan_uint(comma + 1, 0, 128, b6) < 0)
+    s6net_die(100, "invalid prefix lengths: %s (must be 0..32,0..128)", s);
+}
+
+typedef struct {
+  uid_t uid;
+  gid_t gid;
+  gid_t groups[256];
+  size_t ngroups;         /* (size_t)-1: not given */
+} privspec;
+
+static void priv_from_env(privspec *ps)
+{
+  char const *u = getenv("UID"), *g = getenv("GID"), *l = getenv("GIDLIST");
+  unsigned long long x;
+  if (!u && !g) s6net_die(100, "-U given but UID and GID are not set");
+  if (u) {
+    if (s6net_scan_ull(u, 0, (uid_t)-2, &x) < 0) s6net_die(100, "invalid UID: %s", u);
+    ps->uid = (uid_t)x;
+  }
+  if (g) {
+    if (s6net_scan_ull(g, 0, (gid_t)-2, &x) < 0) s6net_die(100, "invalid GID: %s", g);
+    ps->gid = (gid_t)x;
+  }
+  if (l && s6net_scan_idlist(l, ps->groups, 256, &ps->ngroups) < 0) s6net_die(100, "invalid GIDLIST: %s", l);
+}
+
+static void priv_apply(privspec *ps)
+{
+  if (ps->uid == (uid_t)-1 && ps->gid == (gid_t)-1 && ps->ngroups == (size_t)-1) return;
+  /* Without a list, keep no supplementary group of the starting account
+   * (root's group 0 in particular): the list becomes just the new gid. */
+  if (ps->ngroups == (size_t)-1 && ps->gid != (gid_t)-1) { ps->groups[0] = ps->gid; ps->ngroups = 1; }
+  if (s6net_priv_drop(ps->uid, ps->gid, ps->groups, ps->ngroups) < 0)
+    s6net_diesys(111, "unable to drop privileges");
+}
+
+int main(int argc, char **argv)
+{
+  s6net_prog = "s6-tcpserverd";
+  unsigned int verbosity = 1, maxconn = 40, localmaxconn = 40, rate = 0;
+  int ready = 0, cgiven = 0;
+  tcpctx ctx = { .bits4 = 32, .bits6 = 128 };
+  privspec ps = { .uid = (uid_t)-1, .gid = (gid_t)-1, .ngroups = (size_t)-1 };
+  int opt;
+  opterr = 0;
+  while ((opt = getopt(argc, argv, "+1v:c:C:P:R:Uu:g:G:")) != -1) {
+    unsigned long long x;
+    switch (opt) {
+      case '1': ready = 1; break;
+      case 'v': verbosity = scan_opt(optarg, 0, 255, "verbosity"); break;
+      case 'c': maxconn = scan_opt(optarg, 1, S6NET_SERVER_MAXCONN, "maxconn"); break;
+      case 'C': localmaxconn = scan_opt(optarg, 1, S6NET_SERVER_MAXCONN, "localmaxconn"); cgiven = 1; break;
+      case 'P': scan_prefix(optarg, &ctx.bits4, &ctx.bits6); break;
+      case 'R': rate = scan_opt(optarg, 1, 1000000, "rate"); break;
+      case 'U': priv_from_env(&ps); break;
+      case 'u':
+        if (s6net_scan_ull(optarg, 0, (uid_t)-2, &x) < 0) s6net_die(100, "invalid uid: %s", optarg);
+        ps.uid = (uid_t)x;
+        break;
+      case 'g':
+        if (s6net_scan_ull(optarg, 0, (gid_t)-2, &x) < 0) s6net_die(100, "invalid gid: %s", optarg);
+        ps.gid = (gid_t)x;
+        break;
+      case 'G':
+        if (s6net_scan_idlist(optarg, ps.groups, 256, &ps.ngroups) < 0) s6net_die(100, "invalid gidlist: %s", optarg);
+        break;
+      default: s6net_dieusage(USAGE);
+    }
+  }
+  argv += optind;
+  if (!*argv || !**argv) s6net_dieusage(USAGE);
+  if (localmaxconn > maxconn) {
+    if (cgiven) s6net_die(100, "invalid localmaxconn: %u (must not exceed maxconn %u)", localmaxconn, maxconn);
+    localmaxconn = maxconn;
+  }
+
+  int acc = 0, type = 0;
+  socklen_t olen = sizeof acc;
+  if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &acc, &olen) < 0) {
+    if (errno == ENOTSOCK || errno == EBADF) s6net_die(100, "stdin is not a socket");
+    s6net_diesys(111, "unable to getsockopt on stdin");
+  }
+  olen = sizeof type;
+  if (getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &olen) < 0) s6net_diesys(111, "unable to getsockopt on stdin");
+  if (type != SOCK_STREAM || !acc) s6net_die(100, "stdin is not a listening stream socket");
+
+  struct sockaddr_storage ss;
+  socklen_t sslen = sizeof ss;
+  s6net_ip46 lip;
+  uint16_t lport;
+  if (getsockname(0, (struct sockaddr *)&ss, &sslen) < 0) s6net_diesys(111, "unable to getsockname on stdin");
+  if (s6net_sockaddr_get((struct sockaddr *)&ss, sslen, &lip, &lport) < 0) s6net_die(100, "stdin is not an IPv4 or IPv6 socket");
+  {
+    static unsigned char const zero[16];
+    ctx.wildcard = !memcmp(lip.ip, zero, lip.is6 ? 16 : 4)
+                || (ss.ss_family == AF_INET6 && s6net_ip6_is_v4mapped(((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr)
+                    && !memcmp(lip.ip, zero, 4));
+  }
+
+  priv_apply(&ps);
+  if (s6net_fd_ensure012() < 0) s6net_diesys(111, "unable to open /dev/null");
+
+  char readybuf[8];
+  size_t rl = s6net_fmt_ull(readybuf, lport);
+  readybuf[rl++] = '\n';
+  readybuf[rl] = 0;
+  s6net_server_config cfg = {
+    .fd = 0, .maxconn = maxconn, .localmaxconn = localmaxconn, .rate = rate,
+    .verbosity = verbosity, .ready = ready ? readybuf : 0,
+    .argv = (char const *const *)argv, .envp = (char const *const *)environ,
+  };
+  s6net_server_adapter ad = { .vars = vars, .nvars = NVARS, .source = tcp_source, .env = tcp_env, .fmt = tcp_fmt };
+  s6net_server *s = s6net_server_new(&cfg, &ad, &ctx);
+  if (!s) s6net_diesys(111, "unable to initialise the server");
+  char buf[S6NET_IP46_FMTLEN];
+  size_t n;
+  s6net_server_setenv(s, V_PROTO, "TCP", 3);
+  n = s6net_ip46_fmt(buf, &lip);
+  s6net_server_setenv(s, V_LOCALIP, buf, n);
+  n = s6net_fmt_ull(buf, lport);
+  s6net_server_setenv(s, V_LOCALPORT, buf, n);
+  if (verbosity >= 2) s6net_info("starting: maxconn %u localmaxconn %u", maxconn, localmaxconn);
+  return s6net_server_run(s);
+}

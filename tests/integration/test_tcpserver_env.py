@@ -1,0 +1,187 @@
+"""s6-tcpserver: the UCSPI environment, readiness, fds, address families."""
+import os
+import socket
+import subprocess
+
+import pytest
+
+from conftest import base_env, prog, run
+from tcpserver_util import (LOOP, Holder, children, fetch, fetch_tcpclient, handler, parse_env,
+                            server, start, wait_until)
+
+
+@pytest.mark.parametrize("fam", ["4", "6"])
+def test_environment_with_tcpclient(procs, fam):
+    host = LOOP[fam]
+    p, port = server(procs, host=host)
+    cport, out = fetch_tcpclient(host, port)
+    env = parse_env(out)
+    assert env["PROTO"] == "TCP"
+    assert env["TCPLOCALIP"] == host
+    assert env["TCPLOCALPORT"] == str(port)
+    assert env["TCPREMOTEIP"] == host
+    assert env["TCPREMOTEPORT"] == str(cport)
+    assert env["TCPCONNNUM"] == "0"
+
+
+@pytest.mark.parametrize("fam", ["4", "6"])
+def test_environment_with_socat(procs, fam):
+    host = LOOP[fam]
+    p, port = server(procs, host=host)
+    env = parse_env(fetch(host, port))
+    assert env["PROTO"] == "TCP"
+    assert env["TCPLOCALIP"] == host and env["TCPREMOTEIP"] == host
+    assert env["TCPLOCALPORT"] == str(port)
+    assert 0 < int(env["TCPREMOTEPORT"]) < 65536
+
+
+def test_stale_variables_replaced_and_others_kept(procs):
+    e = base_env(TCPREMOTEIP="10.9.9.9", TCPCONNNUM="77", PROTO="UDP", MARKER="kept")
+    p, port = server(procs, env=e)
+    env = parse_env(fetch("127.0.0.1", port))
+    assert env["TCPREMOTEIP"] == "127.0.0.1"
+    assert env["TCPCONNNUM"] == "0"
+    assert env["PROTO"] == "TCP"
+    assert env["MARKER"] == "kept"
+
+
+def test_wildcard_ipv4_reports_real_local_address(procs):
+    p, port = server(procs, host="0.0.0.0")
+    for addr in ("127.0.0.1", "127.0.0.2"):
+        env = parse_env(fetch(addr, port))
+        assert env["TCPLOCALIP"] == addr
+        assert env["TCPLOCALPORT"] == str(port)
+
+
+def test_wildcard_ipv6_reports_real_local_address(procs):
+    p, port = server(procs, host="::")
+    env = parse_env(fetch("::1", port))
+    assert env["TCPLOCALIP"] == "::1"
+
+
+def test_ipv6_socket_is_v6only(procs):
+    p, port = server(procs, host="::")
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(5)
+    with pytest.raises(ConnectionRefusedError):
+        s.connect(("127.0.0.1", port))
+    s.close()
+
+
+def test_ipv4_mapped_reported_as_ipv4(procs):
+    """A dual-stack socket handed to s6-tcpserverd (socket activation):
+    IPv4 clients appear as plain IPv4, not ::ffff:a.b.c.d."""
+    ls = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    ls.bind(("::", 0))
+    ls.listen(16)
+    port = ls.getsockname()[1]
+    p = procs.start([prog("s6-tcpserverd"), "-1", "--"] + handler("env"), stdin=ls,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=base_env())
+    ls.close()
+    from conftest import read_line
+    assert read_line(p.stdout, 10) == str(port)
+    env = parse_env(fetch("127.0.0.1", port))
+    assert env["TCPREMOTEIP"] == "127.0.0.1"
+    assert env["TCPLOCALIP"] == "127.0.0.1"
+    env = parse_env(fetch("::1", port))
+    assert env["TCPREMOTEIP"] == "::1"
+
+
+def test_readiness_line_is_port_and_stdout_closed(procs):
+    p, port = server(procs)
+    assert 0 < port < 65536
+    # After the port line, stdout is closed: EOF, not more data.
+    assert p.stdout.read() == b""
+
+
+def test_no_readiness_without_1(procs):
+    p = procs.start([prog("s6-tcpserver"), "127.0.0.1", "0"] + handler("env"),
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=base_env())
+    import select
+    r, _, _ = select.select([p.stdout], [], [], 0.5)
+    assert not r or p.stdout.read(1) == b""
+    assert p.poll() is None
+
+
+def test_child_fds_are_only_012_and_passed(procs):
+    r, w = os.pipe()
+    try:
+        p, port = server(procs, pass_fds=(w,))
+        env = parse_env(fetch("127.0.0.1", port))
+        assert env["fds"] == sorted([0, 1, 2, w])
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_child_fds_only_012(procs):
+    p, port = server(procs)
+    env = parse_env(fetch("127.0.0.1", port))
+    assert env["fds"] == [0, 1, 2]
+
+
+def test_stdin_and_stdout_are_the_socket(procs):
+    p, port = server(procs, mode=("hold",))
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    f = s.makefile("rb")
+    line = f.readline()
+    assert line.startswith(b"pid ")
+    pid = int(line[4:])
+    assert os.readlink("/proc/%d/fd/0" % pid) == os.readlink("/proc/%d/fd/1" % pid)
+    assert os.readlink("/proc/%d/fd/0" % pid).startswith("socket:")
+    f.close()
+    s.close()
+    assert wait_until(lambda: pid not in children(p.pid))
+
+
+@pytest.mark.parametrize("fam", ["4", "6"])
+def test_connnum_sequence(procs, fam):
+    """TCPCONNNUM = connections from that IP already open (first sees 0)."""
+    host = LOOP[fam]
+    script = 'echo "n=$TCPCONNNUM"; exec cat >/dev/null'
+    p, port = start(procs, [prog("s6-tcpserver"), "-1", host, "0", "sh", "-c", script])
+    held = []
+    for i in range(3):
+        h = Holder(procs, host, port)
+        assert h.output(10) == "n=%d" % i
+        held.append(h)
+    held[0].close()
+    h = Holder(procs, host, port)
+    assert h.output(10) == "n=2"
+
+
+def test_siblings_not_taken_from_path(procs, tmp_path):
+    fake = tmp_path / "s6-tcpserverd"
+    fake.write_text("#!/bin/sh\necho FAKE >&2\nexit 42\n")
+    fake.chmod(0o755)
+    (tmp_path / "s6-tcpserver-socketbinder").symlink_to(fake)
+    env = base_env()
+    env["PATH"] = "%s:%s" % (tmp_path, env["PATH"])
+    p, port = server(procs, env=env)
+    assert parse_env(fetch("127.0.0.1", port))["PROTO"] == "TCP"
+
+
+def test_runs_from_installed_tree(procs, tmp_path):
+    import shutil
+    for n in ("s6-tcpserver", "s6-tcpserver-socketbinder", "s6-tcpserverd"):
+        shutil.copy(prog(n), tmp_path / n)
+    p, port = start(procs, [str(tmp_path / "s6-tcpserver"), "-1", "127.0.0.1", "0"] + handler("env"))
+    assert parse_env(fetch("127.0.0.1", port))["TCPLOCALPORT"] == str(port)
+    assert os.readlink("/proc/%d/exe" % p.pid) == str(tmp_path / "s6-tcpserverd")
+
+
+def test_prog_found_in_path(procs, tmp_path):
+    (tmp_path / "myhandler").symlink_to(handler()[0])
+    env = base_env()
+    env["PATH"] = "%s:%s" % (tmp_path, env["PATH"])
+    p, port = start(procs, [prog("s6-tcpserver"), "-1", "127.0.0.1", "0", "myhandler", "env"], env=env)
+    assert parse_env(fetch("127.0.0.1", port))["PROTO"] == "TCP"
+
+
+def test_missing_prog_warns_and_keeps_serving(procs):
+    p, port = start(procs, [prog("s6-tcpserver"), "-1", "127.0.0.1", "0", "/nonexistent/prog"])
+    assert fetch("127.0.0.1", port) == b""
+    from tcpserver_util import Log
+    assert "unable to spawn /nonexistent/prog" in (Log(p).wait_for("unable to spawn") or "")
+    assert p.poll() is None

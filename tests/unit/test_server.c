@@ -1,0 +1,174 @@
+/* Unit tests for the tables behind lib/server: source counters (open
+ * addressing with backward-shift deletion) and the per-source token
+ * buckets of the rate limit. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "server/server.h"
+
+#define TAB 64
+
+static s6net_server_srcent srcmem[TAB];
+
+static void key_of(unsigned int i, unsigned char *k, unsigned int *len)
+{
+  k[0] = 4;
+  k[1] = (unsigned char)(i >> 24); k[2] = (unsigned char)(i >> 16);
+  k[3] = (unsigned char)(i >> 8); k[4] = (unsigned char)i;
+  *len = 5;
+}
+
+static void insert(s6net_server_srctab *t, unsigned int id, unsigned int count)
+{
+  unsigned char k[S6NET_SERVER_KEYMAX];
+  unsigned int l;
+  key_of(id, k, &l);
+  size_t i = s6net_server_src_find(t, k, l);
+  assert_int_equal(t->tab[i].keylen, 0);
+  memcpy(t->tab[i].key, k, l);
+  t->tab[i].keylen = (unsigned char)l;
+  t->tab[i].count = count;
+}
+
+static unsigned int lookup(s6net_server_srctab *t, unsigned int id)
+{
+  unsigned char k[S6NET_SERVER_KEYMAX];
+  unsigned int l;
+  key_of(id, k, &l);
+  size_t i = s6net_server_src_find(t, k, l);
+  return t->tab[i].keylen ? t->tab[i].count : 0;
+}
+
+static void test_src_insert_find(void **state)
+{
+  (void)state;
+  s6net_server_srctab t = { srcmem, TAB - 1, 12345 };
+  memset(srcmem, 0, sizeof srcmem);
+  for (unsigned int i = 1; i <= 40; i++) insert(&t, i * 7919, i);
+  for (unsigned int i = 1; i <= 40; i++) assert_int_equal(lookup(&t, i * 7919), i);
+  assert_int_equal(lookup(&t, 3), 0);
+}
+
+/* Deleting in every order must keep all remaining keys reachable, also
+ * with long collision chains that wrap around the end of the table. */
+static void test_src_delete_keeps_chains(void **state)
+{
+  (void)state;
+  for (unsigned int seed = 0; seed < 200; seed++) {
+    s6net_server_srctab t = { srcmem, TAB - 1, seed };
+    unsigned int live[48];
+    unsigned int n = 0;
+    memset(srcmem, 0, sizeof srcmem);
+    for (unsigned int i = 0; i < 48; i++) { live[n++] = i * 131 + seed; insert(&t, live[n - 1], i + 1); }
+    uint32_t r = seed * 2654435761u + 1;
+    while (n) {
+      r = r * 1103515245u + 12345u;
+      unsigned int victim = (r >> 8) % n;
+      unsigned char k[S6NET_SERVER_KEYMAX];
+      unsigned int l;
+      key_of(live[victim], k, &l);
+      size_t i = s6net_server_src_find(&t, k, l);
+      assert_int_not_equal(t.tab[i].keylen, 0);
+      s6net_server_src_delete(&t, i);
+      live[victim] = live[--n];
+      for (unsigned int j = 0; j < n; j++) assert_int_not_equal(lookup(&t, live[j]), 0);
+      assert_int_equal(lookup(&t, (unsigned int)-1), 0);
+    }
+    for (unsigned int i = 0; i < TAB; i++) assert_int_equal(srcmem[i].keylen, 0);
+  }
+}
+
+static void test_src_distinct_lengths(void **state)
+{
+  (void)state;
+  s6net_server_srctab t = { srcmem, TAB - 1, 1 };
+  unsigned char a[S6NET_SERVER_KEYMAX] = { 6, 0 };
+  memset(srcmem, 0, sizeof srcmem);
+  size_t i = s6net_server_src_find(&t, a, 5);
+  memcpy(t.tab[i].key, a, 5); t.tab[i].keylen = 5; t.tab[i].count = 1;
+  /* Same leading bytes, longer key: a different source. */
+  size_t j = s6net_server_src_find(&t, a, 17);
+  assert_int_equal(t.tab[j].keylen, 0);
+  assert_true(i != j);
+}
+
+static s6net_server_rateent ratemem[256];
+
+static void test_rate_burst_and_refill(void **state)
+{
+  (void)state;
+  s6net_server_ratetab t = { ratemem, 255, 7, 3 };
+  unsigned char k[5] = { 4, 127, 0, 0, 1 };
+  memset(ratemem, 0, sizeof ratemem);
+  long long now = 1000000;
+  assert_int_equal(s6net_server_rate_take(&t, k, 5, now), 1);
+  assert_int_equal(s6net_server_rate_take(&t, k, 5, now), 1);
+  assert_int_equal(s6net_server_rate_take(&t, k, 5, now), 1);
+  assert_int_equal(s6net_server_rate_take(&t, k, 5, now), 0);
+  assert_int_equal(s6net_server_rate_take(&t, k, 5, now + 100), 0);
+  /* 1/3 s later one more token has come back. */
+  assert_int_equal(s6net_server_rate_take(&t, k, 5, now + 340), 1);
+  assert_int_equal(s6net_server_rate_take(&t, k, 5, now + 340), 0);
+  /* Other sources are not affected. */
+  unsigned char k2[5] = { 4, 127, 0, 0, 2 };
+  assert_int_equal(s6net_server_rate_take(&t, k2, 5, now + 340), 1);
+  /* After a long idle period the bucket is full again, not overfull. */
+  now += 100000;
+  for (int i = 0; i < 3; i++) assert_int_equal(s6net_server_rate_take(&t, k, 5, now), 1);
+  assert_int_equal(s6net_server_rate_take(&t, k, 5, now), 0);
+}
+
+static void test_rate_clock_backwards(void **state)
+{
+  (void)state;
+  s6net_server_ratetab t = { ratemem, 255, 7, 1 };
+  unsigned char k[5] = { 4, 10, 0, 0, 1 };
+  memset(ratemem, 0, sizeof ratemem);
+  assert_int_equal(s6net_server_rate_take(&t, k, 5, 5000), 1);
+  assert_int_equal(s6net_server_rate_take(&t, k, 5, 4000), 0);
+}
+
+/* A table full of fresh buckets admits new sources (fail open) and
+ * reuses the slots of idle ones. */
+static void test_rate_full_table(void **state)
+{
+  (void)state;
+  s6net_server_rateent small[16];
+  s6net_server_ratetab t = { small, 15, 3, 1 };
+  memset(small, 0, sizeof small);
+  unsigned char k[5];
+  unsigned int l;
+  for (unsigned int i = 0; i < 16; i++) { key_of(i, k, &l); assert_int_equal(s6net_server_rate_take(&t, k, l, 100), 1); }
+  key_of(99, k, &l);
+  assert_int_equal(s6net_server_rate_take(&t, k, l, 100), 1);
+  assert_int_equal(s6net_server_rate_take(&t, k, l, 100), 1); /* untracked */
+  /* A second later every bucket is idle: 99 gets a slot and is limited. */
+  assert_int_equal(s6net_server_rate_take(&t, k, l, 1200), 1);
+  assert_int_equal(s6net_server_rate_take(&t, k, l, 1200), 0);
+}
+
+static void test_hash_seeded(void **state)
+{
+  (void)state;
+  unsigned char k[5] = { 4, 1, 2, 3, 4 };
+  assert_int_equal(s6net_server_hash(1, k, 5), s6net_server_hash(1, k, 5));
+  assert_int_not_equal(s6net_server_hash(1, k, 5), s6net_server_hash(2, k, 5));
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_src_insert_find),
+    cmocka_unit_test(test_src_delete_keeps_chains),
+    cmocka_unit_test(test_src_distinct_lengths),
+    cmocka_unit_test(test_rate_burst_and_refill),
+    cmocka_unit_test(test_rate_clock_backwards),
+    cmocka_unit_test(test_rate_full_table),
+    cmocka_unit_test(test_hash_seeded),
+  };
+  return cmocka_run_group_tests(tests, 0, 0);
+}
