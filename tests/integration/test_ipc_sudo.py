@@ -14,7 +14,7 @@ from conftest import base_env, need, prog, run
 from ipc_util import (CLIENT_BANNER, SERVER_BANNER, as_user, frame, nobody, payload, pid_alive,
                       recv_exact, send_with_fds, sockdir, start_host, sudod_direct, wait_for)  # noqa: F401
 
-HOST = "/usr/bin/s6-ipcserver"  # until ours lands
+HOST = None  # our s6-ipcserver
 
 SCRIPT = r"""#!/bin/sh
 case "$1" in

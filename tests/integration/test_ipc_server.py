@@ -1,0 +1,220 @@
+"""s6-ipcserver, s6-ipcserverd, s6-ipcserver-socketbinder and
+s6-ipcclient over UNIX sockets in a temporary directory."""
+import os
+import signal
+import socket
+import stat
+import subprocess
+
+from conftest import base_env, prog, read_line, run
+from ipc_util import as_user, nobody, sockdir, start_host, wait_for  # noqa: F401
+
+SHOW = r"""#!/bin/sh
+for v in PROTO IPCREMOTEEUID IPCREMOTEEGID IPCREMOTEPATH IPCCONNNUM; do
+  eval "printf '%s=%s ' $v \"\${$v-UNSET}\""
+done
+grep ^Uid: /proc/self/status | tr '\t' ' '
+[ "$1" = hold ] && cat > /dev/null
+exit 0
+"""
+
+
+def show_script(d):
+    p = os.path.join(d, "show.sh")
+    with open(p, "w") as f:
+        f.write(SHOW)
+    os.chmod(p, 0o755)
+    return p
+
+
+def parse(line):
+    out = {}
+    for w in line.split():
+        if "=" in w:
+            k, v = w.split("=", 1)
+            out[k] = v
+    return out
+
+
+def connect(path):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(path)
+    return s
+
+
+def first_line(s):
+    buf = b""
+    while b"\n" not in buf:
+        d = s.recv(4096)
+        if not d:
+            break
+        buf += d
+    return buf.decode()
+
+
+def test_environment_and_connnum(procs, sockdir):
+    path = os.path.join(sockdir, "s")
+    start_host(procs, path, [show_script(sockdir), "hold"])
+    a = connect(path)
+    la = parse(first_line(a))
+    assert la["PROTO"] == "IPC"
+    assert la["IPCREMOTEEUID"] == str(os.geteuid())
+    assert la["IPCREMOTEEGID"] == str(os.getegid())
+    assert la["IPCREMOTEPATH"] == ""
+    assert la["IPCCONNNUM"] == "1"  # the connection itself counts
+    b = connect(path)
+    assert parse(first_line(b))["IPCCONNNUM"] == "2"
+    # Another uid is another source.
+    uid, gid = nobody()
+    r = run([prog("s6-ipcclient"), path, "sh", "-c", "exec head -n1 <&6"], env=base_env(),
+            preexec_fn=as_user(uid, gid))
+    ln = parse(r.stdout.decode())
+    assert (ln["IPCREMOTEEUID"], ln["IPCREMOTEEGID"], ln["IPCCONNNUM"]) == (str(uid), str(gid), "1")
+    a.close()
+    b.close()
+
+
+def test_ipcclient_env_and_localpath(procs, sockdir):
+    path = os.path.join(sockdir, "s")
+    start_host(procs, path, [show_script(sockdir)])
+    local = os.path.join(sockdir, "client")
+    r = run([prog("s6-ipcclient"), "-p", local, path, "sh", "-c",
+             'echo "$PROTO|$IPCLOCALPATH"; exec head -n1 <&6'], env=base_env())
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.decode().split("\n")
+    assert lines[0] == "IPC|" + local
+    assert parse(lines[1])["IPCREMOTEPATH"] == local
+    r = run([prog("s6-ipcclient"), "-l", "name", path, "sh", "-c", 'echo "$IPCLOCALPATH"'], env=base_env())
+    assert r.stdout == b"name\n"
+
+
+def test_ipcclient_errors(sockdir):
+    r = run([prog("s6-ipcclient"), os.path.join(sockdir, "none"), "true"], env=base_env())
+    assert r.returncode == 111
+    assert b"unable to connect" in r.stderr
+    r = run([prog("s6-ipcclient"), "-q", os.path.join(sockdir, "none"), "true"], env=base_env())
+    assert (r.returncode, r.stderr) == (111, b"")
+    r = run([prog("s6-ipcclient"), "/" + "x" * 200, "true"], env=base_env())
+    assert r.returncode == 100
+    assert run([prog("s6-ipcclient"), "onlypath"]).returncode == 100
+
+
+def test_no_credentials(procs, sockdir):
+    path = os.path.join(sockdir, "s")
+    start_host(procs, path, [show_script(sockdir)], opts=["-P"])
+    ln = parse(first_line(connect(path)))
+    assert (ln["IPCREMOTEEUID"], ln["IPCREMOTEEGID"]) == ("UNSET", "UNSET")
+    assert ln["PROTO"] == "IPC"
+
+
+def test_localmaxconn_per_uid(procs, sockdir):
+    path = os.path.join(sockdir, "s")
+    start_host(procs, path, [show_script(sockdir), "hold"], opts=["-C", "1"])
+    a = connect(path)
+    assert parse(first_line(a))["IPCCONNNUM"] == "1"
+    b = connect(path)
+    assert first_line(b) == ""  # accepted and closed at once
+    uid, gid = nobody()
+    r = run([prog("s6-ipcclient"), path, "sh", "-c", "exec head -n1 <&6"], env=base_env(),
+            preexec_fn=as_user(uid, gid))
+    assert parse(r.stdout.decode())["IPCREMOTEEUID"] == str(uid)
+    a.close()
+    b.close()
+
+
+def test_maxconn_queues(procs, sockdir):
+    path = os.path.join(sockdir, "s")
+    start_host(procs, path, [show_script(sockdir), "hold"], opts=["-c", "1"])
+    a = connect(path)
+    first_line(a)
+    b = connect(path)  # sits in the backlog
+    b.settimeout(0.3)
+    try:
+        got = b.recv(10)
+    except socket.timeout:
+        got = None
+    assert got is None
+    a.close()
+    b.settimeout(10)
+    assert parse(first_line(b))["IPCCONNNUM"] == "1"
+    b.close()
+
+
+def test_privilege_drop(procs, sockdir):
+    uid, gid = nobody()
+    path = os.path.join(sockdir, "s")
+    p = start_host(procs, path, [show_script(sockdir)], opts=["-u", str(uid), "-g", str(gid)])
+    ln = first_line(connect(path))
+    assert ln.split("Uid:")[1].split()[0] == str(uid)
+    # The daemon is our s6-ipcserverd, running as nobody; the socket was
+    # bound by root before the drop.
+    exe = os.readlink("/proc/%d/exe" % p.pid)
+    assert exe == os.path.realpath(prog("s6-ipcserverd"))
+    assert os.stat("/proc/%d" % p.pid).st_uid == uid
+    env = base_env(UID=str(uid), GID=str(gid), GIDLIST="")
+    path2 = os.path.join(sockdir, "s2")
+    start_host(procs, path2, [show_script(sockdir)], env=env, opts=["-U"])
+    assert first_line(connect(path2)).split("Uid:")[1].split()[0] == str(uid)
+
+
+def test_sigterm_exits(procs, sockdir):
+    path = os.path.join(sockdir, "s")
+    p = start_host(procs, path, [show_script(sockdir)])
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(10) == 0
+
+
+def test_socketbinder_perms_and_flags(sockdir):
+    path = os.path.join(sockdir, "b")
+    check = [prog("s6-ipcserver-socketbinder"), "-a", "0640", path, "python3", "-c",
+             "import fcntl, os, socket; s = socket.socket(fileno=0); "
+             "print(oct(os.stat(%r).st_mode & 0o777), bool(fcntl.fcntl(0, fcntl.F_GETFL) & os.O_NONBLOCK), "
+             "s.type == socket.SOCK_STREAM, s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))" % path]
+    r = run(check, env=base_env())
+    assert r.stdout.split() == [b"0o640", b"True", b"True", b"1"], r.stderr
+    # -d (default) replaces the stale socket; -B leaves it blocking.
+    check.insert(1, "-B")
+    r = run(check, env=base_env())
+    assert r.stdout.split() == [b"0o640", b"False", b"True", b"1"], r.stderr
+    # -D refuses to replace it.
+    r = run([prog("s6-ipcserver-socketbinder"), "-D", path, "true"], env=base_env())
+    assert r.returncode == 111
+    assert b"unable to bind" in r.stderr
+    # A regular file is never deleted.
+    f = os.path.join(sockdir, "file")
+    open(f, "w").close()
+    r = run([prog("s6-ipcserver-socketbinder"), f, "true"], env=base_env())
+    assert r.returncode == 111
+    assert os.path.isfile(f)
+
+
+def test_socketbinder_dgram_not_listening(sockdir):
+    path = os.path.join(sockdir, "d")
+    r = run([prog("s6-ipcserver-socketbinder"), "-m", "-b0", path, "python3", "-c",
+             "import socket; s = socket.socket(fileno=0); "
+             "print(s.type == socket.SOCK_DGRAM, s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))"],
+            env=base_env())
+    assert r.stdout.split() == [b"True", b"0"], r.stderr
+    assert stat.S_ISSOCK(os.stat(path).st_mode)
+
+
+def test_socketbinder_usage(sockdir):
+    for args in (["-a", "0800", "p", "true"], ["-a", "x", "p", "true"], ["-b", "-1", "p", "true"], ["p"], []):
+        assert run([prog("s6-ipcserver-socketbinder")] + args).returncode == 100
+    assert run([prog("s6-ipcserver-socketbinder"), "/" + "y" * 200, "true"]).returncode == 100
+
+
+def test_ipcserverd_usage():
+    for args in (["-c", "0", "true"], ["-c", "1001", "true"], ["-v", "x", "true"], []):
+        assert run([prog("s6-ipcserverd")] + args).returncode == 100
+    assert run([prog("s6-ipcserver"), "onlypath"]).returncode == 100
+
+
+def test_ipcserver_ready_only_after_listen(procs, sockdir):
+    """-1 is written once the socket accepts connections."""
+    path = os.path.join(sockdir, "r")
+    p = procs.start([prog("s6-ipcserver"), "-1", path, "true"], env=base_env(), stdout=subprocess.PIPE)
+    assert read_line(p.stdout, 10) == ""
+    s = connect(path)
+    s.close()
