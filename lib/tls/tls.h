@@ -1,0 +1,68 @@
+/* The TLS engine: one small interface in front of the crypto backend
+ * (OpenSSL 3 in tls_openssl.c). Only the -io engines and the zygote link
+ * it; the wrappers (s6-tlsd, s6-tlsc, ...) use tlsopt.h / tlsz.h only.
+ *
+ * Typical use, for a server engine on fds 0/1 with cleartext on 3/4:
+ *   s6net_tls_conf c; s6net_tls_conf_init(&c, 1);  ... set options ...
+ *   s6net_tls_ctx *ctx = s6net_tls_ctx_new(&c, envp);   (dies 96/97/100)
+ *   s6net_tls_drop(envp);                                (dies 111)
+ *   int fds[4] = { 3, 4, 0, 1 };
+ *   _exit(s6net_tls_session(ctx, &c, fds, notif));
+ */
+#ifndef S6NET_TLS_TLS_H
+#define S6NET_TLS_TLS_H
+
+#include <stddef.h>
+
+#define S6NET_TLS_EXIT_CONF 96   /* key, certificate or trust anchors */
+#define S6NET_TLS_EXIT_SETUP 97  /* backend context or session creation */
+#define S6NET_TLS_EXIT_RUN 98    /* TLS error during handshake or relay */
+
+enum { S6NET_TLS_CERT_NONE = 0, S6NET_TLS_CERT_OPTIONAL = 1, S6NET_TLS_CERT_REQUIRED = 2 };
+
+typedef struct {
+  unsigned char server;       /* 1: server side (s6-tlsd-io) */
+  unsigned char closenotify;  /* -S: close_notify on local EOF (else half-close) */
+  unsigned char strict;       /* -J: peer EOF without close_notify is an error */
+  unsigned char clientcert;   /* server: CERT_*; client: nonzero = send one (-y) */
+  unsigned char noverify;     /* client: --no-verify-cert */
+  unsigned int verbosity;
+  unsigned int kimeout;       /* handshake timeout in ms, 0 = none */
+  unsigned int snilevel;      /* server: -k */
+  char const *servername;     /* client: -k (SNI and name verification) */
+  char const *alpn;           /* comma-separated protocol list, or NULL */
+} s6net_tls_conf;
+
+typedef struct s6net_tls_ctx s6net_tls_ctx;
+
+void s6net_tls_conf_init(s6net_tls_conf *c, int server);
+
+/* Build the backend context from the environment (KEYFILE, CERTFILE,
+ * KEYFILE:x, CERTFILE:x, CADIR, CAFILE). Key material is read here and
+ * wiped from our buffers. On failure prints one line naming the file and
+ * exits 96 (bad file), 97 (backend) or 100 (variable missing). */
+s6net_tls_ctx *s6net_tls_ctx_new(s6net_tls_conf const *c, char const *const *envp);
+
+/* If root, drop to TLS_GID / TLS_UID (exits 111 on bad values or failure). */
+void s6net_tls_drop(char const *const *envp);
+
+/* Handshake then full-duplex relay. fds: cleartext read, cleartext write,
+ * ciphertext read, ciphertext write. If notif >= 0, the handshake
+ * notification is written there (then notif is closed). Returns the exit
+ * code (0, 97, 98, 111) after printing a diagnostic; never exits itself. */
+int s6net_tls_session(s6net_tls_ctx *ctx, s6net_tls_conf const *c, int const fds[4], int notif);
+
+/* Lower-level pieces of s6net_tls_session, for callers that want to do
+ * something between the handshake and the relay (STARTTLS engines). */
+typedef struct s6net_tls_conn s6net_tls_conn;
+/* Returns 0 and sets *out, or an exit code (diagnostic printed). */
+int s6net_tls_handshake(s6net_tls_ctx *ctx, s6net_tls_conf const *c, int netr, int netw, s6net_tls_conn **out);
+/* Format the notification block KEY=value\0...KEY=value\0\0 into buf;
+ * returns its length, or 0 if buf is too small. */
+size_t s6net_tls_info(s6net_tls_conn *conn, s6net_tls_conf const *c, char *buf, size_t len);
+/* s6net_tls_info + write to fd. 0, or -1 (errno set). */
+int s6net_tls_notify(s6net_tls_conn *conn, s6net_tls_conf const *c, int fd);
+/* Relay until both directions are closed; returns the exit code. */
+int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int appw);
+
+#endif

@@ -1,0 +1,726 @@
+/* OpenSSL 3 backend of the TLS engine (see tls.h). */
+#include "tls/tls.h"
+#include "tls/tlsopt.h"
+#include "core/diag.h"
+#include "core/env.h"
+#include "core/fd.h"
+#include "core/num.h"
+#include "core/deadline.h"
+#include "core/priv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <openssl/crypto.h>
+
+#define KEYFILE_MAX (1 << 20)
+#define SNI_MAX 256
+#define CADIR_MAX 20000
+
+struct sni_entry {
+  char *name;       /* lower case; "*.example.com" for wildcards */
+  SSL_CTX *ctx;
+};
+
+struct s6net_tls_ctx {
+  SSL_CTX *def;
+  int hasdefault;   /* server: the default context holds a keypair */
+  size_t nsni;
+  struct sni_entry sni[SNI_MAX];
+  unsigned char alpn[256]; /* wire format */
+  size_t alpnlen;
+};
+
+struct s6net_tls_conn {
+  SSL *ssl;
+  int netr, netw;
+};
+
+/* ---- diagnostics ---------------------------------------------------- */
+
+static char const *ossl_reason(void)
+{
+  static char buf[256];
+  unsigned long e = ERR_peek_last_error();
+  if (!e) return "unknown error";
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+_Noreturn static void die_ossl(int code, char const *what, char const *obj)
+{
+  s6net_die(code, "unable to %s%s%s: %s", what, obj ? " " : "", obj ? obj : "", ossl_reason());
+}
+
+/* ---- reading keys and certificates ---------------------------------- */
+
+/* The whole file, or NULL (errno set). Bounded so a wrong path to a huge
+ * file fails instead of eating memory. */
+static unsigned char *slurp(char const *path, size_t *len)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  struct stat st;
+  if (fstat(fd, &st) < 0) goto err;
+  if (!S_ISREG(st.st_mode)) { errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL; goto err; }
+  if (st.st_size > KEYFILE_MAX) { errno = EFBIG; goto err; }
+  size_t cap = (size_t)st.st_size + 1;
+  unsigned char *buf = malloc(cap);
+  if (!buf) goto err;
+  ssize_t r = s6net_read_full(fd, buf, cap - 1);
+  if (r < 0) { free(buf); goto err; }
+  close(fd);
+  buf[r] = 0;
+  *len = (size_t)r;
+  return buf;
+err:
+  s6net_fd_close(fd);
+  return NULL;
+}
+
+static void wipe_free(unsigned char *buf, size_t len)
+{
+  if (!buf) return;
+  OPENSSL_cleanse(buf, len);
+  free(buf);
+}
+
+static int is_pem(unsigned char const *buf, size_t len)
+{
+  return memmem(buf, len, "-----BEGIN ", 11) != NULL;
+}
+
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+  (void)buf; (void)size; (void)rwflag; (void)u;
+  return -1;
+}
+
+/* Certificate chain: leaf first. PEM may hold a chain, DER holds one. */
+static X509 *load_chain(char const *var, char const *path, STACK_OF(X509) **chain)
+{
+  size_t len;
+  unsigned char *buf = slurp(path, &len);
+  if (!buf) s6net_diesys(S6NET_TLS_EXIT_CONF, "unable to read %s %s", var, path);
+  X509 *leaf = NULL;
+  *chain = sk_X509_new_null();
+  if (!*chain) die_ossl(S6NET_TLS_EXIT_SETUP, "allocate", "certificate chain");
+  ERR_clear_error();
+  if (is_pem(buf, len)) {
+    BIO *b = BIO_new_mem_buf(buf, (int)len);
+    if (!b) die_ossl(S6NET_TLS_EXIT_SETUP, "allocate", "BIO");
+    leaf = PEM_read_bio_X509_AUX(b, NULL, no_password, NULL);
+    if (leaf) {
+      X509 *x;
+      while ((x = PEM_read_bio_X509(b, NULL, no_password, NULL)))
+        if (!sk_X509_push(*chain, x)) die_ossl(S6NET_TLS_EXIT_SETUP, "allocate", "certificate chain");
+      unsigned long e = ERR_peek_last_error();
+      if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) ERR_clear_error();
+      else if (e) { X509_free(leaf); leaf = NULL; }
+    }
+    BIO_free(b);
+  } else {
+    unsigned char const *p = buf;
+    leaf = d2i_X509(NULL, &p, (long)len);
+  }
+  free(buf);
+  if (!leaf) die_ossl(S6NET_TLS_EXIT_CONF, "parse certificate in", path);
+  return leaf;
+}
+
+static EVP_PKEY *load_key(char const *var, char const *path)
+{
+  size_t len;
+  unsigned char *buf = slurp(path, &len);
+  if (!buf) s6net_diesys(S6NET_TLS_EXIT_CONF, "unable to read %s %s", var, path);
+  EVP_PKEY *k = NULL;
+  ERR_clear_error();
+  if (is_pem(buf, len)) {
+    BIO *b = BIO_new_mem_buf(buf, (int)len);
+    if (!b) die_ossl(S6NET_TLS_EXIT_SETUP, "allocate", "BIO");
+    k = PEM_read_bio_PrivateKey(b, NULL, no_password, NULL);
+    BIO_free(b);
+  } else {
+    unsigned char const *p = buf;
+    k = d2i_AutoPrivateKey(NULL, &p, (long)len);
+  }
+  wipe_free(buf, len);
+  if (!k) die_ossl(S6NET_TLS_EXIT_CONF, "parse private key in", path);
+  return k;
+}
+
+static void use_keypair(SSL_CTX *ctx, char const *kvar, char const *kpath, char const *cvar, char const *cpath)
+{
+  STACK_OF(X509) *chain;
+  X509 *leaf = load_chain(cvar, cpath, &chain);
+  EVP_PKEY *key = load_key(kvar, kpath);
+  ERR_clear_error();
+  if (!SSL_CTX_use_certificate(ctx, leaf)) die_ossl(S6NET_TLS_EXIT_CONF, "use certificate", cpath);
+  if (!SSL_CTX_use_PrivateKey(ctx, key) || !SSL_CTX_check_private_key(ctx))
+    s6net_die(S6NET_TLS_EXIT_CONF, "unable to use private key %s: it does not match certificate %s", kpath, cpath);
+  if (!SSL_CTX_set1_chain(ctx, chain)) die_ossl(S6NET_TLS_EXIT_CONF, "use certificate chain", cpath);
+  X509_free(leaf);
+  EVP_PKEY_free(key);
+  sk_X509_pop_free(chain, X509_free);
+}
+
+/* Add every certificate found in a PEM or DER buffer; returns the count. */
+static size_t store_add_buf(X509_STORE *st, unsigned char const *buf, size_t len)
+{
+  size_t n = 0;
+  if (is_pem(buf, len)) {
+    BIO *b = BIO_new_mem_buf(buf, (int)len);
+    if (!b) return 0;
+    X509 *x;
+    while ((x = PEM_read_bio_X509(b, NULL, no_password, NULL))) {
+      if (X509_STORE_add_cert(st, x)) n++;
+      X509_free(x);
+    }
+    BIO_free(b);
+  } else {
+    unsigned char const *p = buf;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    if (x) {
+      if (X509_STORE_add_cert(st, x)) n++;
+      X509_free(x);
+    }
+  }
+  ERR_clear_error();
+  return n;
+}
+
+/* CADIR takes precedence over CAFILE. CADIR holds one anchor per file (PEM
+ * or DER); unlike OpenSSL's CApath, no hashed names are needed. */
+static X509_STORE *load_trust(char const *const *envp)
+{
+  char const *dir = s6net_env_get(envp, "CADIR");
+  char const *file = s6net_env_get(envp, "CAFILE");
+  if (!dir && !file) return NULL;
+  X509_STORE *st = X509_STORE_new();
+  if (!st) die_ossl(S6NET_TLS_EXIT_SETUP, "allocate", "trust store");
+  size_t n = 0;
+  if (dir) {
+    DIR *d = opendir(dir);
+    if (!d) s6net_diesys(S6NET_TLS_EXIT_CONF, "unable to open CADIR %s", dir);
+    struct dirent *de;
+    size_t seen = 0;
+    while ((de = readdir(d)) && seen++ < CADIR_MAX) {
+      if (de->d_name[0] == '.') continue;
+      char path[4096];
+      size_t len;
+      if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path) continue;
+      unsigned char *buf = slurp(path, &len);
+      if (!buf) continue;
+      n += store_add_buf(st, buf, len);
+      free(buf);
+    }
+    closedir(d);
+    if (!n) s6net_die(S6NET_TLS_EXIT_CONF, "unable to find any certificate in CADIR %s", dir);
+  } else {
+    size_t len;
+    unsigned char *buf = slurp(file, &len);
+    if (!buf) s6net_diesys(S6NET_TLS_EXIT_CONF, "unable to read CAFILE %s", file);
+    n = store_add_buf(st, buf, len);
+    free(buf);
+    if (!n) s6net_die(S6NET_TLS_EXIT_CONF, "unable to find any certificate in CAFILE %s", file);
+  }
+  return st;
+}
+
+/* ---- context set-up ------------------------------------------------- */
+
+static int cpu_has_aes(void)
+{
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul");
+#else
+  return 0;
+#endif
+}
+
+static int alpn_select(SSL *ssl, unsigned char const **out, unsigned char *outlen,
+                       unsigned char const *in, unsigned int inlen, void *arg)
+{
+  s6net_tls_ctx *t = arg;
+  unsigned char *o;
+  (void)ssl;
+  /* Server preference: the first of our protocols that the client offers. */
+  if (SSL_select_next_proto(&o, outlen, t->alpn, (unsigned int)t->alpnlen, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  *out = o;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+static int sni_cb(SSL *ssl, int *al, void *arg);
+
+static SSL_CTX *ctx_make(s6net_tls_ctx *t, s6net_tls_conf const *c, X509_STORE *store)
+{
+  SSL_CTX *ctx = SSL_CTX_new(c->server ? TLS_server_method() : TLS_client_method());
+  if (!ctx) die_ossl(S6NET_TLS_EXIT_SETUP, "create", "TLS context");
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  /* No session state survives a connection: every engine process serves
+   * exactly one, so caches and tickets would only cost time. */
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+  if (c->server) {
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    int aes = cpu_has_aes();
+    char const *l12 = aes
+      ? "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305"
+      : "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
+    char const *l13 = aes
+      ? "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+      : "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384";
+    if (!SSL_CTX_set_cipher_list(ctx, l12) || !SSL_CTX_set_ciphersuites(ctx, l13))
+      die_ossl(S6NET_TLS_EXIT_SETUP, "set", "cipher preference");
+    if (c->clientcert) {
+      int mode = SSL_VERIFY_PEER;
+      if (c->clientcert == S6NET_TLS_CERT_REQUIRED) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+      SSL_CTX_set_verify(ctx, mode, NULL);
+    }
+    if (t->alpnlen) SSL_CTX_set_alpn_select_cb(ctx, alpn_select, t);
+    SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
+    SSL_CTX_set_tlsext_servername_arg(ctx, t);
+  } else {
+    SSL_CTX_set_verify(ctx, c->noverify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+    if (t->alpnlen && SSL_CTX_set_alpn_protos(ctx, t->alpn, (unsigned int)t->alpnlen))
+      die_ossl(S6NET_TLS_EXIT_SETUP, "set", "ALPN protocols");
+  }
+  if (store) SSL_CTX_set1_cert_store(ctx, store);
+  return ctx;
+}
+
+static int sni_match(char const *a, char const *b)
+{
+  return !strcasecmp(a, b);
+}
+
+static int sni_cb(SSL *ssl, int *al, void *arg)
+{
+  s6net_tls_ctx *t = arg;
+  char const *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (name && t->nsni) {
+    for (size_t i = 0; i < t->nsni; i++)
+      if (sni_match(t->sni[i].name, name)) { SSL_set_SSL_CTX(ssl, t->sni[i].ctx); return SSL_TLSEXT_ERR_OK; }
+    char const *dot = strchr(name, '.');
+    if (dot && dot != name && strchr(dot + 1, '.')) {
+      for (size_t i = 0; i < t->nsni; i++) {
+        char const *n = t->sni[i].name;
+        if (n[0] == '*' && sni_match(n + 1, dot)) { SSL_set_SSL_CTX(ssl, t->sni[i].ctx); return SSL_TLSEXT_ERR_OK; }
+      }
+    }
+  }
+  if (!t->hasdefault) { *al = SSL_AD_UNRECOGNIZED_NAME; return SSL_TLSEXT_ERR_ALERT_FATAL; }
+  return SSL_TLSEXT_ERR_OK;
+}
+
+static void load_sni(s6net_tls_ctx *t, s6net_tls_conf const *c, X509_STORE *store, char const *const *envp)
+{
+  for (char const *const *e = envp; *e; e++) {
+    if (strncmp(*e, "KEYFILE:", 8)) continue;
+    char const *eq = strchr(*e, '=');
+    if (!eq) continue;
+    size_t nlen = (size_t)(eq - (*e + 8));
+    if (!nlen) continue;
+    char name[300], cvar[320], kvar[320];
+    if (nlen >= sizeof name) s6net_die(100, "server name too long in %.40s...", *e);
+    memcpy(name, *e + 8, nlen);
+    name[nlen] = 0;
+    /* "*.com" would cover a whole top-level domain: refused by design. */
+    if (name[0] == '*' && (name[1] != '.' || !strchr(name + 2, '.') || strchr(name + 1, '*')))
+      s6net_die(100, "invalid wildcard server name: %s", name);
+    snprintf(kvar, sizeof kvar, "KEYFILE:%s", name);
+    snprintf(cvar, sizeof cvar, "CERTFILE:%s", name);
+    char const *cpath = s6net_env_get(envp, cvar);
+    if (!cpath) s6net_die(100, "%s is set but %s is not", kvar, cvar);
+    if (t->nsni >= SNI_MAX) s6net_die(100, "too many KEYFILE:x variables (max %d)", SNI_MAX);
+    SSL_CTX *ctx = ctx_make(t, c, store);
+    use_keypair(ctx, kvar, eq + 1, cvar, cpath);
+    for (char *p = name; *p; p++) if (*p >= 'A' && *p <= 'Z') *p += 32;
+    t->sni[t->nsni].name = strdup(name);
+    if (!t->sni[t->nsni].name) s6net_diesys(111, "unable to allocate");
+    t->sni[t->nsni++].ctx = ctx;
+  }
+}
+
+s6net_tls_ctx *s6net_tls_ctx_new(s6net_tls_conf const *c, char const *const *envp)
+{
+  static s6net_tls_ctx tbuf;
+  s6net_tls_ctx *t = &tbuf;
+  memset(t, 0, sizeof *t);
+  if (c->alpn && *c->alpn) {
+    long l = s6net_tls_alpn_wire(t->alpn, sizeof t->alpn, c->alpn);
+    if (l < 0) s6net_die(100, "invalid ALPN protocol list: %s", c->alpn);
+    t->alpnlen = (size_t)l;
+  }
+  X509_STORE *store = NULL;
+  int needtrust = c->server ? c->clientcert != S6NET_TLS_CERT_NONE : !c->noverify;
+  if (needtrust) {
+    store = load_trust(envp);
+    if (!store) s6net_die(100, "CADIR or CAFILE must be set");
+  }
+  t->def = ctx_make(t, c, store);
+  char const *k = s6net_env_get(envp, "KEYFILE");
+  char const *cf = s6net_env_get(envp, "CERTFILE");
+  if (c->server) {
+    if (c->snilevel) load_sni(t, c, store, envp);
+    if (c->snilevel < 2) {
+      if (k && cf) { use_keypair(t->def, "KEYFILE", k, "CERTFILE", cf); t->hasdefault = 1; }
+      else if (!c->snilevel || !t->nsni) s6net_die(100, "KEYFILE and CERTFILE must be set");
+    } else if (!t->nsni) s6net_die(100, "no KEYFILE:x / CERTFILE:x variables with -k %u", c->snilevel);
+  } else if (c->clientcert) {
+    if (!k || !cf) s6net_die(100, "KEYFILE and CERTFILE must be set with -y");
+    use_keypair(t->def, "KEYFILE", k, "CERTFILE", cf);
+  }
+  if (store) X509_STORE_free(store);
+  return t;
+}
+
+void s6net_tls_drop(char const *const *envp)
+{
+  if (geteuid()) return;
+  char const *su = s6net_env_get(envp, "TLS_UID");
+  char const *sg = s6net_env_get(envp, "TLS_GID");
+  unsigned long long u;
+  uid_t uid = (uid_t)-1;
+  gid_t gid = (gid_t)-1;
+  if (sg) {
+    if (s6net_scan_ull(sg, 0, (gid_t)-2, &u) < 0) s6net_die(111, "invalid TLS_GID: %s", sg);
+    gid = (gid_t)u;
+  }
+  if (su) {
+    if (s6net_scan_ull(su, 0, (uid_t)-2, &u) < 0) s6net_die(111, "invalid TLS_UID: %s", su);
+    uid = (uid_t)u;
+  }
+  if (uid == (uid_t)-1 && gid == (gid_t)-1) return;
+  gid_t g = gid;
+  if (s6net_priv_drop(uid, gid, gid != (gid_t)-1 ? &g : NULL, gid != (gid_t)-1 ? 1 : (size_t)-1) < 0)
+    s6net_diesys(111, "unable to drop privileges to TLS_UID/TLS_GID");
+}
+
+/* ---- handshake ------------------------------------------------------ */
+
+static void sock_tune(int fd)
+{
+  int one = 1;
+  /* A handshake flight must not wait for a delayed ACK. */
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+static char const *hs_reason(SSL *ssl, int r, int e)
+{
+  static char buf[300];
+  long v = SSL_get_verify_result(ssl);
+  if (v != X509_V_OK && ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+    snprintf(buf, sizeof buf, "certificate verification failed: %s", X509_verify_cert_error_string(v));
+    return buf;
+  }
+  if (e == SSL_ERROR_SYSCALL && !ERR_peek_last_error())
+    return r == 0 || !errno ? "connection closed by peer" : strerror(errno);
+  if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+    return "connection closed by peer";
+  return ossl_reason();
+}
+
+int s6net_tls_handshake(s6net_tls_ctx *t, s6net_tls_conf const *c, int netr, int netw, s6net_tls_conn **out)
+{
+  static s6net_tls_conn conn;
+  SSL *ssl = SSL_new(t->def);
+  if (!ssl) { s6net_warn("unable to create TLS session: %s", ossl_reason()); return S6NET_TLS_EXIT_SETUP; }
+  if (!SSL_set_rfd(ssl, netr) || !SSL_set_wfd(ssl, netw)) {
+    s6net_warn("unable to attach TLS session: %s", ossl_reason());
+    return S6NET_TLS_EXIT_SETUP;
+  }
+  /* Without this OpenSSL answers a bare EOF with a fatal decode_error
+   * alert and refuses to send anything more, which would break the
+   * half-close that -s/-j promise. With -J the EOF is fatal anyway. */
+  if (!c->strict) SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  if (s6net_fd_nonblock(netr) < 0 || s6net_fd_nonblock(netw) < 0) {
+    s6net_warnsys("unable to set network fds non-blocking");
+    return 111;
+  }
+  sock_tune(netr);
+  if (netw != netr) sock_tune(netw);
+  if (!c->server && c->servername && *c->servername) {
+    unsigned char ip[16];
+    int isip = inet_pton(AF_INET, c->servername, ip) == 1 || inet_pton(AF_INET6, c->servername, ip) == 1;
+    /* RFC 6066: an address is never sent as SNI, but it is still checked. */
+    if (!isip && !SSL_set_tlsext_host_name(ssl, c->servername)) {
+      s6net_warn("unable to set server name: %s", ossl_reason());
+      return S6NET_TLS_EXIT_SETUP;
+    }
+    if (!c->noverify) {
+      int ok = isip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c->servername)
+                    : SSL_set1_host(ssl, c->servername);
+      if (!ok) { s6net_warn("unable to set name to verify: %s", ossl_reason()); return S6NET_TLS_EXIT_SETUP; }
+    }
+  }
+  s6net_deadline dl = s6net_deadline_in(c->kimeout);
+  for (;;) {
+    ERR_clear_error();
+    errno = 0;
+    int r = c->server ? SSL_accept(ssl) : SSL_connect(ssl);
+    if (r == 1) break;
+    int e = SSL_get_error(ssl, r);
+    struct pollfd p;
+    if (e == SSL_ERROR_WANT_READ) { p.fd = netr; p.events = POLLIN; }
+    else if (e == SSL_ERROR_WANT_WRITE) { p.fd = netw; p.events = POLLOUT; }
+    else {
+      s6net_warn("unable to perform TLS handshake: %s", hs_reason(ssl, r, e));
+      return S6NET_TLS_EXIT_RUN;
+    }
+    int n = s6net_poll(&p, 1, dl);
+    if (n < 0) { s6net_warnsys("unable to poll"); return 111; }
+    if (!n) { s6net_warn("unable to perform TLS handshake: timed out after %u ms", c->kimeout); return S6NET_TLS_EXIT_RUN; }
+  }
+  conn.ssl = ssl;
+  conn.netr = netr;
+  conn.netw = netw;
+  *out = &conn;
+  return 0;
+}
+
+/* ---- notification --------------------------------------------------- */
+
+static size_t add(char *buf, size_t len, size_t n, char const *k, char const *v, size_t vlen)
+{
+  size_t kl = strlen(k);
+  if (n == (size_t)-1 || n + kl + 1 + vlen + 2 > len) return (size_t)-1;
+  memcpy(buf + n, k, kl); n += kl;
+  buf[n++] = '=';
+  /* A NUL in a value would end it early: the notification is NUL-framed. */
+  for (size_t i = 0; i < vlen; i++) buf[n++] = v[i] ? v[i] : '?';
+  buf[n++] = 0;
+  return n;
+}
+
+size_t s6net_tls_info(s6net_tls_conn *conn, s6net_tls_conf const *c, char *buf, size_t len)
+{
+  SSL *ssl = conn->ssl;
+  size_t n = 0;
+  char const *s = SSL_get_version(ssl);
+  n = add(buf, len, n, "SSL_PROTOCOL", s, strlen(s));
+  s = SSL_get_cipher_name(ssl);
+  n = add(buf, len, n, "SSL_CIPHER", s, strlen(s));
+  s = c->server ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : c->servername;
+  if (s && *s) n = add(buf, len, n, "SSL_TLS_SNI_SERVERNAME", s, strlen(s));
+  X509 *peer = SSL_get0_peer_certificate(ssl);
+  if (peer) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (X509_digest(peer, EVP_sha256(), md, &mdlen)) {
+      char hex[7 + 2 * EVP_MAX_MD_SIZE + 1] = "SHA256:";
+      static char const digits[] = "0123456789abcdef";
+      for (unsigned int i = 0; i < mdlen; i++) {
+        hex[7 + 2 * i] = digits[md[i] >> 4];
+        hex[8 + 2 * i] = digits[md[i] & 15];
+      }
+      n = add(buf, len, n, "SSL_PEER_CERT_HASH", hex, 7 + 2 * (size_t)mdlen);
+    }
+    BIO *b = BIO_new(BIO_s_mem());
+    if (b) {
+      if (X509_NAME_print_ex(b, X509_get_subject_name(peer), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+        char *p;
+        long l = BIO_get_mem_data(b, &p);
+        if (l > 0) n = add(buf, len, n, "SSL_PEER_CERT_SUBJECT", p, (size_t)l);
+      }
+      BIO_free(b);
+    }
+  }
+  unsigned char const *ap;
+  unsigned int al = 0;
+  SSL_get0_alpn_selected(ssl, &ap, &al);
+  if (al) n = add(buf, len, n, "SSL_ALPN", (char const *)ap, al);
+  if (n == (size_t)-1 || n + 1 > len) return 0;
+  buf[n++] = 0;
+  return n;
+}
+
+int s6net_tls_notify(s6net_tls_conn *conn, s6net_tls_conf const *c, int fd)
+{
+  char buf[4096];
+  size_t n = s6net_tls_info(conn, c, buf, sizeof buf);
+  if (!n) { errno = ENOBUFS; return -1; }
+  return s6net_write_all(fd, buf, n);
+}
+
+/* ---- relay ---------------------------------------------------------- */
+
+static int net_shut_write(int fd)
+{
+  if (shutdown(fd, SHUT_WR) == 0) return 0;
+  if (errno == ENOTSOCK) return close(fd);
+  return errno == ENOTCONN ? 0 : -1;
+}
+
+/* Classify a failed SSL_read: 1 clean close_notify, 2 EOF without it,
+ * 0 retry (want set), -1 error. */
+static int read_status(SSL *ssl, int r, short *wr, short *ww)
+{
+  int e = SSL_get_error(ssl, r);
+  switch (e) {
+    case SSL_ERROR_ZERO_RETURN: return 1;
+    case SSL_ERROR_WANT_READ: *wr = 1; return 0;
+    case SSL_ERROR_WANT_WRITE: *ww = 1; return 0;
+    case SSL_ERROR_SYSCALL:
+      if (!ERR_peek_error() && (r == 0 || errno == 0)) return 2;
+      return -1;
+    case SSL_ERROR_SSL:
+      if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) return 2;
+      return -1;
+    default: return -1;
+  }
+}
+
+int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int appw)
+{
+  static unsigned char ob[65536], ib[16384 + 512];
+  SSL *ssl = conn->ssl;
+  size_t ooff = 0, olen = 0, ioff = 0, ilen = 0;
+  int a_eof = 0, a_shut = 0;  /* app -> net: app sent EOF; we passed it on */
+  int n_eof = 0;              /* net -> app: peer finished */
+  int closing = 0;            /* -S: close_notify sent, waiting for the peer's */
+  signal(SIGPIPE, SIG_IGN);
+  if (s6net_fd_nonblock(appr) < 0 || s6net_fd_nonblock(appw) < 0) {
+    s6net_warnsys("unable to set local fds non-blocking");
+    return 111;
+  }
+  for (;;) {
+    int progress = 0;
+    short wnr = 0, wnw = 0, war = 0, waw = 0;
+
+    if (closing) {
+      ERR_clear_error();
+      errno = 0;
+      int r = SSL_shutdown(ssl);
+      if (r == 1) return 0;
+      int st = read_status(ssl, r, &wnr, &wnw);
+      if (st == 1) return 0;
+      if (st == 2 || st < 0) {
+        if (st == 2 && !c->strict) return 0;
+        if (st == 2) { s6net_warn("peer closed the connection without close_notify"); return S6NET_TLS_EXIT_RUN; }
+        /* A peer that answers our close_notify with a reset is done too. */
+        if (!ERR_peek_error() && (errno == ECONNRESET || errno == EPIPE) && !c->strict) return 0;
+        s6net_warn("unable to shut down TLS: %s", ossl_reason());
+        return S6NET_TLS_EXIT_RUN;
+      }
+      goto wait;
+    }
+
+    /* app -> net */
+    if (!a_eof && !olen) {
+      ssize_t r = read(appr, ob, sizeof ob);
+      if (r > 0) { olen = (size_t)r; ooff = 0; progress = 1; }
+      else if (!r) { a_eof = 1; progress = 1; }
+      else if (errno == EAGAIN) war = 1;
+      else if (errno == EINTR) progress = 1;
+      else { s6net_warnsys("unable to read from local application"); return 111; }
+    }
+    if (olen) {
+      ERR_clear_error();
+      int r = SSL_write(ssl, ob + ooff, (int)olen);
+      if (r > 0) { ooff += (size_t)r; olen -= (size_t)r; progress = 1; }
+      else {
+        int e = SSL_get_error(ssl, r);
+        if (e == SSL_ERROR_WANT_READ) wnr = 1;
+        else if (e == SSL_ERROR_WANT_WRITE) wnw = 1;
+        else {
+          if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) s6net_warnsys("unable to write to peer");
+          else s6net_warn("unable to write to peer: %s", ossl_reason());
+          return S6NET_TLS_EXIT_RUN;
+        }
+      }
+    }
+    if (a_eof && !olen && !a_shut) {
+      a_shut = 1;
+      progress = 1;
+      if (c->closenotify) {
+        /* From now on incoming records are discarded (RFC 8446 6.1). */
+        closing = 1;
+        if (appw >= 0) { close(appw); appw = -1; }
+        continue;
+      }
+      if (net_shut_write(conn->netw) < 0 && errno != EPIPE && errno != ECONNRESET) {
+        s6net_warnsys("unable to shut down the network connection for writing");
+        return 111;
+      }
+    }
+
+    /* net -> app */
+    if (!n_eof && !ilen) {
+      ERR_clear_error();
+      errno = 0;
+      int r = SSL_read(ssl, ib, sizeof ib);
+      if (r > 0) { ilen = (size_t)r; ioff = 0; progress = 1; }
+      else {
+        int st = read_status(ssl, r, &wnr, &wnw);
+        if (st == 1) { n_eof = 1; progress = 1; }
+        else if (st == 2) {
+          if (c->strict) { s6net_warn("peer closed the connection without close_notify"); return S6NET_TLS_EXIT_RUN; }
+          n_eof = 1; progress = 1;
+        } else if (st < 0) {
+          if (!ERR_peek_error()) s6net_warnsys("unable to read from peer");
+          else s6net_warn("unable to read from peer: %s", ossl_reason());
+          return S6NET_TLS_EXIT_RUN;
+        }
+      }
+    }
+    if (ilen) {
+      ssize_t w = appw >= 0 ? write(appw, ib + ioff, ilen) : (ssize_t)ilen;
+      if (w > 0) { ioff += (size_t)w; ilen -= (size_t)w; progress = 1; }
+      else if (w < 0 && errno == EAGAIN) waw = 1;
+      else if (w < 0 && errno == EINTR) progress = 1;
+      else if (w < 0 && errno == EPIPE) {
+        /* The application stopped reading: drop what it will never see. */
+        close(appw); appw = -1; ilen = 0; progress = 1;
+      } else { s6net_warnsys("unable to write to local application"); return 111; }
+    }
+    if (n_eof && !ilen && appw >= 0) { close(appw); appw = -1; progress = 1; }
+    if (n_eof && !ilen && a_shut) return 0;
+    if (progress) continue;
+
+  wait:
+    {
+      struct pollfd p[4];
+      nfds_t n = 0;
+      if (wnr) p[n++] = (struct pollfd){ .fd = conn->netr, .events = POLLIN };
+      if (wnw) p[n++] = (struct pollfd){ .fd = conn->netw, .events = POLLOUT };
+      if (war) p[n++] = (struct pollfd){ .fd = appr, .events = POLLIN };
+      if (waw) p[n++] = (struct pollfd){ .fd = appw, .events = POLLOUT };
+      if (!n) { s6net_warn("internal error: relay has nothing to wait for"); return 111; }
+      if (s6net_poll(p, n, S6NET_DEADLINE_NEVER) < 0) { s6net_warnsys("unable to poll"); return 111; }
+    }
+  }
+}
+
+int s6net_tls_session(s6net_tls_ctx *t, s6net_tls_conf const *c, int const fds[4], int notif)
+{
+  s6net_tls_conn *conn;
+  int r = s6net_tls_handshake(t, c, fds[2], fds[3], &conn);
+  if (r) return r;
+  if (notif >= 0) {
+    if (s6net_tls_notify(conn, c, notif) < 0) { s6net_warnsys("unable to write handshake notification"); return 111; }
+    close(notif);
+  }
+  return s6net_tls_relay(conn, c, fds[0], fds[1]);
+}

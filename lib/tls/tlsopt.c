@@ -1,0 +1,90 @@
+#include "tls/tlsopt.h"
+
+#include "tls/tls.h"
+
+#include <string.h>
+
+void s6net_tls_conf_init(s6net_tls_conf *c, int server)
+{
+  memset(c, 0, sizeof *c);
+  c->server = !!server;
+  c->verbosity = 1;
+}
+
+int s6net_sgetopt_next(s6net_sgetopt *g, int argc, char const *const *argv, char const *spec)
+{
+  g->arg = 0;
+  if (!g->pos) {
+    if (g->ind >= argc) return -1;
+    char const *a = argv[g->ind];
+    if (a[0] != '-' || !a[1]) return -1;
+    if (a[1] == '-' && !a[2]) { g->ind++; return -1; }
+    g->pos = 1;
+  }
+  char const *a = argv[g->ind];
+  char c = a[g->pos++];
+  char const *s = c == ':' ? 0 : strchr(spec, c);
+  if (!s) {
+    g->opt = c;
+    if (!a[g->pos]) { g->ind++; g->pos = 0; }
+    return '?';
+  }
+  if (s[1] == ':') {
+    if (a[g->pos]) g->arg = a + g->pos;
+    else if (g->ind + 1 < argc) g->arg = argv[++g->ind];
+    else { g->opt = c; g->ind++; g->pos = 0; return ':'; }
+    g->ind++;
+    g->pos = 0;
+  } else if (!a[g->pos]) { g->ind++; g->pos = 0; }
+  return c;
+}
+
+int s6net_tls_is_keyvar(char const *e)
+{
+  static char const *const exact[] = { "KEYFILE", "CERTFILE", "CAFILE", "CADIR", "TLS_UID", "TLS_GID", 0 };
+  size_t n = strcspn(e, "=");
+  for (char const *const *p = exact; *p; p++)
+    if (strlen(*p) == n && !strncmp(*p, e, n)) return 1;
+  if (n > 8 && !strncmp(e, "KEYFILE:", 8)) return 1;
+  if (n > 9 && !strncmp(e, "CERTFILE:", 9)) return 1;
+  return 0;
+}
+
+char const *const s6net_tls_infovars[] = {
+  "SSL_PROTOCOL", "SSL_CIPHER", "SSL_TLS_SNI_SERVERNAME", "SSL_PEER_CERT_HASH",
+  "SSL_PEER_CERT_SUBJECT", "SSL_ALPN", 0
+};
+
+long s6net_tls_notif_scan(char const *buf, size_t len, size_t max)
+{
+  size_t i = 0;
+  for (;;) {
+    if (i >= max) return -1;
+    if (i >= len) return 0;
+    if (!buf[i]) return (long)i + 1;
+    char const *end = memchr(buf + i, 0, len - i);
+    size_t elen = end ? (size_t)(end - (buf + i)) : len - i;
+    char const *eq = memchr(buf + i, '=', elen);
+    if (eq == buf + i) return -1;
+    if (!end) return i + elen >= max ? -1 : 0;
+    if (!eq) return -1;
+    i += elen + 1;
+  }
+}
+
+long s6net_tls_alpn_wire(unsigned char *out, size_t cap, char const *list)
+{
+  size_t n = 0;
+  if (!*list) return -1;
+  for (;;) {
+    char const *end = strchr(list, ',');
+    size_t l = end ? (size_t)(end - list) : strlen(list);
+    if (!l || l > 255 || n + 1 + l > cap) return -1;
+    out[n++] = (unsigned char)l;
+    memcpy(out + n, list, l);
+    n += l;
+    if (!end) break;
+    list = end + 1;
+  }
+  return (long)n;
+}

@@ -1,0 +1,44 @@
+/* Helpers shared by the TLS programs that do not link the crypto backend:
+ * option scanning, the key-variable list, and the handshake notification
+ * parser. Pure functions except where noted. */
+#ifndef S6NET_TLS_TLSOPT_H
+#define S6NET_TLS_TLSOPT_H
+
+#include <stddef.h>
+
+/* getopt without global state and without permutation: scanning stops at
+ * the first non-option or after "--". Long options are not handled here;
+ * callers check argv[ind] for them before calling. */
+typedef struct {
+  int ind;          /* next argv index; starts at 1 */
+  int pos;          /* position inside a bundle like -Sjk1 */
+  char const *arg;  /* argument of the last option that takes one */
+  char opt;         /* the offending option on error */
+} s6net_sgetopt;
+
+#define S6NET_SGETOPT_INIT { 1, 0, 0, 0 }
+/* Returns the option char, -1 at the end of options, '?' for an unknown
+ * option, ':' for a missing argument. */
+int s6net_sgetopt_next(s6net_sgetopt *g, int argc, char const *const *argv, char const *spec);
+
+/* Is this "NAME=value" (or "NAME") one of the variables the engines read
+ * for keys and trust (KEYFILE, CERTFILE, CAFILE, CADIR, KEYFILE:x,
+ * CERTFILE:x, TLS_UID, TLS_GID)? */
+int s6net_tls_is_keyvar(char const *entry);
+
+/* The handshake notification: "KEY=value\0" ... "\0". Returns the length
+ * of a complete block (including the final NUL), 0 if more bytes are
+ * needed, -1 if the bytes cannot be a notification (an entry without '=',
+ * an empty name, or more than max bytes). */
+long s6net_tls_notif_scan(char const *buf, size_t len, size_t max);
+
+/* Variables a notification may set; the wrappers unset them all before
+ * applying one, so a stale value never reaches the application. */
+extern char const *const s6net_tls_infovars[];
+
+/* ALPN list "a,b,c" to wire format (length-prefixed). Returns the wire
+ * length, or -1 if the list is empty, has an empty or >255-byte element,
+ * or does not fit in cap. */
+long s6net_tls_alpn_wire(unsigned char *out, size_t cap, char const *list);
+
+#endif

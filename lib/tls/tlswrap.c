@@ -1,0 +1,178 @@
+#include "tls/tlswrap.h"
+#include "tls/tlsopt.h"
+#include "tls/tlsz.h"
+#include "core/diag.h"
+#include "core/env.h"
+#include "core/exec.h"
+#include "core/fd.h"
+#include "core/num.h"
+#include "core/spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#define NOTIF_MAX 8192
+
+/* Our own fds live at 10 and up, so that setting up 0..5 in the engine
+ * never overwrites one that is still to be copied. */
+static int high(int fd)
+{
+  int h = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+  if (h < 0) s6net_diesys(111, "unable to duplicate fd");
+  return h;
+}
+
+static void mkpipe(int p[2])
+{
+  int q[2];
+  if (pipe2(q, O_CLOEXEC) < 0) s6net_diesys(111, "unable to create pipe");
+  p[0] = high(q[0]); p[1] = high(q[1]);
+  close(q[0]); close(q[1]);
+#ifdef F_SETPIPE_SZ
+  /* Bigger pipes mean fewer wake-ups on bulk transfers. */
+  fcntl(p[1], F_SETPIPE_SZ, 262144);
+#endif
+}
+
+static pid_t spawn_engine(s6net_tlswrap const *w, int const efds[4], int notif, char const *const *envp)
+{
+  s6net_tls_conf const *c = w->c;
+  char const *argv[32];
+  char vbuf[24], kbuf[24], kibuf[24];
+  unsigned int n = 0;
+  argv[n++] = c->server ? "s6-tlsd-io" : "s6-tlsc-io";
+  argv[n++] = c->closenotify ? "-S" : "-s";
+  argv[n++] = c->strict ? "-J" : "-j";
+  if (c->server) {
+    if (c->clientcert) argv[n++] = c->clientcert == S6NET_TLS_CERT_REQUIRED ? "-y" : "-Y";
+    if (c->snilevel) { snprintf(kbuf, sizeof kbuf, "-k%u", c->snilevel); argv[n++] = kbuf; }
+  } else {
+    argv[n++] = c->clientcert ? "-y" : "-Y";
+    if (c->servername) { argv[n++] = "-k"; argv[n++] = c->servername; }
+    if (c->noverify) argv[n++] = "--no-verify-cert";
+  }
+  snprintf(vbuf, sizeof vbuf, "-v%u", c->verbosity);
+  argv[n++] = vbuf;
+  if (c->kimeout) { snprintf(kibuf, sizeof kibuf, "-K%u", c->kimeout); argv[n++] = kibuf; }
+  if (c->alpn) { argv[n++] = "-a"; argv[n++] = c->alpn; }
+  argv[n++] = "-d5";
+  argv[n++] = "--";
+  argv[n++] = "3";
+  argv[n++] = "4";
+  argv[n] = 0;
+  /* Engine view: server = network on 0/1, cleartext on 3/4;
+   * client = cleartext on 0/1, network on 3/4. */
+  s6net_fdmap map[5];
+  if (c->server) {
+    map[0] = (s6net_fdmap){ 0, efds[0] }; map[1] = (s6net_fdmap){ 1, efds[1] };
+    map[2] = (s6net_fdmap){ 3, efds[2] }; map[3] = (s6net_fdmap){ 4, efds[3] };
+  } else {
+    map[0] = (s6net_fdmap){ 0, efds[2] }; map[1] = (s6net_fdmap){ 1, efds[3] };
+    map[2] = (s6net_fdmap){ 3, efds[0] }; map[3] = (s6net_fdmap){ 4, efds[1] };
+  }
+  map[4] = (s6net_fdmap){ 5, notif };
+  char path[4200];
+  if (s6net_sibling(path, sizeof path, argv[0]) < 0) s6net_diesys(111, "unable to find %s", argv[0]);
+  pid_t pid = s6net_spawn(path, argv, envp, map, 5, 0);
+  if (pid < 0) s6net_diesys(111, "unable to spawn %s", path);
+  return pid;
+}
+
+/* Reads a notification; returns its length, or 0 on EOF before the end. */
+static size_t read_notif(int fd, char *buf, size_t cap)
+{
+  size_t len = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf + len, cap - len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) s6net_diesys(111, "unable to read handshake notification");
+    if (!r) return 0;
+    if (!len && (buf[0] == '?' || buf[0] == '!')) { len = (size_t)r; return len; }
+    len += (size_t)r;
+    long n = s6net_tls_notif_scan(buf, len, cap);
+    if (n < 0) s6net_die(111, "invalid handshake notification");
+    if (n > 0) return (size_t)n;
+  }
+}
+
+_Noreturn static void engine_failed(pid_t pid)
+{
+  int st;
+  pid_t r;
+  do r = waitpid(pid, &st, 0); while (r < 0 && errno == EINTR);
+  if (r < 0) s6net_diesys(111, "unable to wait for the TLS engine");
+  if (WIFEXITED(st)) _exit(WEXITSTATUS(st) ? WEXITSTATUS(st) : 111);
+  s6net_die(111, "TLS engine killed by signal %d", WTERMSIG(st));
+}
+
+static int infovar(char const *e)
+{
+  size_t n = strcspn(e, "=");
+  for (char const *const *p = s6net_tls_infovars; *p; p++)
+    if (strlen(*p) == n && !strncmp(*p, e, n)) return 1;
+  return 0;
+}
+
+void s6net_tlswrap_run(s6net_tlswrap const *w, char const *const *envp)
+{
+  static char notif[NOTIF_MAX];
+  int n2a[2], a2n[2];
+  mkpipe(n2a);
+  mkpipe(a2n);
+  int netr = high(w->netr), netw = high(w->netw);
+  /* Engine view: network read, network write, cleartext read, cleartext write. */
+  int efds[4] = { netr, netw, a2n[0], n2a[1] };
+  size_t nlen = 0;
+  char const *zname = s6net_env_get(envp, S6NET_TLSZ_ENV);
+  if (zname && w->c->server) {
+    static char fp[S6NET_TLSZ_FPMAX];
+    size_t fplen = s6net_tlsz_fingerprint(fp, sizeof fp, w->c->clientcert, w->c->snilevel, w->c->alpn, envp);
+    s6net_tlsz_req r = { w->c->closenotify, w->c->strict, w->c->kimeout, w->c->verbosity };
+    int s = fplen ? s6net_tlsz_request(zname, efds, &r, fp, fplen) : -1;
+    if (s >= 0) {
+      nlen = read_notif(s, notif, sizeof notif);
+      close(s);
+      if (nlen && notif[0] == '!') _exit(nlen > 1 && notif[1] ? (unsigned char)notif[1] : 111);
+      if (!nlen) s6net_die(111, "TLS engine exited before the end of the handshake");
+      if (notif[0] == '?') nlen = 0; /* not our keys: run our own engine */
+    }
+  }
+  if (!nlen) {
+    int nt[2];
+    mkpipe(nt);
+    pid_t pid = spawn_engine(w, efds, nt[1], envp);
+    close(nt[1]);
+    nlen = read_notif(nt[0], notif, sizeof notif);
+    close(nt[0]);
+    if (!nlen || notif[0] == '?' || notif[0] == '!') {
+      close(n2a[0]); close(a2n[1]);
+      engine_failed(pid);
+    }
+  }
+  close(netr); close(netw); close(a2n[0]); close(n2a[1]);
+  if (s6net_fd_move(w->appr, n2a[0]) < 0 || s6net_fd_move(w->appw, a2n[1]) < 0)
+    s6net_diesys(111, "unable to move fds");
+
+  size_t ne = 0;
+  while (envp[ne]) ne++;
+  char const **env = malloc((ne + 16) * sizeof *env);
+  if (!env) s6net_diesys(111, "unable to allocate");
+  size_t k = 0;
+  for (size_t i = 0; i < ne; i++) {
+    char const *e = envp[i];
+    if (!w->keepkeys && s6net_tls_is_keyvar(e)) continue;
+    if (infovar(e)) continue;
+    if (!strncmp(e, S6NET_TLSZ_ENV "=", sizeof S6NET_TLSZ_ENV)) continue;
+    env[k++] = e;
+  }
+  for (size_t i = 0; i + 1 < nlen && k < ne + 15; i += strlen(notif + i) + 1)
+    if (infovar(notif + i)) env[k++] = notif + i;
+  env[k] = 0;
+  s6net_exec(w->prog, env);
+  s6net_diesys(111, "unable to exec %s", w->prog[0]);
+}

@@ -1,0 +1,58 @@
+/* s6-tlsd-io: the server-side TLS engine. Network on fds 0/1, cleartext
+ * on fdr/fdw. With -X it becomes the pre-initialised engine ("zygote")
+ * that s6-tlsserver starts once: see s6-tlsd-io(1). */
+#include "tls/tls.h"
+#include "tls/tlsopt.h"
+#include "tls/tlsz.h"
+#include "core/diag.h"
+#include "core/num.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define USAGE "[ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -v verbosity ] [ -K kimeout ] [ -k snilevel ] [ -a alpnlist ] [ -d notif ] [ -X zygote ] [ -- ] fdr fdw"
+
+extern char **environ;
+
+int main(int argc, char const *const *argv)
+{
+  s6net_prog = "s6-tlsd-io";
+  s6net_tls_conf c;
+  s6net_tls_conf_init(&c, 1);
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  unsigned int notif = 0;
+  int hasnotif = 0;
+  char const *zygote = 0;
+  int opt;
+  while ((opt = s6net_sgetopt_next(&g, argc, argv, "SsJjYyv:K:k:d:a:X:")) != -1) {
+    switch (opt) {
+      case 'S': c.closenotify = 1; break;
+      case 's': c.closenotify = 0; break;
+      case 'J': c.strict = 1; break;
+      case 'j': c.strict = 0; break;
+      case 'Y': c.clientcert = S6NET_TLS_CERT_OPTIONAL; break;
+      case 'y': c.clientcert = S6NET_TLS_CERT_REQUIRED; break;
+      case 'v': if (s6net_scan_uint(g.arg, 0, 255, &c.verbosity) < 0) s6net_dieusage(USAGE); break;
+      case 'K': if (s6net_scan_uint(g.arg, 0, 86400000, &c.kimeout) < 0) s6net_dieusage(USAGE); break;
+      case 'k': if (s6net_scan_uint(g.arg, 0, 255, &c.snilevel) < 0) s6net_dieusage(USAGE); break;
+      case 'd': if (s6net_scan_uint(g.arg, 0, 65535, &notif) < 0) s6net_dieusage(USAGE); hasnotif = 1; break;
+      case 'a': c.alpn = g.arg; break;
+      case 'X': zygote = g.arg; break;
+      default: s6net_dieusage(USAGE);
+    }
+  }
+  argc -= g.ind; argv += g.ind;
+  char const *const *envp = (char const *const *)environ;
+  if (zygote) {
+    if (argc) s6net_dieusage(USAGE);
+    return s6net_tlsz_serve(zygote, &c, envp, hasnotif ? (int)notif : -1);
+  }
+  unsigned int fdr, fdw;
+  if (argc != 2 || s6net_scan_uint(argv[0], 0, 65535, &fdr) < 0 || s6net_scan_uint(argv[1], 0, 65535, &fdw) < 0)
+    s6net_dieusage(USAGE);
+  s6net_tls_ctx *ctx = s6net_tls_ctx_new(&c, envp);
+  s6net_tls_drop(envp);
+  int fds[4] = { (int)fdr, (int)fdw, 0, 1 };
+  return s6net_tls_session(ctx, &c, fds, hasnotif ? (int)notif : -1);
+}
