@@ -1,0 +1,135 @@
+/* lib/tls pure helpers: notification scanner, ALPN list, option scanner,
+ * key-variable predicate, zygote header and fingerprint. */
+#include "unit.h"
+#include "tls/tlsopt.h"
+#include "tls/tlsz.h"
+
+#include <string.h>
+
+#define S(lit) lit, sizeof(lit) - 1
+
+static void test_notif(void **state)
+{
+  (void)state;
+  assert_int_equal(s6net_tls_notif_scan(S("\0"), 100), 1);
+  assert_int_equal(s6net_tls_notif_scan(S("A=1\0B=\0\0"), 100), 8);
+  assert_int_equal(s6net_tls_notif_scan(S("A=1\0B=\0\0trailing"), 100), 8);
+  /* Need more. */
+  assert_int_equal(s6net_tls_notif_scan(S(""), 100), 0);
+  assert_int_equal(s6net_tls_notif_scan(S("A=1"), 100), 0);
+  assert_int_equal(s6net_tls_notif_scan(S("A=1\0"), 100), 0);
+  assert_int_equal(s6net_tls_notif_scan(S("AB"), 100), 0);
+  /* Bad: no '=', empty name, too long. */
+  assert_int_equal(s6net_tls_notif_scan(S("AB\0\0"), 100), -1);
+  assert_int_equal(s6net_tls_notif_scan(S("=x\0\0"), 100), -1);
+  assert_int_equal(s6net_tls_notif_scan(S("="), 100), -1);
+  assert_int_equal(s6net_tls_notif_scan(S("A=1234567\0\0"), 8), -1);
+  assert_int_equal(s6net_tls_notif_scan(S("A=1234567"), 8), -1);
+}
+
+static void test_alpn(void **state)
+{
+  (void)state;
+  unsigned char w[16];
+  assert_int_equal(s6net_tls_alpn_wire(w, sizeof w, "h2,http/1.1"), 12);
+  assert_memory_equal(w, "\2h2\10http/1.1", 12);
+  assert_int_equal(s6net_tls_alpn_wire(w, sizeof w, "x"), 2);
+  assert_int_equal(s6net_tls_alpn_wire(w, sizeof w, ""), -1);
+  assert_int_equal(s6net_tls_alpn_wire(w, sizeof w, "a,,b"), -1);
+  assert_int_equal(s6net_tls_alpn_wire(w, sizeof w, "a,"), -1);
+  assert_int_equal(s6net_tls_alpn_wire(w, sizeof w, ",a"), -1);
+  assert_int_equal(s6net_tls_alpn_wire(w, 4, "abcd"), -1);
+  char big[300];
+  memset(big, 'a', 299); big[299] = 0;
+  unsigned char w2[400];
+  assert_int_equal(s6net_tls_alpn_wire(w2, sizeof w2, big), -1);
+}
+
+static void test_sgetopt(void **state)
+{
+  (void)state;
+  char const *argv[] = { "p", "-Sk1", "-K", "200", "-v2", "--", "-x", 0 };
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  assert_int_equal(s6net_sgetopt_next(&g, 7, argv, "SK:k:v:"), 'S');
+  assert_int_equal(s6net_sgetopt_next(&g, 7, argv, "SK:k:v:"), 'k');
+  assert_string_equal(g.arg, "1");
+  assert_int_equal(s6net_sgetopt_next(&g, 7, argv, "SK:k:v:"), 'K');
+  assert_string_equal(g.arg, "200");
+  assert_int_equal(s6net_sgetopt_next(&g, 7, argv, "SK:k:v:"), 'v');
+  assert_string_equal(g.arg, "2");
+  assert_int_equal(s6net_sgetopt_next(&g, 7, argv, "SK:k:v:"), -1);
+  assert_int_equal(g.ind, 6);
+  char const *argv2[] = { "p", "-q", "prog", "-S", 0 };
+  s6net_sgetopt g2 = S6NET_SGETOPT_INIT;
+  assert_int_equal(s6net_sgetopt_next(&g2, 4, argv2, "S"), '?');
+  assert_int_equal(g2.opt, 'q');
+  assert_int_equal(s6net_sgetopt_next(&g2, 4, argv2, "S"), -1);
+  assert_int_equal(g2.ind, 2);
+  char const *argv3[] = { "p", "-K", 0 };
+  s6net_sgetopt g3 = S6NET_SGETOPT_INIT;
+  assert_int_equal(s6net_sgetopt_next(&g3, 2, argv3, "K:"), ':');
+  char const *argv4[] = { "p", "-", 0 };
+  s6net_sgetopt g4 = S6NET_SGETOPT_INIT;
+  assert_int_equal(s6net_sgetopt_next(&g4, 2, argv4, "K:"), -1);
+  assert_int_equal(g4.ind, 1);
+}
+
+static void test_keyvar(void **state)
+{
+  (void)state;
+  static char const *const yes[] = { "KEYFILE=/k", "CERTFILE=x", "CAFILE=", "CADIR=/d", "TLS_UID=1",
+                                     "TLS_GID=2", "KEYFILE:a.b=/k", "CERTFILE:*.x.y=c", "KEYFILE" };
+  static char const *const no[] = { "KEYFILES=1", "KEYFILE:=x", "CERTFILE:=x", "PATH=/bin", "TLS_UIDX=1", "KEY=1" };
+  for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) assert_true(s6net_tls_is_keyvar(yes[i]));
+  for (size_t i = 0; i < sizeof no / sizeof *no; i++) assert_false(s6net_tls_is_keyvar(no[i]));
+}
+
+static void test_zygote_hdr(void **state)
+{
+  (void)state;
+  unsigned char h[S6NET_TLSZ_HDR + 3];
+  s6net_tlsz_req r = { 1, 0, 5000, 2 }, o;
+  s6net_tlsz_hdr_encode(h, &r, 3);
+  memcpy(h + S6NET_TLSZ_HDR, "abc", 3);
+  assert_int_equal(s6net_tlsz_hdr_decode(h, sizeof h, &o), 3);
+  assert_int_equal(o.closenotify, 1);
+  assert_int_equal(o.strict, 0);
+  assert_int_equal(o.kimeout, 5000);
+  assert_int_equal(o.verbosity, 2);
+  assert_int_equal(s6net_tlsz_hdr_decode(h, sizeof h - 1, &o), -1);
+  assert_int_equal(s6net_tlsz_hdr_decode(h, 10, &o), -1);
+  h[0] = 'x';
+  assert_int_equal(s6net_tlsz_hdr_decode(h, sizeof h, &o), -1);
+}
+
+static void test_fingerprint(void **state)
+{
+  (void)state;
+  char const *e1[] = { "PATH=/bin", "KEYFILE=/k", "CERTFILE=/c", "TCPREMOTEIP=1.2.3.4", 0 };
+  char const *e2[] = { "CERTFILE=/c", "KEYFILE=/k", "TCPREMOTEIP=5.6.7.8", 0 };
+  char const *e3[] = { "CERTFILE=/c", "KEYFILE=/other", 0 };
+  char a[256], b[256], c[256];
+  size_t la = s6net_tlsz_fingerprint(a, sizeof a, 0, 0, 0, e1);
+  size_t lb = s6net_tlsz_fingerprint(b, sizeof b, 0, 0, 0, e2);
+  size_t lc = s6net_tlsz_fingerprint(c, sizeof c, 0, 0, 0, e3);
+  assert_true(la > 0);
+  assert_int_equal(la, lb);
+  assert_memory_equal(a, b, la);
+  assert_false(la == lc && !memcmp(a, c, la));
+  lb = s6net_tlsz_fingerprint(b, sizeof b, 2, 0, 0, e1);
+  assert_false(la == lb && !memcmp(a, b, la));
+  assert_int_equal(s6net_tlsz_fingerprint(b, 10, 0, 0, 0, e1), 0);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_notif),
+    cmocka_unit_test(test_alpn),
+    cmocka_unit_test(test_sgetopt),
+    cmocka_unit_test(test_keyvar),
+    cmocka_unit_test(test_zygote_hdr),
+    cmocka_unit_test(test_fingerprint),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
