@@ -11,6 +11,8 @@
 
 #include <s6net/proxy.h>
 
+#include "proxy/crc32c.h"
+
 #define SIG 0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A
 
 /* A header as haproxy sends it with proxy-v2-options
@@ -98,6 +100,9 @@ static void test_crc32c(void **st)
   assert_int_equal(s6net_crc32c(c, "6789", 4), 0xE3069283u);
   unsigned char big[1000];
   for (size_t i = 0; i < sizeof big; i++) big[i] = (unsigned char)(i * 7);
+  assert_int_equal(s6net_crc32c_portable(0, "123456789", 9), 0xE3069283u);
+  for (size_t n = 0; n <= sizeof big; n += 37)
+    assert_int_equal(s6net_crc32c_portable(0, big, n), s6net_crc32c(0, big, n));
   c = s6net_crc32c(0, big, 333);
   assert_int_equal(s6net_crc32c(c, big + 333, sizeof big - 333), s6net_crc32c(0, big, sizeof big));
 }
