@@ -117,7 +117,9 @@ int main(int argc, char **argv)
     .argv = (char const *const *)argv + optind,
     .envp = (char const *const *)environ,
   };
-  s6net_server *s = s6net_server_new(&cfg, &ad, &ctx);
+  /* static: the tables stay reachable until exit, as they are meant to. */
+  static s6net_server *s;
+  s = s6net_server_new(&cfg, &ad, &ctx);
   if (!s) s6net_diesys(errno == EINVAL ? 100 : 111, "unable to start the server");
   if (s6net_server_setenv(s, V_PROTO, "IPC", 3) < 0) s6net_diesys(111, "unable to set PROTO");
   return s6net_server_run(s);
