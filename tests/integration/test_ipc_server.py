@@ -218,3 +218,35 @@ def test_ipcserver_ready_only_after_listen(procs, sockdir):
     assert read_line(p.stdout, 10) == ""
     s = connect(path)
     s.close()
+
+
+def _install(d, names):
+    import shutil
+    b = os.path.join(d, "bin")
+    os.makedirs(b, exist_ok=True)
+    for n in names:
+        shutil.copy2(prog(n), os.path.join(b, n))
+    return b
+
+
+def test_chains_use_our_siblings_not_path(procs, sockdir):
+    """Run from an "installed" directory: the chain links come from there,
+    never from PATH, where Debian's same-named programs are."""
+    env = base_env()
+    env["PATH"] = "/usr/bin:/bin"
+    lone = _install(os.path.join(sockdir, "lone"), ["s6-sudo", "s6-ipcserver"])
+    r = run([os.path.join(lone, "s6-sudo"), os.path.join(sockdir, "nosock"), "x"], env=env)
+    assert r.returncode == 111
+    assert os.path.join(lone, "s6-ipcclient").encode() in r.stderr
+    r = run([os.path.join(lone, "s6-ipcserver"), os.path.join(sockdir, "x"), "true"], env=env)
+    assert r.returncode == 111
+    assert os.path.join(lone, "s6-ipcserver-socketbinder").encode() in r.stderr
+    full = _install(os.path.join(sockdir, "full"), ["s6-sudo", "s6-ipcclient", "s6-sudoc", "s6-sudod",
+                                                    "s6-ipcserver", "s6-ipcserver-socketbinder", "s6-ipcserverd"])
+    path = os.path.join(sockdir, "inst")
+    p = procs.start([os.path.join(full, "s6-ipcserver"), "-1", path, os.path.join(full, "s6-sudod"), "echo", "hi"],
+                    env=env, stdout=subprocess.PIPE)
+    assert read_line(p.stdout, 10) == ""
+    assert os.readlink("/proc/%d/exe" % p.pid) == os.path.join(full, "s6-ipcserverd")
+    r = run([os.path.join(full, "s6-sudo"), path, "there"], env=env)
+    assert (r.returncode, r.stdout) == (0, b"hi there\n")
