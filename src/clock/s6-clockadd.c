@@ -1,0 +1,54 @@
+/* s6-clockadd: read a 12-byte adjustment on stdin and step the clock. */
+#include "clock/clock.h"
+#include "core/diag.h"
+#include "core/fd.h"
+#include "core/num.h"
+
+#include <errno.h>
+#include <time.h>
+#include <unistd.h>
+
+#define USAGE "[ -f ] [ -e errmax ]"
+
+int main(int argc, char const *const *argv)
+{
+  unsigned int errmax = 2000;
+  int force = 0, c;
+  s6net_prog = "s6-clockadd";
+  while ((c = getopt(argc, (char *const *)argv, "+fe:")) != -1) {
+    switch (c) {
+      case 'f': force = 1; break;
+      case 'e':
+        if (s6net_scan_uint(optarg, 0, 0xffffffffu, &errmax) < 0) {
+          s6net_warn("invalid -e argument: %s", optarg);
+          s6net_dieusage(USAGE);
+        }
+        break;
+      default: s6net_dieusage(USAGE);
+    }
+  }
+  if (optind != argc) s6net_dieusage(USAGE);
+
+  unsigned char buf[S6NET_CLOCKADJ_LEN];
+  s6net_clk adj, t;
+  ssize_t r = s6net_read_full(0, buf, sizeof buf);
+  if (r < 0) s6net_diesys(111, "unable to read the adjustment from stdin");
+  if ((size_t)r < sizeof buf)
+    s6net_die(111, "unable to read the adjustment from stdin: got %zd bytes, expected 12", r);
+  if (s6net_clockadj_unpack(buf, &adj) < 0)
+    s6net_die(100, "invalid adjustment on stdin: nanoseconds out of range");
+  if (s6net_clk_exceeds_ms(&adj, errmax)) {
+    if (!force)
+      s6net_die(1, "refusing to adjust the clock by %lld.%09u s: more than %u ms (use -f to force)",
+                (long long)adj.sec, adj.nano, errmax);
+    s6net_warn("adjusting the clock by %lld.%09u s: more than %u ms, forced by -f",
+               (long long)adj.sec, adj.nano, errmax);
+  }
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME, &ts) < 0) s6net_diesys(111, "unable to read the system clock");
+  s6net_clk_from_timespec(&t, &ts);
+  if (s6net_clk_add(&t, &adj) < 0 || s6net_clk_to_timespec(&ts, &t) < 0 || t.sec < 0)
+    s6net_die(100, "invalid adjustment on stdin: resulting time out of range");
+  if (clock_settime(CLOCK_REALTIME, &ts) < 0) s6net_diesys(111, "unable to set the system clock");
+  return 0;
+}
