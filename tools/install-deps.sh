@@ -9,7 +9,7 @@ set -u
 # Build
 BUILD="gcc make pkg-config libssl-dev libc-ares-dev libcdb-dev tinycdb"
 # Tests: runners and real peers
-TEST="libcmocka-dev python3-pytest openssl curl socat haproxy chrony dnsmasq s6 execline ucspi-tcp-ipv6 mandoc iproute2 procps"
+TEST="libcmocka-dev python3-pytest openssl curl socat haproxy chrony dnsmasq s6 execline ucspi-tcp-ipv6 mandoc iproute2 procps oidentd"
 # Benchmarks, fuzzing, static builds
 EXTRA="wrk ipsvd stunnel4 hyperfine clang libclang-rt-14-dev musl-tools"
 PKGS="$BUILD $TEST $EXTRA"
@@ -44,7 +44,7 @@ apt-get update -q >/dev/null || { echo "apt-get update failed" >&2; exit 1; }
 apt-get install -y -q --no-install-recommends $missing >/dev/null || {
   echo "tools/install-deps.sh: apt-get install failed" >&2; exit 1; }
 # The Debian services we use as peers must not run on their own.
-for s in haproxy chrony dnsmasq stunnel4; do
+for s in haproxy chrony dnsmasq stunnel4 oidentd oidentd.socket; do
   (systemctl disable --now "$s" || service "$s" stop) >/dev/null 2>&1 || true
 done
 exit 0

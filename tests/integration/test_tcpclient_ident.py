@@ -1,0 +1,110 @@
+"""s6-tcpclient -r: TCPREMOTEINFO from the IDENT server of the remote
+host, a scriptable one in the test and oidentd, a real one."""
+import os
+import pwd
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import base_env, need, prog
+from tcpclient_util import IdentServer, env_of, listener, loopback_addr, reply
+
+NODNS = "127.0.0.1:1"
+
+
+@pytest.fixture
+def ident():
+    servers = []
+
+    def make(handler, addr=None):
+        s = IdentServer(handler, addr)
+        servers.append(s)
+        return s
+    yield make
+    for s in servers:
+        s.close()
+
+
+def run_client(addr, opts, env=None):
+    """s6-tcpclient opts addr port env -0, against a listener on addr.
+    Returns (returncode, env dict, stderr, elapsed)."""
+    srv = listener(addr)
+    port = srv.getsockname()[1]
+    t0 = time.monotonic()
+    p = subprocess.Popen([prog("s6-tcpclient"), "-H"] + opts + [addr, str(port), "env", "-0"],
+                         env=env or base_env(DNSCACHEIP=NODNS), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Keep the accepted connection open while the IDENT exchange runs.
+    srv.settimeout(20)
+    c, _ = srv.accept()
+    out, err = p.communicate(timeout=30)
+    c.close()
+    srv.close()
+    return p.returncode, env_of(out), err, time.monotonic() - t0, port
+
+
+def test_remoteinfo(ident):
+    srv = ident(reply("{r} , {l} : USERID : UNIX : alice\r\n"))
+    rc, env, err, _, port = run_client(srv.addr, ["-r"])
+    assert rc == 0, err
+    assert env["TCPREMOTEINFO"] == "alice"
+    # Asked about our connection: the server's port, then our local port.
+    assert srv.queries == [b"%d , %s\r\n" % (port, env["TCPLOCALPORT"].encode())]
+
+
+def test_R_asks_nothing(ident):
+    srv = ident(reply("{r} , {l} : USERID : UNIX : alice\r\n"))
+    for opts in ([], ["-r", "-R"]):
+        rc, env, err, _, _ = run_client(srv.addr, opts, env=base_env(DNSCACHEIP=NODNS, TCPREMOTEINFO="stale"))
+        assert rc == 0, err
+        assert "TCPREMOTEINFO" not in env
+    assert srv.queries == []
+
+
+@pytest.mark.parametrize("text", [
+    "{r} , {l} : ERROR : HIDDEN-USER\r\n",
+    "{l} , {r} : USERID : UNIX : wrong-ports\r\n",
+    "garbage\r\n",
+])
+def test_no_remoteinfo_on_bad_answers(ident, text):
+    srv = ident(reply(text))
+    rc, env, err, _, _ = run_client(srv.addr, ["-r"])
+    assert rc == 0, err
+    assert "TCPREMOTEINFO" not in env
+    assert len(srv.queries) == 1
+
+
+def test_no_ident_server():
+    rc, env, err, _, _ = run_client(loopback_addr(), ["-r"])
+    assert rc == 0, err
+    assert "TCPREMOTEINFO" not in env
+
+
+def test_silent_ident_server_bounded_by_t(ident):
+    srv = ident(lambda c, q, stop: stop.wait(20))
+    rc, env, err, elapsed, _ = run_client(srv.addr, ["-r", "-t", "1"])
+    assert rc == 0, err
+    assert "TCPREMOTEINFO" not in env
+    assert elapsed < 10
+
+
+def test_real_ident_server_oidentd(procs):
+    need("oidentd")
+    addr = loopback_addr()
+    procs.start(["oidentd", "-i", "-S", "-q", "-a", addr, "-p", "113"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # oidentd cannot report readiness: probe until it accepts, bounded.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection((addr, 113), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                pytest.fail("oidentd did not start")
+            time.sleep(0.02)
+    rc, env, err, _, _ = run_client(addr, ["-r"])
+    assert rc == 0, err
+    # The listening end of the connection belongs to this test process.
+    assert env["TCPREMOTEINFO"] == pwd.getpwuid(os.getuid()).pw_name
