@@ -143,4 +143,16 @@ void s6net_proxy_info_tcp(s6net_proxy_info *info, int is6,
                           unsigned char const *srcip, uint16_t sport,
                           unsigned char const *dstip, uint16_t dport);
 
+/* The sending side, for a client run under a super-server: fill info
+ * from the UCSPI variables in envp (PROTO=TCP, TCPREMOTEIP,
+ * TCPREMOTEPORT, TCPLOCALIP, TCPLOCALPORT; SSL_PROTOCOL, SSL_CIPHER,
+ * SSL_PEER_CERT_CN and SSL_TLS_SNI_SERVERNAME become SSL and AUTHORITY
+ * fields). Returns 1 when they describe a client, 0 when they are absent
+ * (info is then a LOCAL command, sent as UNKNOWN in v1), -1 (EINVAL)
+ * when they are malformed. Strings point into envp. */
+int s6net_proxy_info_from_env(s6net_proxy_info *info, char const *const *envp);
+/* Write a version 1 or 2 (with CRC32C) header for info to fd, all of it.
+ * 0, or -1 with errno. */
+int s6net_proxy_send(int fd, unsigned int version, s6net_proxy_info const *info);
+
 #endif

@@ -165,12 +165,16 @@ def run_fed(procs, args, data, kind="socket", step=None, app=b"", env=None):
 
 # ---- haproxy ---------------------------------------------------------------
 
-def start_backend(procs, args, host="127.0.0.1"):
-    """ucspi-tcp's tcpserver running proxy-server per connection; returns
-    the bound port (tcpserver -1 prints it)."""
-    need("tcpserver")
-    p, port = procs.server(["tcpserver", "-1", "-R", "-H", "-l", "localhost", host, "0",
-                            prog("proxy-server")] + args + DUMP,
+def start_backend(procs, args, host="127.0.0.1", server="tcpserver"):
+    """proxy-server run per connection by a super-server: ucspi-tcp's
+    tcpserver, or our s6-tcpserver; returns the port (both print it
+    with -1)."""
+    if server == "tcpserver":
+        need("tcpserver")
+        cmd = ["tcpserver", "-1", "-R", "-H", "-l", "localhost", host, "0"]
+    else:
+        cmd = [prog("s6-tcpserver"), "-1", host, "0"]
+    p, port = procs.server(cmd + [prog("proxy-server")] + args + DUMP,
                            stderr=subprocess.PIPE, env=base_env())
     return port
 

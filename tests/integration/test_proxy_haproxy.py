@@ -28,9 +28,10 @@ def exchange(s, payload, timeout=10):
     return parse_dump(out)
 
 
+@pytest.mark.parametrize("server", ["tcpserver", "s6-tcpserver"])
 @pytest.mark.parametrize("mode", ["send-proxy", "send-proxy-v2"])
-def test_haproxy_plain(procs, tmp_path, mode):
-    back = start_backend(procs, [])
+def test_haproxy_plain(procs, tmp_path, mode, server):
+    back = start_backend(procs, [], server=server)
     front = start_haproxy(procs, tmp_path, "", "server s 127.0.0.1:%d %s" % (back, mode))
     s = socket.create_connection(("127.0.0.1", front), timeout=10)
     env, data = exchange(s, b"\r\n\r\n\x00first bytes\n")

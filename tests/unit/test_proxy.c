@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <s6net/proxy.h>
@@ -594,6 +595,56 @@ static void test_build_roundtrip(void **st)
   assert_int_equal(s6net_proxy_build_v1(line, sizeof line, &a), 15); /* UNKNOWN */
 }
 
+static void test_from_env_and_send(void **st)
+{
+  (void)st;
+  s6net_proxy_info a, b;
+  unsigned char buf[512];
+  int p[2];
+  char const *const none[] = { "PATH=/bin", 0 };
+  assert_int_equal(s6net_proxy_info_from_env(&a, none), 0);
+  assert_int_equal(a.command, S6NET_PROXY_CMD_LOCAL);
+  assert_false(a.has_addr);
+
+  char const *const tcp[] = {
+    "PROTO=TCP", "TCPREMOTEIP=192.0.2.1", "TCPREMOTEPORT=5000", "TCPLOCALIP=198.51.100.1",
+    "TCPLOCALPORT=443", "SSL_PROTOCOL=TLSv1.3", "SSL_CIPHER=X", "SSL_TLS_SNI_SERVERNAME=a.example", 0
+  };
+  assert_int_equal(s6net_proxy_info_from_env(&a, tcp), 1);
+  assert_int_equal(a.family, S6NET_PROXY_AF_INET);
+  assert_int_equal(a.sport, 5000);
+  assert_true(a.has_ssl);
+  assert_int_equal(a.ssl_client, S6NET_PROXY_SSL_CLIENT_SSL);
+  assert_true(streq(a.authority, "a.example"));
+
+  assert_int_equal(pipe(p), 0);
+  assert_int_equal(s6net_proxy_send(p[1], 1, &a), 0);
+  ssize_t n = read(p[0], buf, sizeof buf);
+  assert_int_equal(n, 44);
+  assert_memory_equal(buf, "PROXY TCP4 192.0.2.1 198.51.100.1 5000 443\r\n", 44);
+  assert_int_equal(s6net_proxy_send(p[1], 2, &a), 0);
+  n = read(p[0], buf, sizeof buf);
+  assert_true(n > 28);
+  assert_int_equal(parse(buf, (size_t)n, S6NET_PROXY_V2, &b), n);
+  assert_true(b.has_crc32c);
+  assert_true(streq(b.ssl_version, "TLSv1.3"));
+  assert_true(streq(b.authority, "a.example"));
+  close(p[0]);
+  close(p[1]);
+
+  /* a v6 local address with a v4 remote: both sent as IPv6 */
+  char const *const mixed[] = {
+    "PROTO=TCP", "TCPREMOTEIP=10.0.0.1", "TCPREMOTEPORT=1", "TCPLOCALIP=::1", "TCPLOCALPORT=2", 0
+  };
+  assert_int_equal(s6net_proxy_info_from_env(&a, mixed), 1);
+  assert_int_equal(a.family, S6NET_PROXY_AF_INET6);
+  assert_memory_equal(a.src, "\0\0\0\0\0\0\0\0\0\0\xff\xff\x0a\0\0\x01", 16);
+  char const *const bad[] = {
+    "PROTO=TCP", "TCPREMOTEIP=10.0.0.300", "TCPREMOTEPORT=1", "TCPLOCALIP=::1", "TCPLOCALPORT=2", 0
+  };
+  assert_int_equal(s6net_proxy_info_from_env(&a, bad), -1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -615,6 +666,7 @@ int main(void)
     cmocka_unit_test(test_v2_custom_and_ssl_subs),
     cmocka_unit_test(test_v2_max_length),
     cmocka_unit_test(test_build_roundtrip),
+    cmocka_unit_test(test_from_env_and_send),
   };
   return cmocka_run_group_tests(tests, 0, 0);
 }
