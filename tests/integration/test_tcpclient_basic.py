@@ -231,3 +231,19 @@ def test_usage_errors(args):
     assert r.returncode == 100, (args, r.stderr)
     assert r.stderr.startswith(b"s6-tcpclient: ")
     assert r.stderr.count(b"\n") == 1
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_against_s6_tcpserver(procs, host):
+    # The server tells the client which port it saw; the client compares
+    # it with its own TCPLOCALPORT, then an echo round trip.
+    _, port = procs.server([prog("s6-tcpserver"), "-1", host, "0", "sh", "-c",
+                            'echo "$TCPREMOTEIP $TCPREMOTEPORT"; exec cat'],
+                           env=base_env(), stderr=subprocess.DEVNULL)
+    script = ('read l <&6; echo "$l"; echo "$TCPLOCALIP $TCPLOCALPORT"; '
+              'echo ping >&7; read l <&6; echo "$l"')
+    r = run([prog("s6-tcpclient"), "-H", host, str(port), "sh", "-c", script], env=base_env(DNSCACHEIP=NODNS))
+    assert r.returncode == 0, r.stderr
+    seen, mine, echo = r.stdout.decode().splitlines()
+    assert seen == mine
+    assert echo == "ping"
