@@ -179,3 +179,13 @@ def test_taiclock_usage():
     r = run([prog("s6-taiclock"), "-t"])
     assert r.returncode == 100
     assert b"usage: s6-taiclock" in r.stderr
+
+
+def test_taiclockd_default_binds_every_address(procs):
+    """Without -i: one socket answering over IPv4 and IPv6 alike."""
+    _, port = procs.server([prog("s6-taiclockd"), "-1", "-p", "0"])
+    for host in ("127.0.0.1", "::1"):
+        rep = ask(host, port, ctai())
+        assert rep is not None and rep[:4] == b"stai", host
+        r = taiclock(["-r", "2", "-p", str(port), host])
+        assert r.returncode == 0, r.stderr
