@@ -23,7 +23,9 @@
 #include "core/num.h"
 #include "dns/dns.h"
 
-#define USAGE "[ -q | -Q | -v ] [ -4 | -6 ] [ -d | -D ] [ -r | -R ] [ -h ] [ -H ] [ -n | -N ] [ -t timeout ] [ -l localname ] [ -T timeoutconn ] [ -i localip ] [ -p localport ] host port prog..."
+#include <s6net/proxy.h>
+
+#define USAGE "[ -q | -Q | -v ] [ -4 | -6 ] [ -d | -D ] [ -r | -R ] [ -h ] [ -H ] [ -n | -N ] [ -t timeout ] [ -l localname ] [ -T timeoutconn ] [ -i localip ] [ -p localport ] [ -P 1|2 ] host port prog..."
 
 /* Without -t, the lookups made once connected (reverse DNS, IDENT) are
  * still bounded, so that a silent IDENT server cannot stall the client. */
@@ -40,6 +42,7 @@ struct opts {
   int has_localip;
   s6net_ip46 localip;
   uint16_t localport;
+  unsigned int proxy;     /* -P: PROXY header version to send first, 0 = none */
 };
 
 struct conn {
@@ -82,7 +85,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
   o->conn[1] = 58000;
   o->rounds = 2;
   opterr = 0;
-  while ((c = getopt(argc, argv, "+qQv46dDrRhHnNt:l:T:i:p:")) != -1) {
+  while ((c = getopt(argc, argv, "+qQv46dDrRhHnNt:l:T:i:p:P:")) != -1) {
     switch (c) {
       case 'q': o->verbosity = 0; break;
       case 'Q': o->verbosity = 1; break;
@@ -97,6 +100,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
       case 'H': o->nonames = 1; break;
       case 'n': o->qualify = 1; break;
       case 'N': o->qualify = 0; break;
+      case 'P':
+        if (s6net_scan_uint(optarg, 1, 2, &o->proxy) < 0) s6net_die(100, "invalid PROXY protocol version: %s", optarg);
+        break;
       case 't': o->timeout = seconds_ms(optarg, "timeout"); break;
       case 'l': o->localname = optarg; break;
       case 'T': scan_conntimeouts(optarg, o); break;
@@ -335,6 +341,14 @@ int main(int argc, char **argv)
   if (!envp || s6net_env_merge(envp, nenv + env.n + 1, (char const *const *)environ, env.mods, env.n) < 0)
     s6net_diesys(111, "unable to build the environment");
   install_fds(c.fd);
+  /* -P: tell the server who the original client is (the UCSPI variables
+   * this client inherited from a super-server) before prog speaks */
+  if (o.proxy) {
+    s6net_proxy_info pi;
+    if (s6net_proxy_info_from_env(&pi, (char const *const *)environ) < 0)
+      s6net_die(100, "invalid TCPREMOTEIP, TCPREMOTEPORT, TCPLOCALIP or TCPLOCALPORT for the PROXY header");
+    if (s6net_proxy_send(7, o.proxy, &pi) < 0) s6net_diesys(111, "unable to send the PROXY header");
+  }
   s6net_exec((char const *const *)prog, envp);
   s6net_diesys(111, "unable to exec %s", prog[0]);
 }
