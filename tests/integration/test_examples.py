@@ -1,0 +1,65 @@
+"""The example service directories, run the way users run them: under
+Debian's s6-supervise, with readiness through notification-fd."""
+import os
+import shutil
+import subprocess
+
+from conftest import BIN, ROOT, base_env, connect, free_port, need, run
+
+EXAMPLES = os.path.join(ROOT, "examples")
+
+
+def supervise(procs, svc, env):
+    need("s6-supervise")
+    p = procs.start(["s6-supervise", svc], env=env, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
+    return p
+
+
+def stop(svc, p):
+    run(["s6-svc", "-dx", svc])
+    p.wait(10)
+
+
+def test_tcp_service_under_s6_supervise(procs, tmp_path):
+    svc = str(tmp_path / "tcp-service")
+    shutil.copytree(os.path.join(EXAMPLES, "tcp-service"), svc)
+    port = free_port()
+    env = base_env(PORT=str(port), S6NET_BIN=BIN)
+    p = supervise(procs, svc, env)
+    # s6-svwait -U returns only once the server wrote its readiness line.
+    r = run(["s6-svwait", "-U", "-t", "10000", svc], timeout=15)
+    assert r.returncode == 0, r.stderr
+    s = connect("127.0.0.1", port)
+    s.sendall(b"hi there\n")
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    cport = data.split(b":")[1].split(b",")[0]
+    assert data == b"hello 127.0.0.1:%s, you said: hi there\n" % cport
+    # The supervised process is our s6-tcpserverd, not Debian's.
+    st = run(["s6-svstat", svc]).stdout.decode()
+    pid = int(st.split("pid ")[1].split(")")[0].split(",")[0])
+    exe = os.readlink("/proc/%d/exe" % pid)
+    assert exe == os.path.join(BIN, "s6-tcpserverd")
+    stop(svc, p)
+
+
+def test_tcp_service_readiness_waits_for_bind(procs, tmp_path):
+    """A port already taken: the service never becomes ready."""
+    svc = str(tmp_path / "tcp-service")
+    shutil.copytree(os.path.join(EXAMPLES, "tcp-service"), svc)
+    import socket
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    env = base_env(PORT=str(blocker.getsockname()[1]), S6NET_BIN=BIN)
+    p = supervise(procs, svc, env)
+    r = run(["s6-svwait", "-U", "-t", "1500", svc], timeout=10)
+    assert r.returncode != 0
+    blocker.close()
+    stop(svc, p)
