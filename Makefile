@@ -170,7 +170,8 @@ install: all
 	ln -sf libs6net.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libs6net.so.0
 	ln -sf libs6net.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libs6net.so
 	for h in $(PUBLIC_HEADERS); do install -m 644 $$h $(DESTDIR)$(INCLUDEDIR)/s6net/; done
-	install -m 644 $(B)/lib/libs6net.pc $(DESTDIR)$(PKGCONFIGDIR)/libs6net.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' tools/libs6net.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libs6net.pc
 	for m in $(MAN_SRC); do s=$${m##*.}; mkdir -p $(DESTDIR)$(MANDIR)/man$$s; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 
 uninstall:
