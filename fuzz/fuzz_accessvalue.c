@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
   unsigned char const *k, *d;
   for (int i = 0; i < 1000; i++) {
     int r = s6net_accessrules_cdb_next(&c, &pos, &k, &kl, &d, &dl);
-    if (r < 0 || r > 1) abort();
+    if (r < -1 || r > 1) abort();
     if (r <= 0) break;
     if (k < data || k + kl > data + size || d < data || d + dl > data + size) abort();
     check(s6net_accessrules_value_decode(d, dl, &p));

@@ -145,7 +145,7 @@ int s6net_accessrules_name_ok(char const *name)
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return 0;
     if (++label > 63) return 0;
   }
-  return 1;
+  return label > 0; /* "a.." would leave an empty last label */
 }
 
 s6net_accessrules_result s6net_accessrules_keycheck_reversedns(char const *name, void const *handle, s6net_accessrules_params *p, s6net_accessrules_backend_fn *backend)

@@ -58,6 +58,7 @@ static void write_file(char const *path, char const *a, size_t alen, char const 
 {
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) fail(111, errno, "unable to create %s", path);
+  if (!alen) { a = b; alen = blen; blen = 0; }
   while (alen) {
     ssize_t w = write(fd, a, alen);
     if (w < 0) {
