@@ -7,7 +7,7 @@ B=${1:?build dir}
 BIN=$B/bin
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 EX=$HERE/examples/demo
-RUN=$B/demo
+RUN=${DEMO_RUN:-$B/demo}
 P=${DEMO_PORT:-9080}
 mkdir -p "$RUN"
 pids=""
@@ -22,10 +22,12 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 have() { [ -x "$BIN/$1" ]; }
+say() { printf '%s\n' "$*"; }   # echo would interpret the backslashes
 
 # start NAME PORT cmd... : start a server that prints its port on stdout (-1)
 start() {
   name=$1; shift
+  rm -f "$RUN/$name.port"
   "$@" > "$RUN/$name.port" 2> "$RUN/$name.log" &
   pids="$pids $!"
   i=0
@@ -45,8 +47,8 @@ echo
 if have s6-tcpserver; then
   if start plain "$BIN/s6-tcpserver" -1 -v 127.0.0.1 $P "$EX/showenv"; then
     echo "* Plain TCP (s6-tcpserver, handler prints its UCSPI environment):"
-    echo "    curl http://127.0.0.1:$P/"
-    have s6-tcpclient && echo "    $BIN/s6-tcpclient 127.0.0.1 $P sh -c 'printf \"GET /\\r\\n\\r\\n\" >&7; cat <&6'"
+    say "    curl http://127.0.0.1:$P/"
+    have s6-tcpclient && say "    $BIN/s6-tcpclient 127.0.0.1 $P sh -c 'printf \"GET /\\r\\n\\r\\n\" >&7; cat <&6'"
   fi
 fi
 
@@ -57,7 +59,7 @@ if have s6-tcpserver && have s6-tcpserver-access && have s6-accessrules-cdb-from
   "$BIN/s6-accessrules-cdb-from-fs" "$RUN/rules.cdb" "$R"
   if start access "$BIN/s6-tcpserver" -1 127.0.0.1 $((P+1)) "$BIN/s6-tcpserver-access" -v2 -x "$RUN/rules.cdb" "$EX/showenv"; then
     echo "* Access control (rules in $R, compiled to $RUN/rules.cdb; GREETING comes from the rule):"
-    echo "    curl http://127.0.0.1:$((P+1))/"
+    say "    curl http://127.0.0.1:$((P+1))/"
   fi
 fi
 
@@ -69,14 +71,14 @@ if have s6-tlsserver && command -v openssl >/dev/null; then
   fi
   if CERTFILE=$RUN/cert.pem KEYFILE=$RUN/key.pem start tls "$BIN/s6-tlsserver" -1 127.0.0.1 $((P+2)) "$EX/showenv"; then
     echo "* TLS (s6-tlsserver, self-signed certificate $RUN/cert.pem):"
-    echo "    curl --cacert $RUN/cert.pem https://localhost:$((P+2))/"
+    say "    curl --cacert $RUN/cert.pem https://localhost:$((P+2))/"
   fi
 fi
 
 if have s6-tcpserver && have proxy-server; then
   if start proxy "$BIN/s6-tcpserver" -1 127.0.0.1 $((P+3)) "$BIN/proxy-server" "$EX/showenv"; then
     echo "* PROXY protocol receiver (proxy-server): the client address comes from the header:"
-    echo "    printf 'PROXY TCP4 203.0.113.7 127.0.0.1 5555 80\\r\\nGET / HTTP/1.0\\r\\n\\r\\n' | socat - TCP:127.0.0.1:$((P+3))"
+    say "    printf 'PROXY TCP4 203.0.113.7 127.0.0.1 5555 80\\r\\nGET / HTTP/1.0\\r\\n\\r\\n' | socat - TCP:127.0.0.1:$((P+3))"
   fi
 fi
 
