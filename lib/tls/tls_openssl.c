@@ -678,6 +678,10 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
         else if (st == 2) {
           if (c->strict) { s6net_warn("peer closed the connection without close_notify"); return S6NET_TLS_EXIT_RUN; }
           n_eof = 1; progress = 1;
+        } else if (st < 0 && a_shut && !c->strict) {
+          /* We ended our side without close_notify (-s); many peers answer
+           * that with an alert or a reset. The exchange is over either way. */
+          n_eof = 1; progress = 1;
         } else if (st < 0) {
           if (!ERR_peek_error()) s6net_warnsys("unable to read from peer");
           else s6net_warn("unable to read from peer: %s", ossl_reason());

@@ -1,0 +1,178 @@
+"""s6-tlsserver against stunnel4 and socat, same machine, same run.
+
+Every server runs the same per-connection application (tls_httpd for
+handshakes, tls_sink for bulk), so each tunnel pays for one process
+start of the application and the comparison is about the TLS layer.
+Rounds alternate A B C A B C; the table shows medians and ratios.
+
+  sequential  tls_hsloop -n N: connect, full handshake (no resumption),
+              GET, read to EOF, one connection at a time
+  concurrent  wrk -t2 -c50 -d<D>s -H 'Connection: close' https://...
+  bulk        tls_hsloop -b 1 GiB through the tunnel into tls_sink,
+              which returns the byte count it received (verified)
+"""
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+B = sys.argv[1]
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+SEQ_N = int(os.environ.get("SEQ_N", "400"))
+WRK_D = int(os.environ.get("WRK_D", "4"))
+BULK = int(os.environ.get("BULK_BYTES", str(1 << 30)))
+HTTPD = os.path.join(B, "helpers", "tls_httpd")
+SINK = os.path.join(B, "helpers", "tls_sink")
+LOOP = os.path.join(B, "helpers", "tls_hsloop")
+
+
+def sh(*a, **kw):
+    return subprocess.run(a, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def listening(port, timeout=10):
+    want = ":%04X" % port
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for line in open("/proc/net/tcp").readlines()[1:]:
+            f = line.split()
+            if f[1].endswith(want) and f[3] == "0A":
+                return True
+        time.sleep(0.01)
+    return False
+
+
+def certs(d):
+    for kind in ("ec", "rsa"):
+        alg = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"] if kind == "ec" else \
+              ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
+        sh("openssl", "genpkey", *alg, "-out", "%s/%s.key" % (d, kind))
+        sh("openssl", "req", "-x509", "-new", "-key", "%s/%s.key" % (d, kind), "-out",
+           "%s/%s.pem" % (d, kind), "-subj", "/CN=localhost", "-days", "2")
+
+
+class Server:
+    def __init__(self, name, kind, app, d):
+        self.name = name
+        key, cert = "%s/%s.key" % (d, kind), "%s/%s.pem" % (d, kind)
+        env = dict(os.environ, KEYFILE=key, CERTFILE=cert)
+        if name == "s6net":
+            self.p = subprocess.Popen([os.path.join(B, "bin", "s6-tlsserver"), "-c", "1000", "-1",
+                                       "127.0.0.1", "0", app], env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
+            self.port = int(self.p.stdout.readline())
+        elif name == "stunnel":
+            self.port = free_port()
+            conf = "%s/stunnel-%d.conf" % (d, self.port)
+            with open(conf, "w") as f:
+                f.write("foreground = yes\npid =\ndebug = 0\n[b]\naccept = 127.0.0.1:%d\n"
+                        "cert = %s\nkey = %s\nexec = %s\nexecArgs = app\nTIMEOUTclose = 0\n"
+                        % (self.port, cert, key, app))
+            self.p = subprocess.Popen(["stunnel4", conf], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
+        else:
+            self.port = free_port()
+            self.p = subprocess.Popen(["socat", "OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,backlog=512,"
+                                       "cert=%s,key=%s,verify=0" % (self.port, cert, key),
+                                       "EXEC:%s" % app], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
+        if not listening(self.port):
+            raise SystemExit("%s did not start" % name)
+
+    def stop(self):
+        try:
+            os.killpg(self.p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.p.wait()
+
+
+def seq(port):
+    r = sh(LOOP, "-n", str(SEQ_N), "127.0.0.1", str(port))
+    return float(r.stdout.split()[0])
+
+
+def conc(port):
+    r = sh("wrk", "-t2", "-c50", "-d%ds" % WRK_D, "-H", "Connection: close",
+           "https://127.0.0.1:%d/" % port)
+    out = r.stdout.decode()
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    errs = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out)
+    return float(m.group(1)), (errs.group(0) if errs else "")
+
+
+def bulk(port):
+    r = subprocess.run([LOOP, "-b", str(BULK), "127.0.0.1", str(port)], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=300)
+    if r.returncode:
+        raise SystemExit("bulk transfer not verified: %r %r" % (r.stdout, r.stderr))
+    return float(r.stdout.split()[0])
+
+
+def main():
+    names = ("s6net", "stunnel", "socat")
+    res = {}
+    notes = []
+    with tempfile.TemporaryDirectory() as d:
+        certs(d)
+        for kind in ("ec", "rsa"):
+            srv = {n: Server(n, kind, HTTPD, d) for n in names}
+            for n in names:  # warm-up
+                seq(srv[n].port)
+            for test, fn in (("seq", seq), ("conc", conc)):
+                vals = {n: [] for n in names}
+                for _ in range(ROUNDS):
+                    for n in names:
+                        v = fn(srv[n].port)
+                        if isinstance(v, tuple):
+                            if v[1]:
+                                notes.append("%s %s %s: %s" % (kind, test, n, v[1]))
+                            v = v[0]
+                        vals[n].append(v)
+                res["%s_%s" % (test, kind)] = {n: statistics.median(vals[n]) for n in names}
+                res["%s_%s_all" % (test, kind)] = vals
+            for s in srv.values():
+                s.stop()
+        srv = {n: Server(n, "ec", SINK, d) for n in names}
+        vals = {n: [] for n in names}
+        for _ in range(ROUNDS):
+            for n in names:
+                vals[n].append(bulk(srv[n].port))
+        res["bulk"] = {n: statistics.median(vals[n]) for n in names}
+        res["bulk_all"] = vals
+        for s in srv.values():
+            s.stop()
+    print("%-22s %12s %12s %12s %10s %10s" % ("test (median)", "s6net", "stunnel", "socat",
+                                              "vs stunnel", "vs best"))
+    for key, unit in (("seq_ec", "hs/s"), ("seq_rsa", "hs/s"), ("conc_ec", "req/s"),
+                      ("conc_rsa", "req/s"), ("bulk", "MB/s")):
+        r = res[key]
+        best = max(r["stunnel"], r["socat"])
+        r["ratio_stunnel"] = r["s6net"] / r["stunnel"]
+        r["ratio_best"] = r["s6net"] / best
+        print("%-22s %12.1f %12.1f %12.1f %9.2fx %9.2fx" % (key + " " + unit, r["s6net"], r["stunnel"],
+                                                           r["socat"], r["ratio_stunnel"], r["ratio_best"]))
+    for n in notes:
+        print("note:", n)
+    res["params"] = {"rounds": ROUNDS, "seq_n": SEQ_N, "wrk_seconds": WRK_D, "bulk_bytes": BULK,
+                     "loadavg": os.getloadavg()}
+    os.makedirs(os.path.join(B, "bench"), exist_ok=True)
+    with open(os.path.join(B, "bench", "tls.json"), "w") as f:
+        json.dump(res, f, indent=1)
+
+
+main()

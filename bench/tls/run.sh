@@ -1,0 +1,9 @@
+#!/bin/sh
+# TLS tunnel benchmark: s6-tlsserver vs stunnel4 vs socat, side by side.
+# Prints a table and writes build/bench/tls.json. See bench.py.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+B=${S6NET_BUILD:-$root/build}
+[ -x "$B/bin/s6-tlsserver" ] && [ -x "$B/helpers/tls_hsloop" ] || make -C "$root" -s all
+exec /usr/bin/python3 "$here/bench.py" "$B" "$@"
