@@ -8,6 +8,8 @@
 #include "core/fd.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,7 +62,6 @@ _Noreturn static void child(int s, s6net_tls_ctx *ctx, s6net_tls_conf const *bas
   c.strict = r->strict;
   c.kimeout = r->kimeout;
   c.verbosity = r->verbosity;
-  signal(SIGCHLD, SIG_DFL);
   s6net_tls_conn *conn;
   int e = s6net_tls_handshake(ctx, &c, fds[0], fds[1], &conn);
   if (e) {
@@ -76,7 +77,49 @@ _Noreturn static void child(int s, s6net_tls_ctx *ctx, s6net_tls_conf const *bas
   _exit(s6net_tls_relay(conn, &c, fds[2], fds[3]));
 }
 
-int s6net_tlsz_serve(char const *name, s6net_tls_conf *c, char const *const *envp, int readyfd)
+/* One pre-forked worker: waits in accept() on the shared socket, tells
+ * the master it is taken, then serves that one connection and exits.
+ * Forking ahead of time takes fork() out of the connection's path while
+ * keeping one process per connection. */
+_Noreturn static void worker(int l, int busy, uid_t owner, s6net_tls_ctx *ctx, s6net_tls_conf const *c,
+                             char const *fp, size_t fplen, unsigned char *req, size_t reqcap)
+{
+  signal(SIGCHLD, SIG_DFL);
+  /* Idle workers go with the master; a busy one finishes its connection. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() == 1) _exit(0);
+  int s;
+  for (;;) {
+    s = accept4(l, 0, 0, SOCK_CLOEXEC);
+    if (s >= 0) break;
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    (void)!write(busy, "x", 1);
+    s6net_diesys(111, "unable to accept");
+  }
+  prctl(PR_SET_PDEATHSIG, 0);
+  (void)!write(busy, "x", 1);
+  close(busy);
+  close(l);
+  struct ucred cr;
+  socklen_t crl = sizeof cr;
+  if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &crl) < 0 || (cr.uid != 0 && cr.uid != owner)) _exit(0);
+  /* A client that connects and sends nothing must not hold a worker. */
+  struct timeval tv = { 2, 0 };
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  s6net_tlsz_req r;
+  int fds[4] = { -1, -1, -1, -1 };
+  long n = recv_req(s, req, reqcap, &r, fds);
+  if (n < 0) _exit(0);
+  if ((size_t)n != fplen || memcmp(req + S6NET_TLSZ_HDR, fp, fplen)) {
+    (void)!write(s, "?", 1);
+    _exit(0);
+  }
+  tv.tv_sec = 0;
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  child(s, ctx, c, &r, fds);
+}
+
+int s6net_tlsz_serve(char const *name, s6net_tls_conf *c, char const *const *envp, int readyfd, unsigned int pool)
 {
 #ifdef __linux__
   static unsigned char req[S6NET_TLSZ_HDR + S6NET_TLSZ_FPMAX];
@@ -95,56 +138,44 @@ int s6net_tlsz_serve(char const *name, s6net_tls_conf *c, char const *const *env
   if (l < 0) s6net_diesys(111, "unable to create socket");
   if (bind(l, (struct sockaddr *)&sa, salen) < 0) s6net_diesys(111, "unable to bind zygote socket");
   if (listen(l, 1024) < 0) s6net_diesys(111, "unable to listen");
+  int busy[2];
+  if (pipe2(busy, O_CLOEXEC) < 0) s6net_diesys(111, "unable to create pipe");
   uid_t owner = getuid();
   s6net_tls_drop(envp);
   struct sigaction sig = { .sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT };
   sigemptyset(&sig.sa_mask);
-  sigaction(SIGCHLD, &sig, 0); /* children are reaped by the kernel */
+  sigaction(SIGCHLD, &sig, 0); /* workers are reaped by the kernel */
   signal(SIGPIPE, SIG_IGN);
-  if (readyfd >= 0) {
-    if (s6net_write_all(readyfd, "\n", 1) < 0) s6net_diesys(111, "unable to signal readiness");
-    close(readyfd);
-  }
+  if (!pool) pool = 1;
+  unsigned int idle = 0;
+  int ready = readyfd;
   for (;;) {
-    int s = accept4(l, 0, 0, SOCK_CLOEXEC);
-    if (s < 0) {
-      if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE) continue;
-      s6net_diesys(111, "unable to accept");
+    while (idle < pool) {
+      pid_t pid = fork();
+      if (!pid) {
+        close(busy[0]);
+        worker(l, busy[1], owner, ctx, c, fp, fplen, req, sizeof req);
+      }
+      if (pid < 0) { s6net_warnsys("unable to fork"); break; }
+      idle++;
     }
-    struct ucred cr;
-    socklen_t crl = sizeof cr;
-    if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &crl) < 0 || (cr.uid != 0 && cr.uid != owner)) {
-      close(s);
-      continue;
+    if (ready >= 0) {
+      if (s6net_write_all(ready, "\n", 1) < 0) s6net_diesys(111, "unable to signal readiness");
+      close(ready);
+      ready = -1;
     }
-    /* A client that connects and sends nothing must not stall the loop. */
-    struct timeval tv = { 2, 0 };
-    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    s6net_tlsz_req r;
-    int fds[4] = { -1, -1, -1, -1 };
-    long n = recv_req(s, req, sizeof req, &r, fds);
-    if (n < 0) { close(s); continue; }
-    if ((size_t)n != fplen || memcmp(req + S6NET_TLSZ_HDR, fp, fplen)) {
-      (void)!write(s, "?", 1);
-      close_fds(fds, 4);
-      close(s);
-      continue;
-    }
-    pid_t pid = fork();
-    if (!pid) {
-      close(l);
-      child(s, ctx, c, &r, fds);
-    }
-    if (pid < 0) {
-      s6net_warnsys("unable to fork");
-      unsigned char msg[2] = { '!', 111 };
-      (void)!write(s, msg, 2);
-    }
-    close_fds(fds, 4);
-    close(s);
+    char buf[64];
+    struct pollfd p = { .fd = busy[0], .events = POLLIN };
+    /* If fork failed, retry after a while rather than spin. */
+    int r = poll(&p, 1, idle < pool ? 100 : -1);
+    if (r < 0 && errno != EINTR) s6net_diesys(111, "unable to poll");
+    if (r <= 0) continue;
+    ssize_t n = read(busy[0], buf, sizeof buf);
+    if (n < 0 && errno != EINTR && errno != EAGAIN) s6net_diesys(111, "unable to read from workers");
+    if (n > 0) idle = (size_t)n >= idle ? 0 : idle - (unsigned int)n;
   }
 #else
-  (void)name; (void)c; (void)envp; (void)readyfd;
+  (void)name; (void)c; (void)envp; (void)readyfd; (void)pool;
   s6net_die(100, "the zygote needs Linux abstract UNIX sockets");
 #endif
 }

@@ -42,10 +42,11 @@ long s6net_tlsz_hdr_decode(unsigned char const *in, size_t len, s6net_tlsz_req *
 int s6net_tlsz_request(char const *name, int const fds[4], s6net_tlsz_req const *r,
                        char const *fp, size_t fplen);
 
-/* Server side (links the TLS backend): load the context, listen, tell
- * readyfd (one byte, then close) and serve forever. Exits 96/97/100 like
+/* Server side (links the TLS backend): load the context, listen, keep
+ * `pool` pre-forked workers waiting, tell readyfd (one byte, then close)
+ * and serve forever. Exits 96/97/100 like
  * the engine if the context cannot be built, 111 on system errors. */
-int s6net_tlsz_serve(char const *name, s6net_tls_conf *conf, char const *const *envp, int readyfd);
+int s6net_tlsz_serve(char const *name, s6net_tls_conf *conf, char const *const *envp, int readyfd, unsigned int pool);
 
 /* sockaddr for an abstract name; returns its length or 0 if too long. */
 #include <sys/socket.h>

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define USAGE "[ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -v verbosity ] [ -K kimeout ] [ -k snilevel ] [ -a alpnlist ] [ -d notif ] [ -X zygote ] [ -- ] fdr fdw"
+#define USAGE "[ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -v verbosity ] [ -K kimeout ] [ -k snilevel ] [ -a alpnlist ] [ -d notif ] [ -X zygote [ -P pool ] ] [ -- ] fdr fdw"
 
 extern char **environ;
 
@@ -24,8 +24,9 @@ int main(int argc, char const *const *argv)
   unsigned int notif = 0;
   int hasnotif = 0;
   char const *zygote = 0;
+  unsigned int pool = 8;
   int opt;
-  while ((opt = s6net_sgetopt_next(&g, argc, argv, "SsJjYyv:K:k:d:a:X:")) != -1) {
+  while ((opt = s6net_sgetopt_next(&g, argc, argv, "SsJjYyv:K:k:d:a:X:P:")) != -1) {
     switch (opt) {
       case 'S': c.closenotify = 1; break;
       case 's': c.closenotify = 0; break;
@@ -39,6 +40,7 @@ int main(int argc, char const *const *argv)
       case 'd': if (s6net_scan_uint(g.arg, 0, 65535, &notif) < 0) s6net_dieusage(USAGE); hasnotif = 1; break;
       case 'a': c.alpn = g.arg; break;
       case 'X': zygote = g.arg; break;
+      case 'P': if (s6net_scan_uint(g.arg, 1, 256, &pool) < 0) s6net_dieusage(USAGE); break;
       default: s6net_dieusage(USAGE);
     }
   }
@@ -46,7 +48,7 @@ int main(int argc, char const *const *argv)
   char const *const *envp = (char const *const *)environ;
   if (zygote) {
     if (argc) s6net_dieusage(USAGE);
-    return s6net_tlsz_serve(zygote, &c, envp, hasnotif ? (int)notif : -1);
+    return s6net_tlsz_serve(zygote, &c, envp, hasnotif ? (int)notif : -1, pool);
   }
   unsigned int fdr, fdw;
   if (argc != 2 || s6net_scan_uint(argv[0], 0, 65535, &fdr) < 0 || s6net_scan_uint(argv[1], 0, 65535, &fdw) < 0)
