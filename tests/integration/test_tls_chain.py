@@ -1,0 +1,248 @@
+"""s6-tlsserver and s6-tlsclient: the documented chains, with curl,
+openssl s_client / s_server and each other as peers."""
+import os
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+
+from conftest import prog, helper, run, need, procs, base_env, recv_all  # noqa: F401
+from tls_util import certs, server_env, client_env, wait_listen  # noqa: F401
+
+
+def tlsserver(procs, certs, *opts, app, key="server", env=None, **extra):
+    e = env or server_env(certs, key=key, **extra)
+    return procs.server([prog("s6-tlsserver")] + list(opts) + ["-1", "--", "127.0.0.1", "0"] + app,
+                        env=e, stderr=subprocess.PIPE)
+
+
+def curl(port, certs, *extra, name="localhost"):
+    need("curl")
+    return run(["curl", "-sS", "--max-time", "10", "--cacert", certs.p("ca.pem"),
+                "--resolve", "%s:%d:127.0.0.1" % (name, port)] + list(extra)
+               + ["https://%s:%d/" % (name, port)], timeout=20)
+
+
+def children(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    out.append(int(d))
+            except (OSError, IndexError):
+                pass
+    return out
+
+
+def status(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return line.split()[1:]
+    return None
+
+
+def test_curl_through_s6_tlsserver(procs, certs):
+    _, port = tlsserver(procs, certs, app=[helper("tls_httpd")])
+    r = curl(port, certs)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"ok"
+    # Wrong name: curl refuses the certificate.
+    r = curl(port, certs, name="wrong.example.com")
+    assert r.returncode == 60
+    for v in ("--tlsv1.2", "--tlsv1.3"):
+        r = curl(port, certs, v, "--tls-max", v[6:])
+        assert r.returncode == 0 and r.stdout == b"ok", (v, r.stderr)
+
+
+def test_rsa_and_chain_certificates(procs, certs):
+    for key, name in (("rsa", "localhost"), ("chain", "chain.example.com")):
+        env = server_env(certs, key=key) if key != "chain" else \
+            base_env(KEYFILE=certs.p("leaf.key"), CERTFILE=certs.p("chain.pem"))
+        _, port = tlsserver(procs, certs, app=[helper("tls_httpd")], env=env)
+        r = curl(port, certs, name=name)
+        assert r.returncode == 0 and r.stdout == b"ok", (key, r.stderr)
+
+
+def test_bad_key_reported_at_startup(certs, tmp_path):
+    """The zygote loads the keys before s6-tlsserver listens: a bad file is
+    one line naming it and exit 96, not a failure per connection."""
+    for env, needle in ((dict(KEYFILE=str(tmp_path / "missing.key"), CERTFILE=certs.p("server.pem")), "missing.key"),
+                        (dict(KEYFILE=certs.p("a.key"), CERTFILE=certs.p("server.pem")), "a.key")):
+        r = run([prog("s6-tlsserver"), "-1", "127.0.0.1", "0", "true"], env=base_env(**env), timeout=10)
+        assert r.returncode == 96, r.stderr
+        assert needle.encode() in r.stderr
+        assert r.stdout == b""
+    r = run([prog("s6-tlsserver"), "127.0.0.1", "0", "true"], env=base_env(), timeout=10)
+    assert r.returncode == 100
+
+
+def test_client_certificates_with_s_client(procs, certs):
+    need("openssl")
+    app = ["sh", "-c", 'echo "subject=$SSL_PEER_CERT_SUBJECT"']
+    _, port = tlsserver(procs, certs, "-y", app=app, CAFILE=certs.p("ca.pem"))
+    base = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-CAfile", certs.p("ca.pem"),
+            "-servername", "localhost", "-quiet"]
+    r = run(base + ["-cert", certs.p("client.pem"), "-key", certs.p("client.key")], input=b"", timeout=20)
+    assert b"subject=CN=test client,O=s6net" in r.stdout
+    r = run(base, input=b"", timeout=20)
+    assert b"subject=" not in r.stdout
+    # A certificate from an unrelated CA is refused too.
+    r = run(base + ["-cert", certs.p("stranger.pem"), "-key", certs.p("stranger.key")], input=b"", timeout=20)
+    assert b"subject=" not in r.stdout
+
+
+def test_alpn(procs, certs):
+    need("openssl")
+    app = ["sh", "-c", 'echo "alpn=${SSL_ALPN-none}"']
+    _, port = tlsserver(procs, certs, "-a", "h2,http/1.1", app=app)
+    base = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-CAfile", certs.p("ca.pem"), "-quiet"]
+    assert b"alpn=http/1.1" in run(base + ["-alpn", "http/1.1"], input=b"", timeout=20).stdout
+    assert b"alpn=h2" in run(base + ["-alpn", "foo,h2,http/1.1"], input=b"", timeout=20).stdout
+    assert b"alpn=none" in run(base, input=b"", timeout=20).stdout
+    # No protocol in common: the handshake fails (RFC 7301).
+    assert b"alpn=" not in run(base + ["-alpn", "smtp"], input=b"", timeout=20).stdout
+
+
+def test_tlsclient_to_tlsserver(procs, certs):
+    need("openssl")
+    _, port = tlsserver(procs, certs, app=["sh", "-c", 'read l; echo "srv:$l:$SSL_PROTOCOL"'])
+    app = ["sh", "-c", 'echo hello >&7; read l <&6; echo "$l $SSL_TLS_SNI_SERVERNAME ${CAFILE-hidden}"']
+    r = run([prog("s6-tlsclient"), "localhost", str(port)] + app, env=client_env(certs), timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"srv:hello:TLSv1.3 localhost hidden\n"
+    # -Z keeps CAFILE; an IP address is verified against the IP SAN.
+    r = run([prog("s6-tlsclient"), "-Z", "127.0.0.1", str(port)] + app, env=client_env(certs), timeout=20)
+    assert r.stdout == ("srv:hello:TLSv1.3 127.0.0.1 %s\n" % certs.p("ca.pem")).encode(), r.stderr
+    # -k overrides the name; a wrong one fails with 98, app never runs.
+    r = run([prog("s6-tlsclient"), "-k", "wrong.example.com", "localhost", str(port), "sh", "-c", "echo ran"],
+            env=client_env(certs), timeout=20)
+    assert (r.returncode, r.stdout) == (98, b"")
+    assert b"verif" in r.stderr
+
+
+@pytest.mark.parametrize("case", ["good", "wrongca", "wrongname", "expired"])
+def test_tlsclient_against_s_server(procs, certs, case):
+    need("openssl")
+    from conftest import free_port
+    key, ca, name = {"good": ("server", "ca.pem", "localhost"), "wrongca": ("server", "otherca.pem", "localhost"),
+                     "wrongname": ("a", "ca.pem", "localhost"), "expired": ("expired", "ca.pem", "localhost")}[case]
+    port = free_port()
+    srv = procs.start(["openssl", "s_server", "-accept", "127.0.0.1:%d" % port, "-naccept", "1",
+                       "-key", certs.p(key + ".key"), "-cert", certs.p(key + ".pem"), "-rev", "-quiet"],
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert wait_listen(port, srv)
+    r = run([prog("s6-tlsclient"), "-H", "-k", name, "127.0.0.1", str(port),
+             "sh", "-c", "echo ran; echo hello >&7; head -c 6 <&6"], env=base_env(CAFILE=certs.p(ca)), timeout=20)
+    if case == "good":
+        assert (r.returncode, r.stdout) == (0, b"ran\nolleh\n"), r.stderr
+    else:
+        assert (r.returncode, r.stdout) == (98, b""), r.stderr
+
+
+def test_proxy_line_before_tls(procs, certs):
+    _, port = tlsserver(procs, certs, "-L", app=["sh", "-c", 'echo "$TCPREMOTEIP $TCPREMOTEPORT $SSL_PROTOCOL"'])
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"PROXY TCP4 192.0.2.7 198.51.100.1 4242 443\r\n")
+    ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
+    t = ctx.wrap_socket(s, server_hostname="localhost")
+    out = b""
+    while True:
+        try:
+            d = t.recv(4096)
+        except (ssl.SSLEOFError, ConnectionResetError):
+            break
+        if not d:
+            break
+        out += d
+    t.close()
+    assert out == b"192.0.2.7 4242 TLSv1.3\n"
+
+
+def _zygote(server_pid):
+    for c in children(server_pid):
+        try:
+            if b"-X" in open("/proc/%d/cmdline" % c, "rb").read().split(b"\0"):
+                return c
+        except OSError:
+            pass
+    return None
+
+
+def test_zygote_privileges_isolation_and_no_leaks(procs, certs):
+    """Keys are read as root, then the engine runs as TLS_UID/TLS_GID; each
+    connection gets its own engine process, and every one goes away."""
+    app = ["sh", "-c", 'read l; echo "$l"']
+    p, port = tlsserver(procs, certs, "-K", "2000", app=app, TLS_UID="65534", TLS_GID="65534")
+    z = _zygote(p.pid)
+    assert z, "no zygote"
+    assert status(z, "Uid")[:2] == ["65534", "65534"]
+    assert status(z, "Gid")[:2] == ["65534", "65534"]
+    ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
+    conns = [ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
+                             server_hostname="localhost") for _ in range(3)]
+    idle = 8
+    deadline = time.monotonic() + 10
+    while len(children(z)) < idle + 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    engines = children(z)
+    assert len(engines) >= idle + 3
+    for i, c in enumerate(conns):
+        c.sendall(b"conn%d\n" % i)
+        assert c.recv(100) == b"conn%d\n" % i
+    # A peer that vanishes mid-stream (RST) ends its engine as well.
+    conns[0].sendall(b"")
+    raw = conns[0]
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+    raw.close()
+    for c in conns[1:]:
+        c.close()
+    # A client stopping mid-handshake is cut off by -K.
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+    assert recv_all(s) == b""
+    s.close()
+    deadline = time.monotonic() + 10
+    while len(children(z)) > idle and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(children(z)) == idle
+    assert len(children(p.pid)) == 1  # only the zygote: every connection's chain is gone
+
+
+def test_zygote_mismatch_falls_back(procs, certs):
+    """An s6-tlsd whose key variables differ from the zygote's (as with
+    per-client access rules) runs its own engine with its own keys."""
+    name = "s6net-tlsd-test-%d" % os.getpid()
+    r, w = os.pipe()
+    z = procs.start([prog("s6-tlsd-io"), "-X", name, "-d", str(w)], env=server_env(certs, key="a"),
+                    pass_fds=(w,), stdout=subprocess.DEVNULL)
+    os.close(w)
+    assert os.read(r, 1) == b"\n"
+    os.close(r)
+    # The application lists its own children: the engine is one of them
+    # only when s6-tlsd had to spawn it.
+    app = [prog("s6-tlsd"), "--", "sh", "-c",
+           'read c < /proc/$$/task/$$/children; echo "$SSL_PROTOCOL ${S6NET_TLSD_ZYGOTE-unset} [${c% }]"']
+    for key, host, engine in (("a", "a.example.com", False), ("server", "localhost", True)):
+        env = server_env(certs, key=key, S6NET_TLSD_ZYGOTE=name)
+        _, port = procs.server([prog("s6-tcpserver"), "-1", "127.0.0.1", "0"] + app, env=env)
+        ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
+        t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname=host)
+        out = t.recv(100)
+        t.close()
+        assert out.startswith(b"TLSv1.3 unset [")
+        assert (out != b"TLSv1.3 unset []\n") == engine, out
+    assert z.poll() is None
+
+
+def test_large_transfer_through_chain(procs, certs):
+    size = 32 << 20
+    _, port = tlsserver(procs, certs, app=[helper("tls_sink")])
+    r = run([helper("tls_hsloop"), "-b", str(size), "127.0.0.1", str(port)], timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert b"server counted %d" % size in r.stdout
