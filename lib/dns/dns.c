@@ -216,6 +216,18 @@ static void finish(s6net_dns_result *r, int st)
   if (d->pending) d->pending--;
 }
 
+static int same_ip(s6net_ip46 const *a, s6net_ip46 const *b)
+{
+  return a->is6 == b->is6 && !memcmp(a->ip, b->ip, a->is6 ? 16 : 4);
+}
+
+int s6net_dns_result_has(s6net_dns_result const *r, s6net_ip46 const *ip)
+{
+  if (r->status != S6NET_DNS_OK) return 0;
+  for (unsigned int i = 0; i < r->naddr; i++) if (same_ip(&r->addr[i], ip)) return 1;
+  return 0;
+}
+
 static void addr_cb(void *arg, int st, int timeouts, struct ares_addrinfo *res)
 {
   s6net_dns_result *r = arg;
@@ -227,7 +239,7 @@ static void addr_cb(void *arg, int st, int timeouts, struct ares_addrinfo *res)
       uint16_t port;
       if (s6net_sockaddr_get(n->ai_addr, (socklen_t)n->ai_addrlen, &a, &port) < 0) continue;
       unsigned int i = 0;
-      while (i < r->naddr && (r->addr[i].is6 != a.is6 || memcmp(r->addr[i].ip, a.ip, a.is6 ? 16 : 4))) i++;
+      while (i < r->naddr && !same_ip(&r->addr[i], &a)) i++;
       if (i == r->naddr) r->addr[r->naddr++] = a;
     }
     if (!r->naddr) st = ARES_ENODATA;

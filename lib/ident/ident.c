@@ -195,7 +195,8 @@ static int send_query(int fd, uint16_t rp, uint16_t lp, s6net_deadline deadline)
   int n = snprintf(q, sizeof q, "%u , %u\r\n", (unsigned)rp, (unsigned)lp);
   size_t w = 0;
   while (w < (size_t)n) {
-    ssize_t r = write(fd, q + w, (size_t)n - w);
+    /* send, not write: a server that hangs up must not kill us with SIGPIPE. */
+    ssize_t r = send(fd, q + w, (size_t)n - w, MSG_NOSIGNAL);
     if (r > 0) { w += (size_t)r; continue; }
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return -1;

@@ -126,6 +126,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
   return optind;
 }
 
+static _Noreturn void dns_init_die(void)
+{
+  if (errno == EINVAL) s6net_die(111, "unable to initialize the DNS resolver: malformed DNSCACHEIP");
+  s6net_diesys(111, "unable to initialize the DNS resolver");
+}
+
 /* The addresses to try, from an IP literal or from the DNS. */
 static unsigned int resolve(char const *host, struct opts const *o, s6net_deadline deadline,
                             s6net_ip46 *addr, unsigned int max)
@@ -141,7 +147,7 @@ static unsigned int resolve(char const *host, struct opts const *o, s6net_deadli
   s6net_dns *d;
   s6net_dns_result r;
   if (s6net_dns_init(&d, (o->hosts ? S6NET_DNS_HOSTS : 0) | (o->qualify ? S6NET_DNS_QUALIFY : 0)) < 0)
-    s6net_diesys(111, "unable to initialize the DNS resolver");
+    dns_init_die();
   if (s6net_dns_forward(d, &r, host, o->family) == 0) s6net_dns_wait(d, deadline);
   s6net_dns_free(d);
   if (r.status != S6NET_DNS_OK) s6net_die(111, "unable to resolve %s: %s", host, s6net_dns_strerror(&r));

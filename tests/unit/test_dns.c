@@ -210,6 +210,10 @@ static void test_parallel(void **state)
   assert_int_equal(fail.status, S6NET_DNS_FAIL);
   assert_int_equal(rev.status, S6NET_DNS_OK);
   assert_string_equal(rev.name, "host.test");
+  assert_true(s6net_dns_result_has(&both, &ip));
+  assert_true(s6net_dns_result_has(&v4, &ip));
+  assert_false(s6net_dns_result_has(&v6, &ip));
+  assert_false(s6net_dns_result_has(&nx, &ip));
   s6net_dns_free(d);
 }
 
