@@ -61,5 +61,5 @@ def test_tcp_service_readiness_waits_for_bind(procs, tmp_path):
     p = supervise(procs, svc, env)
     r = run(["s6-svwait", "-U", "-t", "1500", svc], timeout=10)
     assert r.returncode != 0
-    blocker.close()
     stop(svc, p)
+    blocker.close()

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, base_env, connect, need, recv_all, run
+from conftest import ROOT, SANITIZE, base_env, connect, need, recv_all, run
 
 PREFIX = "/opt/s6net-test"
 
@@ -61,7 +61,9 @@ int main(void)
     args = flags.stdout.decode().split()
     assert "-ls6net" in args
     exe = str(tmp_path / "third")
-    r = run(["cc", "-std=c11", "-Wall", "-Werror", "-o", exe, str(src), "-static-libgcc"] + args,
+    # A library built by make sanitize needs the sanitizer runtimes too.
+    san = ["-fsanitize=address,undefined"] if SANITIZE else []
+    r = run(["cc", "-std=c11", "-Wall", "-Werror", "-o", exe, str(src)] + san + args,
             env=dict(os.environ, **env))
     assert r.returncode == 0, r.stderr.decode()
     # dynamic link by default: point the loader at the installed library
