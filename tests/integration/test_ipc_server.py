@@ -250,3 +250,11 @@ def test_chains_use_our_siblings_not_path(procs, sockdir):
     assert os.readlink("/proc/%d/exe" % p.pid) == os.path.join(full, "s6-ipcserverd")
     r = run([os.path.join(full, "s6-sudo"), path, "there"], env=env)
     assert (r.returncode, r.stdout) == (0, b"hi there\n")
+
+
+def test_verbose_log_names_the_uid(procs, sockdir):
+    path = os.path.join(sockdir, "s")
+    p = start_host(procs, path, [show_script(sockdir)], opts=["-v"])
+    first_line(connect(path))
+    line = read_line(p.stderr, 10)
+    assert line.startswith("s6-ipcserverd: info:") and "uid %d gid %d" % (os.geteuid(), os.getegid()) in line

@@ -356,3 +356,37 @@ def test_interop_debian_client_our_server(procs, sockdir):
     assert deb(["sig", "TERM"]).returncode == 143
     r = deb(["cat"], input=b"in\n")
     assert (r.returncode, r.stdout) == (3, b"in\n")
+
+
+def test_sudod_timeout_on_partial_request(sockdir):
+    """A client that sends part of its request and stalls is cut off by -t
+    even though bytes keep the connection busy."""
+    prog_, marker = _marker_script(sockdir)
+    p, s = sudod_direct(["-t", "300", prog_])
+    try:
+        recv_exact(s, 15)
+        data = frame(payload([b"x"], []))
+        send_with_fds(s, data[:10], [0, 1, 2])
+        assert p.wait(10) == 111
+        assert not os.path.exists(marker)
+    finally:
+        s.close()
+
+
+def test_sudod_request_in_pieces(sockdir):
+    """Descriptors on the first byte, the rest trickling in: still fine."""
+    p, s = sudod_direct([script(sockdir), "echo"])
+    r, w = os.pipe()
+    try:
+        recv_exact(s, 15)
+        data = frame(payload([b"a", b"b c"], [b"X=1"]))
+        send_with_fds(s, data[:1], [0, w, 2])
+        os.close(w)
+        for i in range(1, len(data)):
+            s.send(data[i:i + 1])
+        assert recv_exact(s, 5) == b"\0\0\0\0\0"
+        assert os.read(r, 100) == b"[a][b c]\n"
+        assert p.wait(10) == 0
+    finally:
+        os.close(r)
+        s.close()
