@@ -5,6 +5,8 @@ granting one command to `nobody`."""
 import os
 import pwd
 
+import pytest
+
 from conftest import base_env, need, prog, run
 from ipc_util import as_user, nobody, sockdir, start_host  # noqa: F401
 
@@ -79,12 +81,14 @@ def test_root_service_rules_dir(procs, sockdir):
     check_service(path)
 
 
-def test_root_service_rules_cdb(procs, sockdir):
+@pytest.mark.parametrize("compiler", ["ours", "debian"])
+def test_root_service_rules_cdb(procs, sockdir, compiler):
     need("s6-accessrules-cdb-from-fs")
     uid, _ = nobody()
     r = rules(sockdir, uid)
     cdb = os.path.join(sockdir, "rules.cdb")
-    assert run(["/usr/bin/s6-accessrules-cdb-from-fs", cdb, r]).returncode == 0
+    exe = prog("s6-accessrules-cdb-from-fs") if compiler == "ours" else "/usr/bin/s6-accessrules-cdb-from-fs"
+    assert run([exe, cdb, r]).returncode == 0
     path = sudo_service(procs, sockdir, ["-x", cdb])
     check_service(path)
 
