@@ -1,10 +1,11 @@
-/* s6-tcpserver: the UCSPI front end. Checks its command line, then
- * rewrites itself into
+/* s6-tcpserver: the UCSPI front end. Checks its whole command line (so
+ * that mistakes exit 100 here, with one line), then rewrites itself into
  *   s6-tcpserver-socketbinder [-b backlog] ip port \
- *     s6-tcpserverd [-1] -v N -c N -C N [-P ..] [-R ..] [-U -u -g -G ...] prog...
- * Privileges are dropped by s6-tcpserverd itself (its -U/-u/-g/-G), after
- * the bind and before the first accept, so no other package is needed.
- * Both siblings are run by absolute path from our own directory. */
+ *     [s6-applyuidgid -U -u -g -G ...] \
+ *     s6-tcpserverd [-1] -v N -c N -C N [-P ..] [-R ..] prog...
+ * Every sibling is run by absolute path from our own directory (never
+ * from PATH, where Debian's s6 has programs of the same names); the
+ * s6-applyuidgid link is only there when a privilege option is given. */
 #include "core/addr.h"
 #include "core/diag.h"
 #include "core/exec.h"
@@ -37,6 +38,9 @@ int main(int argc, char **argv)
   unsigned int npriv = 0;
   unsigned int maxconn = 40, localmaxconn = 40;
   int ready = 0, opt;
+  /* -g without a group list must not keep root's supplementary groups. */
+  char const *lastgid = 0;
+  int haslist = 0;
   opterr = 0;
   while ((opt = getopt(argc, argv, "+qQv1c:C:b:P:R:G:g:u:U")) != -1) {
     unsigned long long x;
@@ -66,11 +70,24 @@ int main(int argc, char **argv)
       }
       case 'u': case 'g':
         if (s6net_scan_ull(optarg, 0, (uid_t)-2, &x) < 0) s6net_die(100, "invalid %s: %s", opt == 'u' ? "uid" : "gid", optarg);
+        if (opt == 'g') lastgid = optarg;
         goto addpriv;
       case 'G':
         if (s6net_scan_idlist(optarg, list, 256, &n) < 0) s6net_die(100, "invalid gidlist: %s", optarg);
+        haslist = 1;
         goto addpriv;
-      case 'U':
+      case 'U': {
+        char const *u = getenv("UID"), *g = getenv("GID"), *l = getenv("GIDLIST");
+        /* Silently staying root because the variables are missing would
+         * be the worst outcome of a typo in a run script. */
+        if (!u && !g) s6net_die(100, "-U given but UID and GID are not set");
+        if (u && s6net_scan_ull(u, 0, (uid_t)-2, &x) < 0) s6net_die(100, "invalid UID: %s", u);
+        if (g && s6net_scan_ull(g, 0, (gid_t)-2, &x) < 0) s6net_die(100, "invalid GID: %s", g);
+        if (l && s6net_scan_idlist(l, list, 256, &n) < 0) s6net_die(100, "invalid GIDLIST: %s", l);
+        if (g) lastgid = g;
+        if (l) haslist = 1;
+      }
+      /* fall through */
       addpriv:
         if (npriv >= MAXPRIV) s6net_die(100, "too many privilege options");
         priv[2 * npriv] = opt == 'U' ? "-U" : opt == 'u' ? "-u" : opt == 'g' ? "-g" : "-G";
@@ -95,9 +112,10 @@ int main(int argc, char **argv)
     localc = lbuf;
   }
 
-  char dpath[4200];
-  if (s6net_sibling(dpath, sizeof dpath, "s6-tcpserverd") < 0) s6net_diesys(111, "unable to locate s6-tcpserverd");
-  char const **nargv = malloc(sizeof *nargv * ((size_t)argc + 24 + 2 * MAXPRIV));
+  char dpath[4200], apath[4200];
+  if (s6net_sibling(dpath, sizeof dpath, "s6-tcpserverd") < 0
+   || s6net_sibling(apath, sizeof apath, "s6-applyuidgid") < 0) s6net_diesys(111, "unable to locate our siblings");
+  char const **nargv = malloc(sizeof *nargv * ((size_t)argc + 32 + 2 * MAXPRIV));
   if (!nargv) s6net_diesys(111, "unable to allocate");
   size_t m = 0;
   nargv[m++] = "s6-tcpserver-socketbinder";
@@ -105,6 +123,15 @@ int main(int argc, char **argv)
   nargv[m++] = "--";
   nargv[m++] = argv[0];
   nargv[m++] = argv[1];
+  if (npriv) {
+    nargv[m++] = apath;
+    for (unsigned int i = 0; i < npriv; i++) {
+      nargv[m++] = priv[2 * i];
+      if (priv[2 * i + 1]) nargv[m++] = priv[2 * i + 1];
+    }
+    if (lastgid && !haslist) { nargv[m++] = "-G"; nargv[m++] = lastgid; }
+    nargv[m++] = "--";
+  }
   nargv[m++] = dpath;
   if (ready) nargv[m++] = "-1";
   nargv[m++] = "-v"; nargv[m++] = verb;
@@ -112,10 +139,6 @@ int main(int argc, char **argv)
   nargv[m++] = "-C"; nargv[m++] = localc;
   if (prefix) { nargv[m++] = "-P"; nargv[m++] = prefix; }
   if (rate) { nargv[m++] = "-R"; nargv[m++] = rate; }
-  for (unsigned int i = 0; i < npriv; i++) {
-    nargv[m++] = priv[2 * i];
-    if (priv[2 * i + 1]) nargv[m++] = priv[2 * i + 1];
-  }
   nargv[m++] = "--";
   for (int i = 2; i < argc; i++) nargv[m++] = argv[i];
   nargv[m] = 0;

@@ -5,7 +5,6 @@
 #include "core/diag.h"
 #include "core/fd.h"
 #include "core/num.h"
-#include "core/priv.h"
 #include "server/server.h"
 
 #include <errno.h>
@@ -16,7 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define USAGE "[ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -P v4bits,v6bits ] [ -R rate ] [ -U ] [ -u uid ] [ -g gid ] [ -G gidlist ] prog..."
+#define USAGE "[ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -P v4bits,v6bits ] [ -R rate ] prog..."
 
 extern char **environ;
 
@@ -96,50 +95,15 @@ static void scan_prefix(char const *s, unsigned int *b4, unsigned int *b6)
     s6net_die(100, "invalid prefix lengths: %s (must be 0..32,0..128)", s);
 }
 
-typedef struct {
-  uid_t uid;
-  gid_t gid;
-  gid_t groups[256];
-  size_t ngroups;         /* (size_t)-1: not given */
-} privspec;
-
-static void priv_from_env(privspec *ps)
-{
-  char const *u = getenv("UID"), *g = getenv("GID"), *l = getenv("GIDLIST");
-  unsigned long long x;
-  if (!u && !g) s6net_die(100, "-U given but UID and GID are not set");
-  if (u) {
-    if (s6net_scan_ull(u, 0, (uid_t)-2, &x) < 0) s6net_die(100, "invalid UID: %s", u);
-    ps->uid = (uid_t)x;
-  }
-  if (g) {
-    if (s6net_scan_ull(g, 0, (gid_t)-2, &x) < 0) s6net_die(100, "invalid GID: %s", g);
-    ps->gid = (gid_t)x;
-  }
-  if (l && s6net_scan_idlist(l, ps->groups, 256, &ps->ngroups) < 0) s6net_die(100, "invalid GIDLIST: %s", l);
-}
-
-static void priv_apply(privspec *ps)
-{
-  if (ps->uid == (uid_t)-1 && ps->gid == (gid_t)-1 && ps->ngroups == (size_t)-1) return;
-  /* Without a list, keep no supplementary group of the starting account
-   * (root's group 0 in particular): the list becomes just the new gid. */
-  if (ps->ngroups == (size_t)-1 && ps->gid != (gid_t)-1) { ps->groups[0] = ps->gid; ps->ngroups = 1; }
-  if (s6net_priv_drop(ps->uid, ps->gid, ps->groups, ps->ngroups) < 0)
-    s6net_diesys(111, "unable to drop privileges");
-}
-
 int main(int argc, char **argv)
 {
   s6net_prog = "s6-tcpserverd";
   unsigned int verbosity = 1, maxconn = 40, localmaxconn = 40, rate = 0;
   int ready = 0, cgiven = 0;
   tcpctx ctx = { .bits4 = 32, .bits6 = 128 };
-  privspec ps = { .uid = (uid_t)-1, .gid = (gid_t)-1, .ngroups = (size_t)-1 };
   int opt;
   opterr = 0;
-  while ((opt = getopt(argc, argv, "+1v:c:C:P:R:Uu:g:G:")) != -1) {
-    unsigned long long x;
+  while ((opt = getopt(argc, argv, "+1v:c:C:P:R:")) != -1) {
     switch (opt) {
       case '1': ready = 1; break;
       case 'v': verbosity = scan_opt(optarg, 0, 255, "verbosity"); break;
@@ -147,18 +111,6 @@ int main(int argc, char **argv)
       case 'C': localmaxconn = scan_opt(optarg, 1, S6NET_SERVER_MAXCONN, "localmaxconn"); cgiven = 1; break;
       case 'P': scan_prefix(optarg, &ctx.bits4, &ctx.bits6); break;
       case 'R': rate = scan_opt(optarg, 1, 1000000, "rate"); break;
-      case 'U': priv_from_env(&ps); break;
-      case 'u':
-        if (s6net_scan_ull(optarg, 0, (uid_t)-2, &x) < 0) s6net_die(100, "invalid uid: %s", optarg);
-        ps.uid = (uid_t)x;
-        break;
-      case 'g':
-        if (s6net_scan_ull(optarg, 0, (gid_t)-2, &x) < 0) s6net_die(100, "invalid gid: %s", optarg);
-        ps.gid = (gid_t)x;
-        break;
-      case 'G':
-        if (s6net_scan_idlist(optarg, ps.groups, 256, &ps.ngroups) < 0) s6net_die(100, "invalid gidlist: %s", optarg);
-        break;
       default: s6net_dieusage(USAGE);
     }
   }
@@ -192,7 +144,6 @@ int main(int argc, char **argv)
                     && !memcmp(lip.ip, zero, 4));
   }
 
-  priv_apply(&ps);
   if (s6net_fd_ensure012() < 0) s6net_diesys(111, "unable to open /dev/null");
 
   char readybuf[8];

@@ -156,18 +156,21 @@ def test_siblings_not_taken_from_path(procs, tmp_path):
     fake.write_text("#!/bin/sh\necho FAKE >&2\nexit 42\n")
     fake.chmod(0o755)
     (tmp_path / "s6-tcpserver-socketbinder").symlink_to(fake)
+    (tmp_path / "s6-applyuidgid").symlink_to(fake)
     env = base_env()
     env["PATH"] = "%s:%s" % (tmp_path, env["PATH"])
-    p, port = server(procs, env=env)
-    assert parse_env(fetch("127.0.0.1", port))["PROTO"] == "TCP"
+    p, port = server(procs, env=env, opts=["-u", "65534"])
+    env = parse_env(fetch("127.0.0.1", port))
+    assert env["PROTO"] == "TCP" and env["uid"] == 65534
 
 
 def test_runs_from_installed_tree(procs, tmp_path):
     import shutil
-    for n in ("s6-tcpserver", "s6-tcpserver-socketbinder", "s6-tcpserverd"):
+    for n in ("s6-tcpserver", "s6-tcpserver-socketbinder", "s6-tcpserverd", "s6-applyuidgid"):
         shutil.copy(prog(n), tmp_path / n)
-    p, port = start(procs, [str(tmp_path / "s6-tcpserver"), "-1", "127.0.0.1", "0"] + handler("env"))
-    assert parse_env(fetch("127.0.0.1", port))["TCPLOCALPORT"] == str(port)
+    p, port = start(procs, [str(tmp_path / "s6-tcpserver"), "-1", "-u", "65534", "127.0.0.1", "0"] + handler("env"))
+    env = parse_env(fetch("127.0.0.1", port))
+    assert env["TCPLOCALPORT"] == str(port) and env["uid"] == 65534
     assert os.readlink("/proc/%d/exe" % p.pid) == str(tmp_path / "s6-tcpserverd")
 
 
