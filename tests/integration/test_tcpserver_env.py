@@ -164,14 +164,22 @@ def test_siblings_not_taken_from_path(procs, tmp_path):
     assert env["PROTO"] == "TCP" and env["uid"] == 65534
 
 
-def test_runs_from_installed_tree(procs, tmp_path):
+def test_runs_from_installed_tree(procs):
     import shutil
+    import tempfile
+    import pathlib
+    # Not under pytest's private tmp: the dropped uid must reach the binaries.
+    tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="s6net-inst-"))
+    tmp_path.chmod(0o755)
     for n in ("s6-tcpserver", "s6-tcpserver-socketbinder", "s6-tcpserverd", "s6-applyuidgid"):
         shutil.copy(prog(n), tmp_path / n)
     p, port = start(procs, [str(tmp_path / "s6-tcpserver"), "-1", "-u", "65534", "127.0.0.1", "0"] + handler("env"))
     env = parse_env(fetch("127.0.0.1", port))
     assert env["TCPLOCALPORT"] == str(port) and env["uid"] == 65534
     assert os.readlink("/proc/%d/exe" % p.pid) == str(tmp_path / "s6-tcpserverd")
+    p.kill()
+    p.wait(10)
+    shutil.rmtree(tmp_path)
 
 
 def test_prog_found_in_path(procs, tmp_path):
