@@ -1,0 +1,21 @@
+#!/bin/sh
+# Side-by-side benchmark: s6-tcpserver vs ucspi-tcp tcpserver, ipsvd tcpsvd
+# and socat. Prints a table; writes build/bench/tcpserver.json.
+# Knobs (environment): ROUNDS (5), DUR seconds per wrk run (3), SEQN
+# sequential connections per run (2000), GROWTH_N (100000).
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+B=${B:-$ROOT/build}
+W=$B/bench/tcpserver
+mkdir -p "$W"
+for t in s6-tcpserver s6-tcpserver-socketbinder s6-tcpserverd; do
+  [ -x "$B/bin/$t" ] || { echo "bench/tcpserver: build first (make)" >&2; exit 1; }
+done
+for t in wrk tcpserver tcpsvd socat musl-gcc; do
+  command -v $t >/dev/null || { echo "bench/tcpserver: $t missing (tools/install-deps.sh)" >&2; exit 1; }
+done
+# The handler: static musl, so that its start-up costs next to nothing.
+musl-gcc -static -O2 -o "$W/tcpsrv_http" "$ROOT/tests/helpers/tcpsrv_http.c"
+${CC:-cc} -O2 -o "$W/tcpsrv_seqclient" "$ROOT/tests/helpers/tcpsrv_seqclient.c"
+${CC:-cc} -O2 -o "$W/tcpsrv_phys" "$ROOT/tests/helpers/tcpsrv_phys.c"
+exec /usr/bin/python3 "$ROOT/bench/tcpserver/bench.py" "$B" "$W"
