@@ -32,6 +32,11 @@ H = os.path.join(W, "tcpsrv_http")
 SEQ = os.path.join(W, "tcpsrv_seqclient")
 PHYS = os.path.join(W, "tcpsrv_phys")
 ENV = {"PATH": "/usr/bin:/bin"}
+# Same listen backlog and connection limit for every server: the default
+# backlogs differ (20 for tcpserver and tcpsvd) and a full backlog turns
+# into 1 s SYN retransmits that would measure the kernel, not the server.
+# tcpsvd -l: without it tcpsvd asks DNS for the local name per connection.
+BACKLOG = "1024"
 
 
 def free_port():
@@ -57,19 +62,19 @@ def wait_port(port, proc, timeout=10):
 
 def start(name):
     if name == "s6-tcpserver":
-        p = subprocess.Popen([os.path.join(B, "bin", "s6-tcpserver"), "-1", "-c", "200", "-C", "200",
+        p = subprocess.Popen([os.path.join(B, "bin", "s6-tcpserver"), "-1", "-b", BACKLOG, "-c", "200", "-C", "200",
                               "127.0.0.1", "0", H], stdout=subprocess.PIPE, env=ENV)
         port = int(p.stdout.readline())
     elif name == "tcpserver":
-        p = subprocess.Popen(["tcpserver", "-1", "-RHl0", "-c", "200", "127.0.0.1", "0", H],
+        p = subprocess.Popen(["tcpserver", "-1", "-RHl0", "-b", BACKLOG, "-c", "200", "127.0.0.1", "0", H],
                              stdout=subprocess.PIPE, env=ENV)
         port = int(p.stdout.readline())
     elif name == "tcpsvd":
         port = free_port()
-        p = subprocess.Popen(["tcpsvd", "-c", "200", "127.0.0.1", str(port), H], env=ENV)
+        p = subprocess.Popen(["tcpsvd", "-l", "localhost", "-b", BACKLOG, "-c", "200", "127.0.0.1", str(port), H], env=ENV)
     elif name == "socat":
         port = free_port()
-        p = subprocess.Popen(["socat", "TCP4-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,backlog=512" % port,
+        p = subprocess.Popen(["socat", "TCP4-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,backlog=%s" % (port, BACKLOG),
                               "EXEC:%s,nofork" % H], env=ENV)
     wait_port(port, p)
     # Let the readiness probe's child finish before measuring memory.
@@ -168,8 +173,8 @@ def main():
 
     med = {n: {k: statistics.median(v) for k, v in d.items() if k != "errors" and v} for n, d in res.items()}
     ref = med["tcpserver"]
-    print("TCP super-servers, %d rounds alternating, wrk -t2 -c50 -d%ds 'Connection: close'; "
-          "sequential %d connections" % (ROUNDS, DUR, SEQN))
+    print("TCP super-servers (-c 200, backlog %s), %d rounds alternating, wrk -t2 -c50 -d%ds 'Connection: close'; "
+          "sequential %d connections" % (BACKLOG, ROUNDS, DUR, SEQN))
     print("%-14s %10s %7s %10s %7s %9s %9s %9s" % ("server", "wrk conn/s", "ratio", "seq conn/s", "ratio",
                                                  "p50 us", "p99 us", "idle RSS"))
     for n in names:

@@ -156,7 +156,9 @@ int main(int argc, char **argv)
     .argv = (char const *const *)argv, .envp = (char const *const *)environ,
   };
   s6net_server_adapter ad = { .vars = vars, .nvars = NVARS, .source = tcp_source, .env = tcp_env, .fmt = tcp_fmt };
-  s6net_server *s = s6net_server_new(&cfg, &ad, &ctx);
+  /* static: the tables stay reachable until exit (no leak report). */
+  static s6net_server *s;
+  s = s6net_server_new(&cfg, &ad, &ctx);
   if (!s) s6net_diesys(111, "unable to initialise the server");
   char buf[S6NET_IP46_FMTLEN];
   size_t n;

@@ -241,3 +241,36 @@ def test_backlog_passed_through(procs):
 def test_b0_through_tcpserver_is_refused():
     r = run([prog("s6-tcpserver"), "-b", "0", "127.0.0.1", "0"] + H, env=base_env())
     assert "not a listening" in one_line(r, 100)
+
+
+def test_accept_emfile_warns_and_keeps_running(procs):
+    """Out of descriptors: warn, back off, serve again once fds are free."""
+    import resource
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(8)
+    port = ls.getsockname()[1]
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (5, 5))
+
+    p = procs.start([prog("s6-tcpserverd"), "--"] + handler("env"), stdin=ls, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE, env=base_env(), preexec_fn=limit)
+    ls.close()
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    line = Log(p).wait_for("unable to accept")
+    assert line is not None and "Too many open files" in line
+    assert p.poll() is None
+    c.close()
+
+
+@pytest.mark.parametrize("fam", ["4", "6"])
+def test_tcpserverd_directly_with_verbosity_0(procs, fam):
+    host = LOOP[fam]
+    ls = socket.socket(socket.AF_INET6 if fam == "6" else socket.AF_INET)
+    ls.bind((host, 0))
+    ls.listen(8)
+    p, port = start(procs, [prog("s6-tcpserverd"), "-1", "-v", "0", "-c", "1", "-C", "1"] + handler("env"), stdin=ls)
+    ls.close()
+    env = parse_env(fetch(host, port))
+    assert env["TCPLOCALIP"] == host and env["TCPLOCALPORT"] == str(port)
