@@ -22,12 +22,13 @@
 
 static char tmpname[4096];
 
-_Noreturn static void cleanup_die(int code, char const *fmt, char const *arg, int err)
+/* Never leave a temporary file behind: a failed run keeps the old CDB. */
+_Noreturn static void cleanup_die(int code, char const *what, char const *arg, int err)
 {
   if (tmpname[0]) unlink(tmpname);
   errno = err;
-  if (err) s6net_diesys(code, fmt, arg);
-  s6net_die(code, fmt, arg);
+  if (err) s6net_diesys(code, "%s %s", what, arg);
+  s6net_die(code, "%s %s", what, arg);
 }
 
 int main(int argc, char const *const *argv)
@@ -65,10 +66,10 @@ int main(int argc, char const *const *argv)
       s6net_die(100, "name too long: %s", cdbfile);
     fd = mkostemp(tmpname, O_CLOEXEC);
   }
-  if (fd < 0) { int e = errno; tmpname[0] = 0; cleanup_die(111, "unable to create a temporary file for %s", cdbfile, e); }
+  if (fd < 0) { int e = errno; tmpname[0] = 0; cleanup_die(111, "unable to create a temporary file for", cdbfile, e); }
 
   struct cdb_make cm;
-  if (cdb_make_start(&cm, fd) < 0) cleanup_die(111, "unable to start %s", tmpname, errno);
+  if (cdb_make_start(&cm, fd) < 0) cleanup_die(111, "unable to start", tmpname, errno);
 
   static char line[LINE_MAX_LEN + 2];
   static s6net_tcprules_rule r;
@@ -78,7 +79,7 @@ int main(int argc, char const *const *argv)
     size_t len = strlen(line);
     lineno++;
     if (len && line[len - 1] == '\n') len--;
-    else if (len > LINE_MAX_LEN) { char n[24]; snprintf(n, sizeof n, "%lu", lineno); cleanup_die(100, "line %s is too long", n, 0); }
+    else if (len > LINE_MAX_LEN) { char n[24]; snprintf(n, sizeof n, "%lu", lineno); cleanup_die(100, "line too long:", n, 0); }
     int rc = s6net_tcprules_parse(line, len, &r);
     if (rc == S6NET_TCPRULES_SKIP) continue;
     if (rc != S6NET_TCPRULES_RULE) {
@@ -88,27 +89,27 @@ int main(int argc, char const *const *argv)
       }
       char msg[256];
       snprintf(msg, sizeof msg, "line %lu: %s", lineno, r.why);
-      cleanup_die(100, "invalid rules: %s", msg, 0);
+      cleanup_die(100, "invalid rules:", msg, 0);
     }
     size_t vlen;
     if (r.allow) {
       vlen = s6net_accessrules_value_encode_allow(val, sizeof val, r.env, r.envlen, "", 0);
-      if (!vlen) { char n[24]; snprintf(n, sizeof n, "%lu", lineno); cleanup_die(100, "line %s: environment too large", n, 0); }
+      if (!vlen) { char n[24]; snprintf(n, sizeof n, "%lu", lineno); cleanup_die(100, "environment too large on line", n, 0); }
     } else { val[0] = 'D'; vlen = 1; }
     rules++;
     for (size_t k = 0; k < r.nkeys; k++) {
       /* The first rule for a key wins, as with tcprules. */
       int put = cdb_make_put(&cm, r.keys[k], (unsigned)strlen(r.keys[k]), val, (unsigned)vlen, CDB_PUT_INSERT);
-      if (put < 0) cleanup_die(111, "unable to write to %s", tmpname, errno);
+      if (put < 0) cleanup_die(111, "unable to write to", tmpname, errno);
       if (put > 0) shadowed++; else keys++;
     }
   }
-  if (ferror(stdin)) cleanup_die(111, "unable to read %s", "stdin", errno);
-  if (cdb_make_finish(&cm) < 0) cleanup_die(111, "unable to finish %s", tmpname, errno);
-  if (fchmod(fd, mode) < 0) cleanup_die(111, "unable to chmod %s", tmpname, errno);
-  if (fsync(fd) < 0) cleanup_die(111, "unable to sync %s", tmpname, errno);
-  if (close(fd) < 0) cleanup_die(111, "unable to close %s", tmpname, errno);
-  if (rename(tmpname, cdbfile) < 0) cleanup_die(111, "unable to rename to %s", cdbfile, errno);
+  if (ferror(stdin)) cleanup_die(111, "unable to read", "stdin", errno);
+  if (cdb_make_finish(&cm) < 0) cleanup_die(111, "unable to finish", tmpname, errno);
+  if (fchmod(fd, mode) < 0) cleanup_die(111, "unable to chmod", tmpname, errno);
+  if (fsync(fd) < 0) cleanup_die(111, "unable to sync", tmpname, errno);
+  if (close(fd) < 0) cleanup_die(111, "unable to close", tmpname, errno);
+  if (rename(tmpname, cdbfile) < 0) cleanup_die(111, "unable to rename to", cdbfile, errno);
   tmpname[0] = 0;
   if (shadowed) s6net_warn("%lu keys already defined by earlier rules were ignored", shadowed);
   (void)rules; (void)keys;
