@@ -157,8 +157,9 @@ demo: deps
 # ---- install ---------------------------------------------------------------
 INSTALL_PROGS := $(PROGS)
 ifeq ($(WITHOUT_S6_IPC),1)
-# Names that Debian's s6 package also installs.
-INSTALL_PROGS := $(filter-out s6-ipc% s6-sudo% s6-applyuidgid s6-envuidgid s6-accessrules-%,$(PROGS))
+# The UNIX-socket tools, whose names Debian's s6 package also installs.
+# s6-applyuidgid stays: our server chains run it from their own directory.
+INSTALL_PROGS := $(filter-out s6-ipc% s6-sudo%,$(PROGS))
 endif
 PUBLIC_HEADERS := $(wildcard include/s6net/*.h)
 
