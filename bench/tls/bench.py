@@ -65,13 +65,34 @@ def certs(d):
            "%s/%s.pem" % (d, kind), "-subj", "/CN=localhost", "-days", "2")
 
 
+MIX = None  # our programs with the per-connection ones musl-static (make static)
+
+
+def mixed_dir(d):
+    static = os.path.join(os.path.dirname(B.rstrip("/")), "build-static", "bin")
+    if not os.path.isdir(static):
+        return None
+    mix = os.path.join(d, "mix")
+    os.makedirs(mix)
+    for src in (os.path.join(B, "bin"), static):
+        for f in os.listdir(src):
+            dst = os.path.join(mix, f)
+            if os.path.exists(dst):
+                os.unlink(dst)
+            with open(os.path.join(src, f), "rb") as i, open(dst, "wb") as o:
+                o.write(i.read())
+            os.chmod(dst, 0o755)
+    return mix
+
+
 class Server:
     def __init__(self, name, kind, app, d):
         self.name = name
         key, cert = "%s/%s.key" % (d, kind), "%s/%s.pem" % (d, kind)
         env = dict(os.environ, KEYFILE=key, CERTFILE=cert)
-        if name == "s6net":
-            self.p = subprocess.Popen([os.path.join(B, "bin", "s6-tlsserver"), "-c", "1000", "-1",
+        if name.startswith("s6net"):
+            bindir = MIX if name == "s6net-static" else os.path.join(B, "bin")
+            self.p = subprocess.Popen([os.path.join(bindir, "s6-tlsserver"), "-b", "1024", "-c", "1000", "-1",
                                        "127.0.0.1", "0", app], env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.DEVNULL, start_new_session=True)
             self.port = int(self.p.stdout.readline())
@@ -124,11 +145,15 @@ def bulk(port):
 
 
 def main():
-    names = ("s6net", "stunnel", "socat")
+    global MIX
+    names = ["s6net", "stunnel", "socat"]
     res = {}
     notes = []
     with tempfile.TemporaryDirectory() as d:
         certs(d)
+        MIX = mixed_dir(d)
+        if MIX:
+            names.insert(1, "s6net-static")
         for kind in ("ec", "rsa"):
             srv = {n: Server(n, kind, HTTPD, d) for n in names}
             for n in names:  # warm-up
@@ -156,16 +181,21 @@ def main():
         res["bulk_all"] = vals
         for s in srv.values():
             s.stop()
-    print("%-22s %12s %12s %12s %10s %10s" % ("test (median)", "s6net", "stunnel", "socat",
-                                              "vs stunnel", "vs best"))
+    ours = [n for n in names if n.startswith("s6net")]
+    print("%-16s" % "test (median)" + "".join("%14s" % n for n in names)
+          + "".join("%18s" % (n + "/stunnel") for n in ours) + "".join("%16s" % (n + "/best") for n in ours))
     for key, unit in (("seq_ec", "hs/s"), ("seq_rsa", "hs/s"), ("conc_ec", "req/s"),
                       ("conc_rsa", "req/s"), ("bulk", "MB/s")):
         r = res[key]
         best = max(r["stunnel"], r["socat"])
-        r["ratio_stunnel"] = r["s6net"] / r["stunnel"]
-        r["ratio_best"] = r["s6net"] / best
-        print("%-22s %12.1f %12.1f %12.1f %9.2fx %9.2fx" % (key + " " + unit, r["s6net"], r["stunnel"],
-                                                           r["socat"], r["ratio_stunnel"], r["ratio_best"]))
+        line = "%-16s" % (key + " " + unit) + "".join("%14.1f" % r[n] for n in names)
+        for n in ours:
+            r[n + "_vs_stunnel"] = r[n] / r["stunnel"]
+            line += "%17.2fx" % r[n + "_vs_stunnel"]
+        for n in ours:
+            r[n + "_vs_best"] = r[n] / best
+            line += "%15.2fx" % r[n + "_vs_best"]
+        print(line)
     for n in notes:
         print("note:", n)
     res["params"] = {"rounds": ROUNDS, "seq_n": SEQ_N, "wrk_seconds": WRK_D, "bulk_bytes": BULK,

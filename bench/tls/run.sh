@@ -6,4 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 B=${S6NET_BUILD:-$root/build}
 [ -x "$B/bin/s6-tlsserver" ] && [ -x "$B/helpers/tls_hsloop" ] || make -C "$root" -s all
+# The per-connection programs also as musl-static binaries (make static),
+# benchmarked as a second s6net contender when musl-gcc is available.
+if command -v musl-gcc >/dev/null 2>&1; then make -C "$root" -s static >/dev/null 2>&1 || true; fi
 exec /usr/bin/python3 "$here/bench.py" "$B" "$@"

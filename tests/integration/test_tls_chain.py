@@ -249,3 +249,16 @@ def test_large_transfer_through_chain(procs, certs):
     r = run([helper("tls_hsloop"), "-b", str(size), "127.0.0.1", str(port)], timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert b"server counted %d" % size in r.stdout
+
+
+def test_ipv6_and_client_certificate_both_ours(procs, certs):
+    app = ["sh", "-c", 'echo "$SSL_PEER_CERT_SUBJECT|$TCPREMOTEIP"']
+    env = server_env(certs, CAFILE=certs.p("ca.pem"))
+    p, port = procs.server([prog("s6-tlsserver"), "-y", "-1", "::1", "0"] + app, env=env, stderr=subprocess.PIPE)
+    cenv = client_env(certs, KEYFILE=certs.p("client.key"), CERTFILE=certs.p("client.pem"))
+    r = run([prog("s6-tlsclient"), "-y", "::1", str(port), "sh", "-c", "cat <&6"], env=cenv, timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"CN=test client,O=s6net|::1\n"
+    # Without -y the client sends no certificate: the server refuses.
+    r = run([prog("s6-tlsclient"), "::1", str(port), "sh", "-c", "cat <&6"], env=cenv, timeout=20)
+    assert r.stdout == b""
