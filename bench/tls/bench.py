@@ -92,7 +92,7 @@ class Server:
         env = dict(os.environ, KEYFILE=key, CERTFILE=cert)
         if name.startswith("s6net"):
             bindir = MIX if name == "s6net-static" else os.path.join(B, "bin")
-            self.p = subprocess.Popen([os.path.join(bindir, "s6-tlsserver"), "-b", "1024", "-c", "1000", "-1",
+            self.p = subprocess.Popen([os.path.join(bindir, "s6-tlsserver"), "-b", "1024", "-c", "1000", "-C", "1000", "-1",
                                        "127.0.0.1", "0", app], env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.DEVNULL, start_new_session=True)
             self.port = int(self.p.stdout.readline())

@@ -439,6 +439,11 @@ static char const *hs_reason(SSL *ssl, int r, int e)
     return r == 0 || !errno ? "connection closed by peer" : strerror(errno);
   if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
     return "connection closed by peer";
+  if (!ERR_peek_last_error()) {
+    if (e == SSL_ERROR_ZERO_RETURN) return "peer sent close_notify during the handshake";
+    snprintf(buf, sizeof buf, "TLS error %d", e);
+    return buf;
+  }
   return ossl_reason();
 }
 
