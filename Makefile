@@ -55,7 +55,7 @@ STATIC_LIB := $(B)/lib/libs6net.a
 SHARED_LIB := $(B)/lib/libs6net.so.$(VERSION)
 
 .PHONY: all deps check unit integration fuzz-replay lint sanitize fuzz bench demo \
-        install uninstall clean stress static
+        install install-static uninstall clean stress static
 .DEFAULT_GOAL := all
 
 all: $(PROG_BIN) $(STATIC_LIB) $(SHARED_LIB) $(B)/lib/libs6net.pc $(HELPER_BIN)
@@ -150,6 +150,9 @@ stress: all
 static:
 	@sh tools/static.sh
 
+install-static: static
+	$(MAKE) install BINSRC=build-static/bin
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/demo.sh $(abspath $(B))
@@ -162,10 +165,12 @@ ifeq ($(WITHOUT_S6_IPC),1)
 INSTALL_PROGS := $(filter-out s6-ipc% s6-sudo%,$(PROGS))
 endif
 PUBLIC_HEADERS := $(wildcard include/s6net/*.h)
+# make install-static: the musl-static programs where possible (make static).
+BINSRC ?= $(B)/bin
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/s6net $(DESTDIR)$(PKGCONFIGDIR)
-	for p in $(INSTALL_PROGS); do install -m 755 $(B)/bin/$$p $(DESTDIR)$(BINDIR)/$$p; done
+	for p in $(INSTALL_PROGS); do install -m 755 $(BINSRC)/$$p $(DESTDIR)$(BINDIR)/$$p; done
 	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/libs6net.a
 	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/libs6net.so.$(VERSION)
 	ln -sf libs6net.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libs6net.so.0

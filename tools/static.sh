@@ -30,5 +30,9 @@ for c in src/*/*.c; do
   fi
 done
 echo "$built" | tr ' ' '\n' | sed '/^$/d' > $B/STATIC-PROGRAMS
+# A complete set: chain programs find their siblings in their own
+# directory, so the programs that cannot be static are copied in as built.
+[ -n "$skipped" ] && make --no-print-directory -s all >/dev/null
+for p in $skipped; do cp "build/bin/$p" "$B/bin/$p"; done
 echo "static (musl) programs in $B/bin:$built"
 echo "need glibc-built libraries (OpenSSL, c-ares or tinycdb), not static:$skipped"
