@@ -172,3 +172,23 @@ def test_localhost_resolves(dns):
     rc, env, err, _ = connect_env(dns, ["-4"], "localhost", listen="127.0.0.1")
     assert rc == 0, err
     assert env["TCPREMOTEIP"] == "127.0.0.1"
+
+
+def test_verbose_reports_each_attempt(dns):
+    srv = listener(GOOD)
+    port = srv.getsockname()[1]
+    srv.close()
+    r = run([prog("s6-tcpclient"), "-v", "-T", "1+1", "multi.test", str(port), "true"], env=dns.env())
+    assert r.returncode == 111
+    lines = r.stderr.decode().splitlines()
+    # Two rounds over the two addresses, then the verdict.
+    tried = [l for l in lines if l.startswith("s6-tcpclient: warning: unable to connect to ")]
+    assert len(tried) == 4
+    assert sum(REFUSING in l for l in tried) == 2 and sum(GOOD in l for l in tried) == 2
+    assert lines[-1].startswith("s6-tcpclient: fatal: unable to connect to multi.test port")
+
+
+def test_quiet_changes_nothing_on_success(dns):
+    rc, env, err, _ = connect_env(dns, ["-q"], "a.test")
+    assert rc == 0
+    assert err == b""

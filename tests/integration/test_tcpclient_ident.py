@@ -4,11 +4,12 @@ import os
 import pwd
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
 
-from conftest import base_env, need, prog
+from conftest import base_env, need, prog, run
 from tcpclient_util import IdentServer, env_of, listener, loopback_addr, reply
 
 NODNS = "127.0.0.1:1"
@@ -104,7 +105,18 @@ def test_real_ident_server_oidentd(procs):
             if time.monotonic() > deadline:
                 pytest.fail("oidentd did not start")
             time.sleep(0.02)
-    rc, env, err, _, _ = run_client(addr, ["-r"])
-    assert rc == 0, err
-    # The listening end of the connection belongs to this test process.
-    assert env["TCPREMOTEINFO"] == pwd.getpwuid(os.getuid()).pw_name
+    # oidentd only knows accepted sockets: accept in a thread that is
+    # already waiting when the client connects, before it asks.
+    srv = listener(addr)
+    port = srv.getsockname()[1]
+    held = []
+    t = threading.Thread(target=lambda: held.append(srv.accept()[0]), daemon=True)
+    t.start()
+    r = run([prog("s6-tcpclient"), "-H", "-r", addr, str(port), "env", "-0"], env=base_env(DNSCACHEIP=NODNS))
+    t.join(10)
+    for c in held:
+        c.close()
+    srv.close()
+    assert r.returncode == 0, r.stderr
+    # The server end of the connection belongs to this test process.
+    assert env_of(r.stdout)["TCPREMOTEINFO"] == pwd.getpwuid(os.getuid()).pw_name

@@ -177,17 +177,32 @@ static void test_error_str(void **state)
   assert_non_null(s6net_ident_error_str(12345));
 }
 
-/* A one-shot IDENT server on 127.0.0.N:113 in a child: reads the query,
+/* Port 113 is fixed, so the servers live on 127.A.B.N with A.B chosen at
+ * random (and again on a clash): several test runs may share the machine. */
+static unsigned char net[2];
+
+static void pick_net(void)
+{
+  net[0] = (unsigned char)(100 + rand() % 150);
+  net[1] = (unsigned char)(rand() % 256);
+}
+
+/* A one-shot IDENT server on 127.A.B.N:113 in a child: reads the query,
  * sends reply (len bytes), closes; or, with reply NULL, never answers. */
 static pid_t serve(unsigned char n, char const *reply, size_t len, int *qfd)
 {
   int s = socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
   struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(113) };
-  unsigned char ip[4] = { 127, 0, 113, n };
-  memcpy(&sa.sin_addr, ip, 4);
   setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(s, 4) < 0) return -1;
+  for (int tries = 0;; tries++) {
+    unsigned char ip[4] = { 127, net[0], net[1], n };
+    memcpy(&sa.sin_addr, ip, 4);
+    if (bind(s, (struct sockaddr *)&sa, sizeof sa) == 0) break;
+    if (errno != EADDRINUSE || tries > 50) return -1;
+    pick_net();
+  }
+  if (listen(s, 4) < 0) return -1;
   int p[2];
   if (pipe(p) < 0) return -1;
   pid_t pid = fork();
@@ -217,7 +232,7 @@ static void reap(pid_t pid)
 static void addr(s6net_ip46 *a, unsigned char n)
 {
   memset(a, 0, sizeof *a);
-  a->ip[0] = 127; a->ip[1] = 0; a->ip[2] = 113; a->ip[3] = n;
+  a->ip[0] = 127; a->ip[1] = net[0]; a->ip[2] = net[1]; a->ip[3] = n;
 }
 
 static void test_client_positive(void **state)
@@ -226,8 +241,8 @@ static void test_client_positive(void **state)
   s6net_ip46 ra, la;
   char id[S6NET_IDENT_REPLY_SIZE];
   static char const rep[] = "40000 , 50000 : USERID : UNIX : alice\r\n";
-  addr(&ra, 11); addr(&la, 12);
   pid_t pid = serve(11, rep, sizeof rep - 1, 0);
+  addr(&ra, 11); addr(&la, 12);
   assert_true(pid > 0);
   ssize_t r = s6net_ident_client(id, sizeof id, &ra, 40000, &la, 50000, s6net_deadline_in(5000));
   reap(pid);
@@ -241,9 +256,9 @@ static void test_client_query_and_negative(void **state)
   s6net_ip46 ra, la;
   char id[64], q[64];
   static char const rep[] = "40000,50000:ERROR:HIDDEN-USER\r\n";
-  addr(&ra, 13); addr(&la, 14);
   int qfd;
   pid_t pid = serve(13, rep, sizeof rep - 1, &qfd);
+  addr(&ra, 13); addr(&la, 14);
   assert_true(pid > 0);
   errno = 0;
   ssize_t r = s6net_ident_client(id, sizeof id, &ra, 40000, &la, 50000, s6net_deadline_in(5000));
@@ -263,8 +278,8 @@ static void test_client_small_buffer(void **state)
   s6net_ip46 ra, la;
   char id[4];
   static char const rep[] = "1,2:USERID:UNIX:alice\r\n";
-  addr(&ra, 15); addr(&la, 16);
   pid_t pid = serve(15, rep, sizeof rep - 1, 0);
+  addr(&ra, 15); addr(&la, 16);
   ssize_t r = s6net_ident_client(id, sizeof id, &ra, 1, &la, 2, s6net_deadline_in(5000));
   reap(pid);
   assert_int_equal(r, -1);
@@ -276,8 +291,8 @@ static void test_client_closed_without_answer(void **state)
   (void)state;
   s6net_ip46 ra, la;
   char id[64];
-  addr(&ra, 17); addr(&la, 18);
   pid_t pid = serve(17, "", 0, 0);
+  addr(&ra, 17); addr(&la, 18);
   errno = 0;
   ssize_t r = s6net_ident_client(id, sizeof id, &ra, 1, &la, 2, s6net_deadline_in(5000));
   reap(pid);
@@ -291,8 +306,8 @@ static void test_client_unterminated(void **state)
   s6net_ip46 ra, la;
   char id[64];
   static char const rep[] = "1,2:USERID:UNIX:ali";
-  addr(&ra, 19); addr(&la, 20);
   pid_t pid = serve(19, rep, sizeof rep - 1, 0);
+  addr(&ra, 19); addr(&la, 20);
   ssize_t r = s6net_ident_client(id, sizeof id, &ra, 1, &la, 2, s6net_deadline_in(5000));
   reap(pid);
   assert_int_equal(r, -1);
@@ -304,8 +319,8 @@ static void test_client_timeout(void **state)
   (void)state;
   s6net_ip46 ra, la;
   char id[64];
-  addr(&ra, 21); addr(&la, 22);
   pid_t pid = serve(21, 0, 0, 0);
+  addr(&ra, 21); addr(&la, 22);
   int64_t t0 = s6net_now_ms();
   ssize_t r = s6net_ident_client(id, sizeof id, &ra, 1, &la, 2, s6net_deadline_in(300));
   int64_t el = s6net_now_ms() - t0;
@@ -340,6 +355,8 @@ static void test_client_family_mismatch(void **state)
 int main(void)
 {
   signal(SIGPIPE, SIG_IGN);
+  srand((unsigned int)getpid() ^ (unsigned int)s6net_now_ms());
+  pick_net();
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_vectors),
     cmocka_unit_test(test_answer_fields),
