@@ -163,6 +163,22 @@ def run_fed(procs, args, data, kind="socket", step=None, app=b"", env=None):
     return f.finish(app)
 
 
+def exchange(s, payload, timeout=10):
+    """Send the application's payload and read until its echo is back
+    after the environment dump."""
+    s.sendall(payload)
+    out = b""
+    deadline = time.monotonic() + timeout
+    while not (b"---\n" in out and out.split(b"---\n", 1)[1] == payload):
+        if time.monotonic() > deadline:
+            pytest.fail("no echo; got %r" % out[:500])
+        d = s.recv(65536)
+        if not d:
+            break
+        out += d
+    return parse_dump(out)
+
+
 # ---- haproxy ---------------------------------------------------------------
 
 def start_backend(procs, args, host="127.0.0.1", server="tcpserver"):

@@ -7,25 +7,9 @@ import time
 
 import pytest
 
-from proxy_util import make_certs, parse_dump, start_backend, start_haproxy
+from proxy_util import exchange, make_certs, start_backend, start_haproxy
 
 V2_OPTS = "ssl,cert-cn,ssl-cipher,cert-sig,cert-key,authority,crc32c,unique-id"
-
-
-def exchange(s, payload, timeout=10):
-    """Send the application's payload and read until its echo is back
-    after the environment dump."""
-    s.sendall(payload)
-    out = b""
-    deadline = time.monotonic() + timeout
-    while not (b"---\n" in out and out.split(b"---\n", 1)[1] == payload):
-        if time.monotonic() > deadline:
-            pytest.fail("no echo; got %r" % out[:500])
-        d = s.recv(65536)
-        if not d:
-            break
-        out += d
-    return parse_dump(out)
 
 
 @pytest.mark.parametrize("server", ["tcpserver", "s6-tcpserver"])
