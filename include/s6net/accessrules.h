@@ -64,6 +64,10 @@ typedef struct {
 
 /* 0, or -1 with errno set (a file too small to be a CDB: EPROTO). */
 int s6net_accessrules_cdb_open(s6net_accessrules_cdb *c, char const *path);
+/* Like open, but a file of at most max bytes is read into buf instead of
+ * being mapped: fewer system calls for the small rulesets of a
+ * short-lived per-connection program. Larger files are mapped. */
+int s6net_accessrules_cdb_load(s6net_accessrules_cdb *c, char const *path, void *buf, size_t max);
 /* Same on an existing buffer (not copied; close() then does nothing). */
 int s6net_accessrules_cdb_frombuf(s6net_accessrules_cdb *c, void const *buf, size_t len);
 void s6net_accessrules_cdb_close(s6net_accessrules_cdb *c);

@@ -37,21 +37,40 @@ int s6net_accessrules_cdb_frombuf(s6net_accessrules_cdb *c, void const *buf, siz
   return 0;
 }
 
-int s6net_accessrules_cdb_open(s6net_accessrules_cdb *c, char const *path)
+int s6net_accessrules_cdb_load(s6net_accessrules_cdb *c, char const *path, void *buf, size_t max)
 {
   struct stat st;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* No O_CLOEXEC: the descriptor is closed before this returns, and
+   * some libcs emulate the flag with an extra fcntl. */
+  int fd = open(path, O_RDONLY);
   if (fd < 0) return -1;
   if (fstat(fd, &st) < 0) goto err;
   if (!S_ISREG(st.st_mode) || st.st_size < CDB_HEADER || (uint64_t)st.st_size > UINT32_MAX) {
     errno = S_ISDIR(st.st_mode) ? EISDIR : EPROTO;
     goto err;
   }
-  void *m = mmap(0, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+  size_t len = (size_t)st.st_size;
+  if (buf && len <= max) {
+    size_t got = 0;
+    while (got < len) {
+      ssize_t r = read(fd, (char *)buf + got, len - got);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        goto err;
+      }
+      if (!r) break;
+      got += (size_t)r;
+    }
+    close(fd);
+    /* A file truncated while we read it is a shorter file, checked as
+     * such by every lookup. */
+    return s6net_accessrules_cdb_frombuf(c, buf, got);
+  }
+  void *m = mmap(0, len, PROT_READ, MAP_SHARED, fd, 0);
   if (m == MAP_FAILED) goto err;
   close(fd);
   c->map = m;
-  c->len = (size_t)st.st_size;
+  c->len = len;
   c->owned = 1;
   return 0;
 err:
@@ -61,6 +80,11 @@ err:
     errno = e;
   }
   return -1;
+}
+
+int s6net_accessrules_cdb_open(s6net_accessrules_cdb *c, char const *path)
+{
+  return s6net_accessrules_cdb_load(c, path, 0, 0);
 }
 
 void s6net_accessrules_cdb_close(s6net_accessrules_cdb *c)

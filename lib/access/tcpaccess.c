@@ -35,6 +35,10 @@
 
 extern char **environ;
 
+#ifndef S6NET_BINDIR
+#define S6NET_BINDIR "/usr/local/bin"
+#endif
+
 #define USAGE "[ -v verbosity ] [ -W | -w ] [ -D | -d ] [ -H ] [ -h ] [ -R | -r ] [ -P | -p ] [ -l localname ] [ -B banner ] [ -t timeout ] [ -i rulesdir | -x rulesfile ] prog..."
 #define PROTO_MAX 64
 
@@ -64,7 +68,10 @@ static void parse_options(int argc, char **argv, options *o)
       case 'r': o->ident = 1; break;
       case 'P': o->paranoid = 0; break;
       case 'p': o->paranoid = 1; break;
-      case 'l': o->localname = optarg; break;
+      case 'l':
+        if (strlen(optarg) >= S6NET_TCPACCESS_NAMELEN) s6net_die(100, "localname too long");
+        o->localname = optarg;
+        break;
       case 'B': o->banner = optarg; break;
       case 't':
         if (s6net_scan_uint(optarg, 0, 86400000, &o->timeout) < 0) s6net_dieusage(USAGE);
@@ -118,8 +125,12 @@ static s6net_accessrules_result check_rules(options const *o, int ip_stage, s6ne
     if (r == S6NET_ACCESSRULES_ERROR) s6net_diesys(111, "unable to check rules in %s", o->rulesdir);
     return r;
   }
+  static unsigned char cdbbuf[65536];
   s6net_accessrules_cdb c;
-  if (s6net_accessrules_cdb_open(&c, o->rulesfile) < 0) s6net_diesys(111, "unable to open %s", o->rulesfile);
+  if (s6net_accessrules_cdb_load(&c, o->rulesfile, cdbbuf, sizeof cdbbuf) < 0) {
+    if (errno == EPROTO) s6net_die(111, "unable to read %s: not a CDB file", o->rulesfile);
+    s6net_diesys(111, "unable to open %s", o->rulesfile);
+  }
   r = ip_stage ? s6net_accessrules_keycheck_ip46(ip->ip, ip->is6, &c, params, &s6net_accessrules_backend_cdb)
                : s6net_accessrules_keycheck_reversedns(name, &c, params, &s6net_accessrules_backend_cdb);
   if (r == S6NET_ACCESSRULES_ERROR) s6net_diesys(111, "unable to check rules in %s", o->rulesfile);
@@ -162,6 +173,9 @@ _Noreturn void s6net_tcpaccess_main(int argc, char **argv, s6net_tcpaccess_ops c
   int need_lookups = !o.nodns || o.ident;
   if (need_lookups && !ops) {
     s6net_exec_sibling(S6NET_TCPACCESS_DNS_PROG, (char const *const *)argv, (char const *const *)environ);
+    /* A static build may be installed alone in a directory of its own
+     * (build-static/bin): then the installed resolver build serves. */
+    if (errno == ENOENT) execve(S6NET_BINDIR "/" S6NET_TCPACCESS_DNS_PROG, argv, environ);
     s6net_diesys(111, "unable to exec %s", S6NET_TCPACCESS_DNS_PROG);
   }
 
@@ -260,10 +274,13 @@ _Noreturn void s6net_tcpaccess_main(int argc, char **argv, s6net_tcpaccess_ops c
    || s6net_envmods_addpacked(&m, params.env, params.envlen) < 0)
     s6net_diesys(111, "unable to build the environment");
 
+  /* The usual environment fits in a static array: no allocation (and no
+   * system call for one) on the common path. */
+  static char const *envstore[512];
   size_t n = 0;
   while (environ[n]) n++;
   size_t outmax = n + m.n + 1;
-  char const **newenv = malloc(outmax * sizeof *newenv);
+  char const **newenv = outmax <= sizeof envstore / sizeof *envstore ? envstore : malloc(outmax * sizeof *newenv);
   if (!newenv || s6net_env_merge(newenv, outmax, (char const *const *)environ, m.mods, m.n) < 0)
     s6net_diesys(111, "unable to build the environment");
 

@@ -126,7 +126,8 @@ def test_bad_environment(env, code):
 
 
 @pytest.mark.parametrize("args", [[], ["-H"], ["-v", "x", "true"], ["-t", "-1", "true"],
-                                  ["-i", "/a", "-x", "/b", "true"], ["-Z", "true"]])
+                                  ["-i", "/a", "-x", "/b", "true"], ["-Z", "true"],
+                                  ["-H", "-l", "x" * 300, "true"]])
 def test_usage_errors(args):
     r = access(args)
     assert r.returncode == 100
@@ -207,3 +208,7 @@ def test_static_build_equivalent(tmp_path):
     for ip, code in (("10.5.5.5", 0), ("10.1.2.3", 1), ("172.16.0.1", 1)):
         r = run([exe, "-H", "-i", root, "true"], env=ucspi_env(ip))
         assert r.returncode == code, ip
+    # lookups are handed to s6-tcpserver-access-dns (from /etc/hosts here)
+    r = run([exe, "-h", "-t", "5000", "-l", "x", "-i", root, "env"], env=ucspi_env("10.5.5.5"))
+    assert r.returncode == 0, r.stderr
+    assert envlines(r.stdout)["ZONE"] == "ten"

@@ -151,6 +151,18 @@ static void test_cdb_find(void **state)
   assert_int_equal(r, 0);
   assert_int_equal(n, 1003);
   s6net_accessrules_cdb_close(&c);
+  /* read into a buffer when it fits, mapped when it does not */
+  static unsigned char big[1 << 17], small[4096];
+  assert_int_equal(s6net_accessrules_cdb_load(&c, path, big, sizeof big), 0);
+  assert_false(c.owned);
+  assert_true(c.map == big);
+  assert_int_equal(s6net_accessrules_cdb_find(&c, "key999", 6, &d, &dl), 1);
+  assert_memory_equal(d, "value999", 8);
+  s6net_accessrules_cdb_close(&c);
+  assert_int_equal(s6net_accessrules_cdb_load(&c, path, small, sizeof small), 0);
+  assert_true(c.owned);
+  assert_int_equal(s6net_accessrules_cdb_find(&c, "key999", 6, &d, &dl), 1);
+  s6net_accessrules_cdb_close(&c);
   assert_int_equal(s6net_accessrules_cdb_open(&c, tmpdir), -1);
   assert_int_equal(s6net_accessrules_cdb_open(&c, "/nonexistent/x.cdb"), -1);
   assert_int_equal(errno, ENOENT);
