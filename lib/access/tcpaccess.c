@@ -7,7 +7,8 @@
  *   3. IP rules (-i/-x): error exits 111, deny exits 1, allow grants.
  *   4. Unless -H: reverse lookups of the remote and (unless -l) the local
  *      address, in parallel; with -p, a forward lookup of the remote name
- *      must give back the remote address, else the connection is dropped.
+ *      must give back the remote address, else the connection is dropped
+ *      (if it cannot be checked, the name is dropped instead).
  *   5. If the IP rules did not decide: with -H, deny; else the reverse DNS
  *      rules for the remote name, and anything but allow is a deny.
  *   6. -r: an IDENT query (after DNS, never in parallel with it).
@@ -243,8 +244,13 @@ _Noreturn void s6net_tcpaccess_main(int argc, char **argv, s6net_tcpaccess_ops c
     }
     if (o.paranoid && l.remote_status == S6NET_TCPACCESS_OK) {
       int c = ops->confirm(&l);
-      if (c == S6NET_TCPACCESS_TIMEOUT || c == S6NET_TCPACCESS_FAIL) lookup_trouble(&o, c, "the paranoid lookup", l.msg);
-      if (c != S6NET_TCPACCESS_OK) deny(&o, ipstr, port, "paranoid: the remote name does not map back to the address");
+      if (c == S6NET_TCPACCESS_NOTFOUND) deny(&o, ipstr, port, "paranoid: the remote name does not map back to the address");
+      if (c != S6NET_TCPACCESS_OK) {
+        /* Could not check (and not -w): a name that cannot be verified
+         * is treated as no name at all, never trusted. */
+        lookup_trouble(&o, c, "the paranoid lookup", l.msg);
+        l.remote_status = S6NET_TCPACCESS_NOTFOUND;
+      }
     }
   }
 
