@@ -29,12 +29,6 @@ for c in src/*/*.c; do
     skipped="$skipped $p"
   fi
 done
-# Programs that cannot be static are linked from the glibc build when it
-# exists, so that chains started from $B/bin find every sibling (e.g.
-# s6-tcpserver-access hands DNS work to s6-tcpserver-access-dns).
-for p in $skipped; do
-  [ -x "build/bin/$p" ] && ln -sf "../../build/bin/$p" "$B/bin/$p"
-done
 echo "$built" | tr ' ' '\n' | sed '/^$/d' > $B/STATIC-PROGRAMS
 # A complete set: chain programs find their siblings in their own
 # directory, so the programs that cannot be static are copied in as built.
