@@ -18,7 +18,7 @@ def supervise(procs, svc, env):
 
 def stop(svc, p):
     run(["s6-svc", "-dx", svc])
-    p.wait(10)
+    p.wait(30)
 
 
 def test_tcp_service_under_s6_supervise(procs, tmp_path):
@@ -28,7 +28,8 @@ def test_tcp_service_under_s6_supervise(procs, tmp_path):
     env = base_env(PORT=str(port), S6NET_BIN=BIN)
     p = supervise(procs, svc, env)
     # s6-svwait -U returns only once the server wrote its readiness line.
-    r = run(["s6-svwait", "-U", "-t", "10000", svc], timeout=15)
+    # generous bound: a loaded 2-core CI machine can be slow to start things
+    r = run(["s6-svwait", "-U", "-t", "30000", svc], timeout=40)
     assert r.returncode == 0, r.stderr
     s = connect("127.0.0.1", port)
     s.sendall(b"hi there\n")
