@@ -52,15 +52,16 @@ int main(int argc, char const *const *argv)
           if (s6net_scan_idlist(arg, groups, MAXGROUPS, &ngroups) < 0) s6net_die(100, "invalid gid list: %s", arg);
           break;
         case 'U':
-          /* Values from the environment; options given later override them. */
-          if ((s = getenv("UID"))) {
-            if (s6net_scan_ull(s, 0, (uid_t)-2, &u) < 0) s6net_die(100, "invalid UID: %s", s);
-            uid = (uid_t)u;
-          }
-          if ((s = getenv("GID"))) {
-            if (s6net_scan_ull(s, 0, (gid_t)-2, &u) < 0) s6net_die(100, "invalid GID: %s", s);
-            gid = (gid_t)u;
-          }
+          /* Values from the environment; options given later override them.
+           * UID and GID are both required: silently staying root, or
+           * keeping group 0, because a variable is missing would be the
+           * worst outcome of a mistake in a run script. */
+          if (!(s = getenv("UID"))) s6net_die(100, "-U given but UID not set");
+          if (s6net_scan_ull(s, 0, (uid_t)-2, &u) < 0) s6net_die(100, "invalid UID: %s", s);
+          uid = (uid_t)u;
+          if (!(s = getenv("GID"))) s6net_die(100, "-U given but GID not set");
+          if (s6net_scan_ull(s, 0, (gid_t)-2, &u) < 0) s6net_die(100, "invalid GID: %s", s);
+          gid = (gid_t)u;
           if ((s = getenv("GIDLIST")) && s6net_scan_idlist(s, groups, MAXGROUPS, &ngroups) < 0)
             s6net_die(100, "invalid GIDLIST: %s", s);
           break;

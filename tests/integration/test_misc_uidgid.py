@@ -67,6 +67,22 @@ def test_bad_env_value():
     assert b"invalid UID" in r.stderr
 
 
+@pytest.mark.parametrize("env,missing", [
+    ({}, "UID"), ({"GID": "65534"}, "UID"), ({"UID": "65534"}, "GID"),
+    ({"UID": "65534", "GIDLIST": "65534"}, "GID"),
+])
+def test_U_needs_UID_and_GID(env, missing):
+    # Like Debian's s6-applyuidgid: a run script that forgot s6-envuidgid,
+    # or used s6-envuidgid -u, must not go on as root or with group 0.
+    r = run([prog("s6-applyuidgid"), "-U", "id", "-u"], env=base_env(**env))
+    assert r.returncode == 100, r.stdout
+    assert r.stdout == b""
+    assert r.stderr.count(b"\n") == 1 and missing.encode() + b" not set" in r.stderr
+    # also when a later -u would override it: -U promised both variables
+    r = run([prog("s6-applyuidgid"), "-U", "-u", "65534", "-g", "65534", "true"], env=base_env(**env))
+    assert r.returncode == 100
+
+
 def test_unprivileged_drop_fails_111():
     r = run([prog("s6-applyuidgid"), "-u", "0", "true"], env=base_env(),
             preexec_fn=lambda: os.setuid(65534))
