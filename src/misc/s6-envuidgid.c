@@ -47,6 +47,8 @@ int main(int argc, char const *const *argv)
   next: ;
   }
   if (argc - i < 2) s6net_dieusage(USAGE);
+  /* The reference reads a plain account as user:group once -n is given. */
+  if (num && !mode) mode = 'B';
   char const *account = argv[i++];
 
   /* Defaults from -D uid:gid:gidlist */
@@ -86,15 +88,19 @@ int main(int argc, char const *const *argv)
     if (ul >= sizeof user || (colon && strlen(colon + 1) >= sizeof grp)) s6net_die(100, "account name too long");
     memcpy(user, account, ul); user[ul] = 0;
     strcpy(grp, colon ? colon + 1 : "");
+    /* An empty part is 0 (or the -D value); an unknown name is an error
+     * unless -D or -n covers it, so that a typo never means root. */
     struct passwd *pw = ul ? getpwnam(user) : 0;
     if (pw) snprintf(tmp, sizeof tmp, "%u", (unsigned)pw->pw_uid);
-    else if (num && numeric(user, &u) == 0) snprintf(tmp, sizeof tmp, "%llu", u);
-    else snprintf(tmp, sizeof tmp, "%s", dflt ? duid : "0");
+    else if (ul && num && numeric(user, &u) == 0) snprintf(tmp, sizeof tmp, "%llu", u);
+    else if (!ul || dflt) snprintf(tmp, sizeof tmp, "%s", dflt ? duid : "0");
+    else s6net_die(1, "unknown user: %s", user);
     s6net_envmods_set(&m, "UID", tmp);
     struct group *gr = *grp ? getgrnam(grp) : 0;
     if (gr) snprintf(tmp, sizeof tmp, "%u", (unsigned)gr->gr_gid);
-    else if (num && numeric(grp, &u) == 0) snprintf(tmp, sizeof tmp, "%llu", u);
-    else snprintf(tmp, sizeof tmp, "%s", dflt ? dgid : "0");
+    else if (*grp && num && numeric(grp, &u) == 0) snprintf(tmp, sizeof tmp, "%llu", u);
+    else if (!*grp || dflt) snprintf(tmp, sizeof tmp, "%s", dflt ? dgid : "0");
+    else s6net_die(1, "unknown group: %s", grp);
     s6net_envmods_set(&m, "GID", tmp);
   } else {
     struct passwd *pw = getpwnam(account);

@@ -120,9 +120,40 @@ def test_envuidgid_modes():
     r = run([prog("s6-envuidgid"), "-nB", "root:42", "env"], env=base_env())
     env = dict(l.split("=", 1) for l in r.stdout.decode().splitlines())
     assert env["UID"] == "0" and env["GID"] == "42"
-    r = run([prog("s6-envuidgid"), "-B", "nosuchuser:nosuchgroup", "env"], env=base_env())
+    # An empty part is 0 (or the -D value); an unknown name is an error
+    # unless -D or -n says otherwise, as with Debian's s6-envuidgid: a typo
+    # must not become uid 0.
+    r = run([prog("s6-envuidgid"), "-B", ":nogroup", "env"], env=base_env())
     env = dict(l.split("=", 1) for l in r.stdout.decode().splitlines())
-    assert env["UID"] == "0" and env["GID"] == "0"
+    assert env["UID"] == "0" and env["GID"] == "65534"
+    r = run([prog("s6-envuidgid"), "-B", "nobody", "env"], env=base_env())
+    env = dict(l.split("=", 1) for l in r.stdout.decode().splitlines())
+    assert env["UID"] == "65534" and env["GID"] == "0"
+
+
+@pytest.mark.parametrize("args,out,code", [
+    (["-B", "nosuchuser-s6net:nogroup"], b"", 1),
+    (["-B", "nobody:nosuchgroup-s6net"], b"", 1),
+    (["-nB", "nosuchuser-s6net:2"], b"", 1),
+    (["-nB", "1:nosuchgroup-s6net"], b"", 1),
+    (["-B", "-D", "5:6:7", "nosuchuser-s6net:nosuchgroup-s6net"], b"5 6 -\n", 0),
+    (["-B", "-D", "5:6:7", "nobody:nosuchgroup-s6net"], b"65534 6 -\n", 0),
+    (["-nB", "7:8"], b"7 8 -\n", 0),
+    # without -u or -g, -n reads account as user:group, like the reference
+    (["-n", "1234"], b"1234 0 -\n", 0),
+    (["-n", "1234:5"], b"1234 5 -\n", 0),
+    (["-n", "nobody"], b"65534 0 -\n", 0),
+    (["-n", "-D", "1:2:3", "nosuchuser-s6net"], b"1 2 -\n", 0),
+    (["-nD", "1:2:3", "1234"], b"1234 2 -\n", 0),
+    (["-n", "nosuchuser-s6net"], b"", 1),
+    (["-nu", "1234"], b"1234 - -\n", 0),
+])
+def test_envuidgid_both_and_numeric(args, out, code):
+    r = run([prog("s6-envuidgid")] + args + ["sh", "-c", 'echo "${UID--} ${GID--} ${GIDLIST--}"'],
+            env=base_env())
+    assert (r.returncode, r.stdout) == (code, out), r.stderr
+    if code:
+        assert r.stderr.count(b"\n") == 1 and b"unknown" in r.stderr
 
 
 def test_envuidgid_unknown_and_default():
