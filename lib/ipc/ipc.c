@@ -17,9 +17,12 @@ socklen_t s6net_ipc_addr(struct sockaddr_un *sa, char const *path)
   return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + l + 1);
 }
 
-int s6net_ipc_connect(char const *path, char const *localpath)
+int s6net_ipc_connect(char const *path, char const *localpath, int *inbind)
 {
   struct sockaddr_un sa;
+  int dummy;
+  if (!inbind) inbind = &dummy;
+  *inbind = 0;
   socklen_t len = s6net_ipc_addr(&sa, path);
   if (!len) return -1;
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -27,7 +30,7 @@ int s6net_ipc_connect(char const *path, char const *localpath)
   if (localpath) {
     struct sockaddr_un la;
     socklen_t llen = s6net_ipc_addr(&la, localpath);
-    if (!llen || bind(s, (struct sockaddr *)&la, llen) < 0) goto err;
+    if (!llen || bind(s, (struct sockaddr *)&la, llen) < 0) { *inbind = 1; goto err; }
   }
   while (connect(s, (struct sockaddr *)&sa, len) < 0) {
     if (errno != EINTR) goto err;

@@ -14,8 +14,9 @@
 socklen_t s6net_ipc_addr(struct sockaddr_un *sa, char const *path);
 
 /* A SOCK_STREAM socket connected to path (blocking, close-on-exec),
- * optionally bound first to localpath. -1 with errno on failure. */
-int s6net_ipc_connect(char const *path, char const *localpath);
+ * optionally bound first to localpath. -1 with errno on failure; then
+ * *inbind (if not NULL) says whether binding localpath failed. */
+int s6net_ipc_connect(char const *path, char const *localpath, int *inbind);
 
 /* sendmsg with nfds descriptors attached (SCM_RIGHTS), MSG_NOSIGNAL.
  * Returns the bytes sent (maybe fewer than len on a stream) or -1. */

@@ -34,12 +34,11 @@ int main(int argc, char **argv)
   char const *path = argv[optind];
   char const *const *prog = (char const *const *)argv + optind + 1;
 
-  int s = s6net_ipc_connect(path, localpath);
-  if (s < 0) {
-    int e = errno;
-    if (verbosity) { errno = e; s6net_warnsys("unable to connect to %s", path); }
-    _exit(e == ENAMETOOLONG || e == EINVAL ? 100 : 111);
-  }
+  int inbind;
+  int s = s6net_ipc_connect(path, localpath, &inbind);
+  if (s < 0)
+    s6net_diesys(errno == ENAMETOOLONG || errno == EINVAL ? 100 : 111, "unable to %s %s",
+                 inbind ? "bind to" : "connect to", inbind ? localpath : path);
   if (verbosity >= 2) s6net_info("connected to %s", path);
   if (s6net_fd_move(6, s) < 0 || dup2(6, 7) < 0) s6net_diesys(111, "unable to move the socket to fds 6 and 7");
 
