@@ -10,6 +10,7 @@
 #include "server/server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
@@ -103,6 +104,16 @@ int main(int argc, char **argv)
   }
   if (argc - optind < 1) s6net_dieusage(USAGE);
   if (localmaxconn > maxconn) localmaxconn = maxconn;
+
+  /* Like the reference, let go of stdout even without -1 (the server
+   * library does it after the notification): a reader of that pipe must
+   * see EOF. /dev/null rather than a closed fd 1, which the next accepted
+   * socket would otherwise take. */
+  if (!ready) {
+    int nfd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (nfd < 0 || (nfd != 1 && (dup2(nfd, 1) < 0 || close(nfd) < 0)))
+      s6net_diesys(111, "unable to redirect stdout to /dev/null");
+  }
 
   s6net_server_adapter ad = {
     .vars = vars, .nvars = sizeof vars / sizeof *vars,

@@ -267,3 +267,23 @@ def test_verbose_log_names_the_uid(procs, sockdir):
     first_line(connect(path))
     line = read_line(p.stderr, 10)
     assert line.startswith("s6-ipcserverd: info:") and "uid %d gid %d" % (os.geteuid(), os.getegid()) in line
+
+
+def test_stdout_closed_without_ready_option(procs, sockdir):
+    # "It closes its stdin and stdout": a pipe on the server's stdout must
+    # see EOF once it serves, or whatever reads that pipe waits forever.
+    import select
+    path = os.path.join(sockdir, "s")
+    p = procs.start([prog("s6-ipcserver"), path, "sh", "-c", "echo up"], env=base_env(),
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def serving():
+        try:
+            return first_line(connect(path)) == "up\n"
+        except OSError:
+            return False
+    wait_for(serving, what="the server to answer")
+    r, _, _ = select.select([p.stdout], [], [], 10)
+    assert r, "the server still holds its stdout open"
+    assert p.stdout.read() == b""
+    assert p.poll() is None
