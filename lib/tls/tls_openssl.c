@@ -452,9 +452,10 @@ int s6net_tls_handshake(s6net_tls_ctx *t, s6net_tls_conf const *c, int netr, int
   static s6net_tls_conn conn;
   SSL *ssl = SSL_new(t->def);
   if (!ssl) { s6net_warn("unable to create TLS session: %s", ossl_reason()); return S6NET_TLS_EXIT_SETUP; }
+  int r = S6NET_TLS_EXIT_SETUP;
   if (!SSL_set_rfd(ssl, netr) || !SSL_set_wfd(ssl, netw)) {
     s6net_warn("unable to attach TLS session: %s", ossl_reason());
-    return S6NET_TLS_EXIT_SETUP;
+    goto fail;
   }
   /* Without this OpenSSL answers a bare EOF with a fatal decode_error
    * alert and refuses to send anything more, which would break the
@@ -462,7 +463,8 @@ int s6net_tls_handshake(s6net_tls_ctx *t, s6net_tls_conf const *c, int netr, int
   if (!c->strict) SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
   if (s6net_fd_nonblock(netr) < 0 || s6net_fd_nonblock(netw) < 0) {
     s6net_warnsys("unable to set network fds non-blocking");
-    return 111;
+    r = 111;
+    goto fail;
   }
   sock_tune(netr);
   if (netw != netr) sock_tune(netw);
@@ -472,37 +474,43 @@ int s6net_tls_handshake(s6net_tls_ctx *t, s6net_tls_conf const *c, int netr, int
     /* RFC 6066: an address is never sent as SNI, but it is still checked. */
     if (!isip && !SSL_set_tlsext_host_name(ssl, c->servername)) {
       s6net_warn("unable to set server name: %s", ossl_reason());
-      return S6NET_TLS_EXIT_SETUP;
+      goto fail;
     }
     if (!c->noverify) {
       int ok = isip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c->servername)
                     : SSL_set1_host(ssl, c->servername);
-      if (!ok) { s6net_warn("unable to set name to verify: %s", ossl_reason()); return S6NET_TLS_EXIT_SETUP; }
+      if (!ok) { s6net_warn("unable to set name to verify: %s", ossl_reason()); goto fail; }
     }
   }
   s6net_deadline dl = s6net_deadline_in(c->kimeout);
   for (;;) {
     ERR_clear_error();
     errno = 0;
-    int r = c->server ? SSL_accept(ssl) : SSL_connect(ssl);
-    if (r == 1) break;
-    int e = SSL_get_error(ssl, r);
+    int h = c->server ? SSL_accept(ssl) : SSL_connect(ssl);
+    if (h == 1) break;
+    int e = SSL_get_error(ssl, h);
     struct pollfd p;
     if (e == SSL_ERROR_WANT_READ) { p.fd = netr; p.events = POLLIN; }
     else if (e == SSL_ERROR_WANT_WRITE) { p.fd = netw; p.events = POLLOUT; }
     else {
-      s6net_warn("unable to perform TLS handshake: %s", hs_reason(ssl, r, e));
-      return S6NET_TLS_EXIT_RUN;
+      s6net_warn("unable to perform TLS handshake: %s", hs_reason(ssl, h, e));
+      r = S6NET_TLS_EXIT_RUN;
+      goto fail;
     }
     int n = s6net_poll(&p, 1, dl);
-    if (n < 0) { s6net_warnsys("unable to poll"); return 111; }
-    if (!n) { s6net_warn("unable to perform TLS handshake: timed out after %u ms", c->kimeout); return S6NET_TLS_EXIT_RUN; }
+    if (n < 0) { s6net_warnsys("unable to poll"); r = 111; goto fail; }
+    if (!n) { s6net_warn("unable to perform TLS handshake: timed out after %u ms", c->kimeout); r = S6NET_TLS_EXIT_RUN; goto fail; }
   }
   conn.ssl = ssl;
   conn.netr = netr;
   conn.netw = netw;
   *out = &conn;
   return 0;
+ fail:
+  /* Callers may go on (STARTTLS engines report, then exit): no session
+   * outlives its failure. */
+  SSL_free(ssl);
+  return r;
 }
 
 /* ---- notification --------------------------------------------------- */
