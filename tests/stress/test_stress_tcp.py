@@ -1,0 +1,121 @@
+"""s6-tcpserver under load: 100,000 connections with -c and -C saturated,
+1,000 concurrent slow clients at exactly -c, clients that reset mid-way.
+Afterwards the server has reaped everything, holds the same fds and the
+same resident memory, and every child saw a correct environment (checked
+by the client on every connection, not a sample)."""
+import os
+import signal
+
+from conftest import base_env, prog
+from stress_util import RSS_SLACK_KB, comm, fds, handler, load, load_popen, rss_kb, settle
+
+TOTAL = int(os.environ.get("S6NET_STRESS_CONNS", "100000"))
+
+
+def start(procs, tmp_path, opts, mode):
+    log = open(tmp_path / "server.log", "wb")
+    p, port = procs.server([prog("s6-tcpserver"), "-1"] + opts + ["127.0.0.1", "0", handler(), mode],
+                           env=base_env(), stderr=log)
+    assert comm(p.pid) == "s6-tcpserverd"
+    return p, port, tmp_path / "server.log"
+
+
+def log_lines(path):
+    with open(path, "rb") as f:
+        return f.read().decode(errors="replace").splitlines()
+
+
+def test_100k_connections_at_c_and_C(procs, tmp_path, figures):
+    """96 client processes from 3 source addresses (48, 24, 24) against
+    -c 64 -C 24: the server is at maxconn (the rest wait in the backlog)
+    and the first source at localmaxconn (its excess is accepted and
+    closed at once) all the time; 40% of the clients reset (SO_LINGER 0),
+    half of those after sending data."""
+    p, port, logf = start(procs, tmp_path, ["-v", "-c", "64", "-C", "24", "-b", "1024"], "env")
+    rc, c, err = load("fast", "127.0.0.1", port, 3000, 96, 3)     # warm-up: tables and pages touched
+    assert rc == 0, (c, err)
+    assert not settle(p.pid)
+    fd0, rss0 = fds(p.pid), rss_kb(p.pid)
+
+    rc, c, err = load("fast", "127.0.0.1", port, TOTAL, 96, 3)
+    assert rc == 0, (c, err)
+    assert c["ok"] + c["refused"] + c["reset"] == TOTAL, c
+    assert c["bad"] == 0 and c["err"] == 0
+    assert c["ok"] > TOTAL // 4, c
+    assert c["refused"] > 0, "-C was never reached: %r" % (c,)
+
+    left = settle(p.pid)
+    assert not left, "children left (pid, state): %r" % left[:10]
+    fd1, rss1 = fds(p.pid), rss_kb(p.pid)
+    assert fd1 == fd0
+    assert rss1 - rss0 <= RSS_SLACK_KB, (rss0, rss1)
+    assert p.poll() is None
+    # still serving, and nothing but refusals in the log
+    rc, c2, err = load("fast", "127.0.0.1", port, 20, 1, 1)
+    assert rc == 0 and c2["ok"] == 12, (c2, err)
+    lines = log_lines(logf)
+    refusals = [l for l in lines if "too many connections from this source (24/24)" in l]
+    at_c = [l for l in lines if " connections 64/64 " in l]
+    odd = [l for l in lines if " warning: " in l and l not in refusals or " fatal: " in l]
+    assert not odd, odd[:5]
+    assert len(refusals) >= c["refused"]
+    assert at_c, "-c was never reached"
+    figures(what="s6-tcpserver -c 64 -C 24", connections=TOTAL, ok=c["ok"], refused_by_C=len(refusals),
+            at_maxconn=len(at_c),
+            reset=c["reset"], bad_env=c["bad"], errors=c["err"], seconds=c["ms"] / 1000,
+            fds_before=fd0, fds_after=fd1, rss_kb_before=rss0, rss_kb_after=rss1, zombies=len(left))
+
+
+def test_1000_slow_clients_at_c(procs, tmp_path, figures):
+    """1,000 clients held open at once (250 from each of 4 addresses: -c and
+    -C exactly at their limits), each echoing a byte per round; one more
+    client waits unserved in the backlog until half of them close and
+    half reset."""
+    n = 1000
+    p, port, logf = start(procs, tmp_path, ["-c", str(n), "-C", str(n // 4), "-b", "2048"], "echo")
+    rc, c, err = load("slow", "127.0.0.1", port, n, 2, 0, 4)       # warm-up: every slot used once
+    assert rc == 0, (c, err)
+    assert not settle(p.pid)
+    fd0, rss0 = fds(p.pid), rss_kb(p.pid)
+
+    rc, c, err = load("slow", "127.0.0.1", port, n, 10, 300, 4)
+    assert rc == 0, (c, err)
+    assert c["ok"] == n // 2 and c["reset"] == n // 2 and c["bad"] == 0 and c["err"] == 0, c
+    left = settle(p.pid)
+    assert not left, left[:10]
+    fd1, rss1 = fds(p.pid), rss_kb(p.pid)
+    assert fd1 == fd0
+    assert rss1 - rss0 <= RSS_SLACK_KB, (rss0, rss1)
+    assert not log_lines(logf)
+    figures(what="s6-tcpserver -c 1000 -C 250, slow echo", connections=n + 1, ok=c["ok"] + 1,
+            reset=c["reset"], bad_env=c["bad"], errors=c["err"], seconds=c["ms"] / 1000,
+            fds_before=fd0, fds_after=fd1, rss_kb_before=rss0, rss_kb_after=rss1, zombies=len(left))
+
+
+def test_signal_storm_during_load(procs, tmp_path, figures):
+    """SIGCHLD (trapped, nothing to reap), SIGCONT, SIGWINCH and SIGURG
+    (ignored) and SIGSTOP/SIGCONT pairs, as fast as Python sends them,
+    while 20,000 connections go through: accept and spawn are interrupted
+    over and over and nothing is lost."""
+    total = max(2000, TOTAL // 5)
+    p, port, logf = start(procs, tmp_path, ["-c", "64", "-C", "64"], "env")
+    fd0 = fds(p.pid)
+    lp = load_popen("fast", "127.0.0.1", port, total, 16, 2)
+    sent = 0
+    sigs = (signal.SIGCHLD, signal.SIGCONT, signal.SIGWINCH, signal.SIGURG, signal.SIGSTOP, signal.SIGCONT)
+    while lp.poll() is None and sent < 10_000_000:
+        for s in sigs:
+            os.kill(p.pid, s)
+        sent += len(sigs)
+    os.kill(p.pid, signal.SIGCONT)
+    out, err = lp.communicate(timeout=60)
+    c = dict(t.split("=") for t in out.decode().split())
+    c = {k: int(v) for k, v in c.items()}
+    assert lp.returncode == 0, (c, err[-2000:])
+    assert c["ok"] + c["refused"] + c["reset"] == total and c["refused"] == 0, c
+    assert p.poll() is None
+    assert not settle(p.pid)
+    assert fds(p.pid) == fd0
+    assert not log_lines(logf)
+    figures(what="s6-tcpserver under a signal storm", connections=total, ok=c["ok"], reset=c["reset"],
+            signals=sent, errors=c["err"], bad_env=c["bad"], seconds=c["ms"] / 1000)
