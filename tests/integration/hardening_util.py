@@ -1,0 +1,132 @@
+"""Helpers for the hardening tests: /proc accounting, a static handler,
+stderr collection without blocking, a TLS client context."""
+import os
+import select
+import shutil
+import socket
+import ssl
+import time
+
+from conftest import BUILD, ROOT, helper, run
+
+
+def wait_until(cond, timeout=10.0, step=0.01):
+    deadline = time.monotonic() + timeout
+    for _ in range(int(timeout / step) + 1):
+        if cond():
+            return True
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(step)
+    return bool(cond())
+
+
+def _stat(pid):
+    with open("/proc/%s/stat" % pid) as f:
+        st = f.read()
+    return st[st.rindex(")") + 2:].split()
+
+
+def children(pid, uid=None):
+    """(pid, state) of the children of pid, or with pid None, of every
+    process of real uid `uid`."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            rest = _stat(d)
+            if pid is not None and int(rest[1]) != pid:
+                continue
+            if uid is not None and os.stat("/proc/" + d).st_uid != uid:
+                continue
+        except (OSError, ValueError):
+            continue
+        out.append((int(d), rest[0]))
+    return out
+
+
+def free_uid():
+    """A uid no process runs as (zombies of earlier runs included)."""
+    used = {os.stat("/proc/" + d).st_uid for d in os.listdir("/proc") if d.isdigit() and os.path.exists("/proc/" + d)}
+    for u in range(47000 + os.getpid() % 1000, 60000):
+        if u not in used:
+            return u
+    raise RuntimeError("no free uid")
+
+
+def status(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return dict((k, v.split()) for k, v in (l.split(":", 1) for l in f.read().splitlines() if ":" in l))
+
+
+def handler_musl():
+    """hard_handler linked static with musl when possible (cheap to spawn,
+    and it needs no shared library, which matters under RLIMIT_AS)."""
+    out = os.path.join(BUILD, "stress", "hard_handler")
+    src = os.path.join(ROOT, "tests", "helpers", "hard_handler.c")
+    if shutil.which("musl-gcc"):
+        if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            tmp = out + ".%d" % os.getpid()
+            r = run(["musl-gcc", "-static", "-O2", "-o", tmp, src], timeout=60)
+            assert r.returncode == 0, r.stderr.decode()
+            os.rename(tmp, out)
+        return out
+    return helper("hard_handler")
+
+
+_logs = {}
+
+
+def log_lines(p, idle=0.3):
+    """Every line p wrote on its stderr pipe so far: reads until EOF, or
+    until nothing came for `idle` seconds."""
+    buf = _logs.setdefault(p.pid, [b""])
+    fd = p.stderr.fileno()
+    while True:
+        r, _, _ = select.select([fd], [], [], idle)
+        if not r:
+            break
+        d = os.read(fd, 65536)
+        if not d:
+            break
+        buf[0] += d
+    return [l for l in buf[0].decode(errors="replace").split("\n") if l]
+
+
+def serve_one(port, data=b"", host="127.0.0.1"):
+    s = socket.create_connection((host, port), timeout=10)
+    if data:
+        s.sendall(data)
+    out = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        out += d
+        if out.endswith(b"\n") and out.startswith(b"ENV "):
+            break
+    s.close()
+    return out
+
+
+def tls_client_ctx():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def listen_port(pid):
+    """The port of the listening socket on fd 0 of pid (for a server whose
+    stdout cannot tell)."""
+    link = os.readlink("/proc/%d/fd/0" % pid)
+    inode = link[len("socket:["):-1]
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(name) as f:
+            for line in f.readlines()[1:]:
+                parts = line.split()
+                if parts[9] == inode and parts[3] == "0A":
+                    return int(parts[1].rsplit(":", 1)[1], 16)
+    return None
