@@ -270,6 +270,7 @@ static int child_main(void *varg)
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = SIG_DFL;
   for (size_t i = 0; i < NTRAPPED; i++) sigaction(trapped[i], &sa, 0);
+  sigaction(SIGPIPE, &sa, 0);   /* ignored by the server only */
   if ((c->fd == 0 || dup2(c->fd, 0) == 0) && (c->fd == 1 || dup2(c->fd, 1) == 1)) {
     sigprocmask(SIG_SETMASK, &c->mask, 0);
     if (c->pathsearch) execvpe(c->path, (char *const *)c->argv, (char *const *)c->envp);
@@ -340,6 +341,7 @@ static pid_t spawn(s6net_server *s, int fd, unsigned int ci)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = SIG_DFL;
     for (size_t i = 0; i < NTRAPPED; i++) sigaction(trapped[i], &sa, 0);
+    sigaction(SIGPIPE, &sa, 0);   /* ignored by the server only */
     if ((fd == 0 || dup2(fd, 0) == 0) && (fd == 1 || dup2(fd, 1) == 1)) {
       sigprocmask(SIG_SETMASK, &old, 0);
       if (s->pathsearch) execvpe(path, (char *const *)argv, (char *const *)envp);
@@ -466,6 +468,9 @@ s6net_server *s6net_server_new(s6net_server_config const *cfg, s6net_server_adap
   sigset_t defsigs;
   sigemptyset(&defsigs);
   for (size_t i = 0; i < NTRAPPED; i++) sigaddset(&defsigs, trapped[i]);
+  /* The server ignores SIGPIPE (see s6net_server_run); its children must
+   * not inherit that. */
+  sigaddset(&defsigs, SIGPIPE);
   if (posix_spawnattr_init(&s->attr)) goto nomem;
   {
     sigset_t empty;
@@ -668,11 +673,16 @@ static void accept_some(s6net_server *s)
 
 int s6net_server_run(s6net_server *s)
 {
+  /* A reader that went away (readiness pipe, log pipe) is an error to
+   * report or a line lost, not a silent death by SIGPIPE. */
+  signal(SIGPIPE, SIG_IGN);
   if (s->cfg.ready) {
+    /* Everything that can fail comes before the notification: a server
+     * that said it was ready must not die right after. */
     size_t len = strlen(s->cfg.ready);
-    if (s6net_write_all(1, s->cfg.ready, len) < 0) s6net_diesys(111, "unable to write readiness notification");
     int fd = open("/dev/null", O_WRONLY);
     if (fd < 0) s6net_diesys(111, "unable to open /dev/null");
+    if (s6net_write_all(1, s->cfg.ready, len) < 0) s6net_diesys(111, "unable to write readiness notification");
     if (fd != 1) { if (dup2(fd, 1) < 0) s6net_diesys(111, "unable to dup2"); close(fd); }
   }
   struct pollfd pfd[2];
