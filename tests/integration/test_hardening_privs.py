@@ -317,3 +317,25 @@ def test_socketbinder_does_not_follow_a_symlink(tmp_path):
     assert r.returncode in (0, 111), r
     if r.returncode == 111:
         assert b"fatal:" in r.stderr
+
+
+def test_engine_memory_closed_to_its_own_uid(procs, certs):  # noqa: F811
+    """After the drop the kernel marks the engine non-dumpable: another
+    process running as TLS_UID cannot read the key out of its memory."""
+    uid = free_uid()
+    env = server_env(certs, TLS_UID=str(uid), TLS_GID=str(uid))
+    args = [prog("s6-tcpserver"), "-1", "127.0.0.1", "0", prog("s6-tlsd"), "--", handler_musl(), "echo"]
+    p, port = procs.server(args, env=env, stderr=subprocess.PIPE)
+    s = held_echo(port, tls=True)
+    engines = [x for x in descendants(p.pid) if exe_name(x) == "s6-tlsd-io"]
+    assert len(engines) == 1
+    probe = ("import sys\ntry:\n    open('/proc/%d/mem', 'rb')\nexcept PermissionError:\n    sys.exit(3)\n"
+             "sys.exit(0)\n" % engines[0])
+
+    def become():
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    r = subprocess.run(["/usr/bin/python3", "-c", probe], preexec_fn=become, timeout=20)
+    assert r.returncode == 3
+    s.close()
