@@ -86,13 +86,14 @@ def mixed_dir(d):
 
 
 class Server:
-    def __init__(self, name, kind, app, d):
+    def __init__(self, name, kind, app, d, perf=None):
         self.name = name
+        self.perf = perf
         key, cert = "%s/%s.key" % (d, kind), "%s/%s.pem" % (d, kind)
         env = dict(os.environ, KEYFILE=key, CERTFILE=cert)
         if name.startswith("s6net"):
             bindir = MIX if name == "s6net-static" else os.path.join(B, "bin")
-            self.p = subprocess.Popen([os.path.join(bindir, "s6-tlsserver"), "-b", "1024", "-c", "1000", "-C", "1000", "-1",
+            self.p = subprocess.Popen(self.wrap() + [os.path.join(bindir, "s6-tlsserver"), "-b", "1024", "-c", "1000", "-C", "1000", "-1",
                                        "127.0.0.1", "0", app], env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.DEVNULL, start_new_session=True)
             self.port = int(self.p.stdout.readline())
@@ -103,23 +104,57 @@ class Server:
                 f.write("foreground = yes\npid =\ndebug = 0\n[b]\naccept = 127.0.0.1:%d\n"
                         "cert = %s\nkey = %s\nexec = %s\nexecArgs = app\nTIMEOUTclose = 0\n"
                         % (self.port, cert, key, app))
-            self.p = subprocess.Popen(["stunnel4", conf], stdout=subprocess.DEVNULL,
+            self.p = subprocess.Popen(self.wrap() + ["stunnel4", conf], stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, start_new_session=True)
         else:
             self.port = free_port()
-            self.p = subprocess.Popen(["socat", "OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,backlog=512,"
+            self.p = subprocess.Popen(self.wrap() + ["socat", "OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,backlog=512,"
                                        "cert=%s,key=%s,verify=0" % (self.port, cert, key),
                                        "EXEC:%s" % app], stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, start_new_session=True)
         if not listening(self.port):
             raise SystemExit("%s did not start" % name)
 
+    def wrap(self):
+        return ["perf", "stat", "-x,", "-e", "task-clock", "-o", self.perf, "--"] if self.perf else []
+
     def stop(self):
+        if self.perf:
+            # SIGINT to the group: the servers exit, then perf reports the
+            # CPU time of the whole process tree.
+            os.killpg(self.p.pid, signal.SIGINT)
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
         try:
             os.killpg(self.p.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         self.p.wait()
+
+    def cpu_ms(self):
+        for line in open(self.perf):
+            f = line.split(",")
+            if len(f) > 2 and "task-clock" in f[2]:
+                return float(f[0])
+        return float("nan")
+
+
+def cpu_per_conn(names, kind, d, n=300):
+    """CPU time (ms) the server's whole process tree spends per sequential
+    connection, measured with perf stat: unlike rates, it does not depend
+    on what else the machine is running."""
+    out = {}
+    for name in names:
+        srv = Server(name, kind, HTTPD, d, perf=os.path.join(d, "perf-%s-%s" % (name, kind)))
+        seq(srv.port)
+        srv.stop()
+        srv = Server(name, kind, HTTPD, d, perf=os.path.join(d, "perf-%s-%s" % (name, kind)))
+        sh(LOOP, "-n", str(n), "127.0.0.1", str(srv.port))
+        srv.stop()
+        out[name] = srv.cpu_ms() / n
+    return out
 
 
 def seq(port):
@@ -142,6 +177,14 @@ def bulk(port):
     if r.returncode:
         raise SystemExit("bulk transfer not verified: %r %r" % (r.stdout, r.stderr))
     return float(r.stdout.split()[0])
+
+
+def have_perf():
+    try:
+        return subprocess.run(["perf", "stat", "-e", "task-clock", "true"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL).returncode == 0
+    except OSError:
+        return False
 
 
 def main():
@@ -172,6 +215,8 @@ def main():
                 res["%s_%s_all" % (test, kind)] = vals
             for s in srv.values():
                 s.stop()
+            if have_perf():
+                res["cpu_%s" % kind] = cpu_per_conn(names, kind, d)
         srv = {n: Server(n, "ec", SINK, d) for n in names}
         vals = {n: [] for n in names}
         for _ in range(ROUNDS):
@@ -196,6 +241,12 @@ def main():
             r[n + "_vs_best"] = r[n] / best
             line += "%15.2fx" % r[n + "_vs_best"]
         print(line)
+    for kind in ("ec", "rsa"):
+        r = res.get("cpu_" + kind)
+        if r:
+            print("%-16s" % ("cpu_%s ms/conn" % kind) + "".join("%14.2f" % r[n] for n in names)
+                  + "".join("%17.2fx" % (r["stunnel"] / r[n]) for n in ours)
+                  + "   (lower is better; ratio = stunnel / ours)")
     for n in notes:
         print("note:", n)
     res["params"] = {"rounds": ROUNDS, "seq_n": SEQ_N, "wrk_seconds": WRK_D, "bulk_bytes": BULK,
