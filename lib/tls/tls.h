@@ -64,5 +64,8 @@ size_t s6net_tls_info(s6net_tls_conn *conn, s6net_tls_conf const *c, char *buf, 
 int s6net_tls_notify(s6net_tls_conn *conn, s6net_tls_conf const *c, int fd);
 /* Relay until both directions are closed; returns the exit code. */
 int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int appw);
+/* Release a session / a context (a process that exits need not). */
+void s6net_tls_conn_free(s6net_tls_conn *conn);
+void s6net_tls_ctx_free(s6net_tls_ctx *ctx);
 
 #endif

@@ -440,7 +440,7 @@ static char const *hs_reason(SSL *ssl, int r, int e)
   if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
     return "connection closed by peer";
   if (!ERR_peek_last_error()) {
-    if (e == SSL_ERROR_ZERO_RETURN) return "peer sent close_notify during the handshake";
+    if (e == SSL_ERROR_ZERO_RETURN) return "connection closed by peer";
     snprintf(buf, sizeof buf, "TLS error %d", e);
     return buf;
   }
@@ -739,5 +739,24 @@ int s6net_tls_session(s6net_tls_ctx *t, s6net_tls_conf const *c, int const fds[4
     if (s6net_tls_notify(conn, c, notif) < 0) { s6net_warnsys("unable to write handshake notification"); return 111; }
     close(notif);
   }
-  return s6net_tls_relay(conn, c, fds[0], fds[1]);
+  r = s6net_tls_relay(conn, c, fds[0], fds[1]);
+  s6net_tls_conn_free(conn);
+  return r;
+}
+
+void s6net_tls_conn_free(s6net_tls_conn *conn)
+{
+  if (conn->ssl) SSL_free(conn->ssl);
+  conn->ssl = 0;
+}
+
+void s6net_tls_ctx_free(s6net_tls_ctx *t)
+{
+  for (size_t i = 0; i < t->nsni; i++) {
+    SSL_CTX_free(t->sni[i].ctx);
+    free(t->sni[i].name);
+  }
+  t->nsni = 0;
+  if (t->def) SSL_CTX_free(t->def);
+  t->def = 0;
 }

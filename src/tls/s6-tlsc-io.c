@@ -46,5 +46,7 @@ int main(int argc, char const *const *argv)
   s6net_tls_ctx *ctx = s6net_tls_ctx_new(&c, envp);
   s6net_tls_drop(envp);
   int fds[4] = { 0, 1, (int)fdr, (int)fdw };
-  return s6net_tls_session(ctx, &c, fds, hasnotif ? (int)notif : -1);
+  int r = s6net_tls_session(ctx, &c, fds, hasnotif ? (int)notif : -1);
+  s6net_tls_ctx_free(ctx);
+  return r;
 }

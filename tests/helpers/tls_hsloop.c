@@ -78,6 +78,7 @@ int main(int argc, char **argv)
     }
     double dt = now() - t0;
     printf("%.1f handshakes/s (%ld in %.3f s, %d failed)\n", (double)count / dt, count, dt, fails);
+    SSL_CTX_free(ctx);
     return fails ? 1 : 0;
   }
   int s = dial(host, port);
@@ -107,5 +108,8 @@ int main(int argc, char **argv)
   line[got] = 0;
   unsigned long long echoed = strtoull(line, 0, 10);
   printf("%.1f MB/s (%llu bytes in %.3f s, server counted %llu)\n", (double)bytes / dt / 1e6, bytes, dt, echoed);
+  SSL_free(ssl);
+  close(s);
+  SSL_CTX_free(ctx);
   return echoed == bytes ? 0 : 1;
 }
