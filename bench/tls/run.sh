@@ -8,5 +8,11 @@ B=${S6NET_BUILD:-$root/build}
 [ -x "$B/bin/s6-tlsserver" ] && [ -x "$B/helpers/tls_hsloop" ] || make -C "$root" -s all
 # The per-connection programs also as musl-static binaries (make static),
 # benchmarked as a second s6net contender when musl-gcc is available.
+# A build-static made only for this run is removed afterwards (other
+# areas' tests use it when it exists).
+had_static=0; [ -d "$root/build-static" ] && had_static=1
 if command -v musl-gcc >/dev/null 2>&1; then make -C "$root" -s static >/dev/null 2>&1 || true; fi
-exec /usr/bin/python3 "$here/bench.py" "$B" "$@"
+status=0
+/usr/bin/python3 "$here/bench.py" "$B" "$@" || status=$?
+[ $had_static = 1 ] || rm -rf "$root/build-static"
+exit $status
