@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,9 +24,12 @@
 #if defined(__linux__) && !defined(__SANITIZE_ADDRESS__) && !defined(S6NET_SERVER_NO_CLONE)
 #define USE_CLONE 1
 #include <sched.h>
-#include <sys/mman.h>
 #elif defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
 #define USE_VFORK 1
+#endif
+
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0
 #endif
 
 #define PATHMAX 4096
@@ -51,8 +55,9 @@ struct s6net_server {
   int sigfd;
   unsigned int nconn;
   conn *conns;            /* maxconn entries */
-  unsigned int *freelist; /* free conn indices, stack */
+  unsigned int *freelist; /* conn indices freed by reap, a stack */
   unsigned int nfree;
+  unsigned int nfresh;    /* indices below this have been used once */
   unsigned int *pidtab;   /* pid -> conn index + 1, open addressing */
   size_t pidmask;
   s6net_server_srctab src;
@@ -399,87 +404,106 @@ static int spawn_error(s6net_server *s, unsigned int ci) { (void)s; (void)ci; re
 #endif
 
 
+/* Everything lives in one anonymous mapping made at start: no malloc in
+ * the server at all (less code and fewer pages touched: idle RSS), and
+ * pages of the tables only appear once used. */
+static size_t carve(size_t *off, size_t size)
+{
+  size_t o = (*off + 15) & ~(size_t)15;
+  *off = o + size;
+  return o;
+}
+
 s6net_server *s6net_server_new(s6net_server_config const *cfg, s6net_server_adapter const *a, void *ctx)
 {
   if (!cfg->maxconn || cfg->maxconn > S6NET_SERVER_MAXCONN || !cfg->localmaxconn
-   || cfg->localmaxconn > cfg->maxconn || !cfg->argv || !cfg->argv[0] || cfg->rate > 1000000) {
+   || cfg->localmaxconn > cfg->maxconn || !cfg->argv || !cfg->argv[0] || cfg->rate > 1000000
+   || (a->nvars && !a->vars)) {
     errno = EINVAL;
     return 0;
   }
-  size_t nenv = 0;
-  for (char const *const *e = cfg->envp; e && *e; e++) nenv++;
+  size_t nbase = 0, bufs = 0;
+  for (char const *const *e = cfg->envp; e && *e; e++) if (!is_var(a, *e)) nbase++;
+  for (unsigned int i = 0; i < a->nvars; i++) bufs += strlen(a->vars[i]) + 2 + S6NET_SERVER_VALMAX;
   size_t ptab = pow2_at_least((size_t)cfg->maxconn * 2);
   size_t rtab = cfg->rate ? pow2_at_least((size_t)cfg->maxconn * 4 < 1024 ? 1024 : (size_t)cfg->maxconn * 4) : 0;
-  s6net_server *s = calloc(1, sizeof *s);
-  if (!s) return 0;
+  size_t off = 0;
+  size_t o_s = carve(&off, sizeof(s6net_server));
+  size_t o_conns = carve(&off, cfg->maxconn * sizeof(conn));
+  size_t o_free = carve(&off, cfg->maxconn * sizeof(unsigned int));
+  size_t o_pid = carve(&off, ptab * sizeof(unsigned int));
+  size_t o_src = carve(&off, ptab * sizeof(s6net_server_srcent));
+  size_t o_rate = carve(&off, rtab * sizeof(s6net_server_rateent));
+  size_t o_envp = carve(&off, (nbase + a->nvars + 1) * sizeof(char const *));
+  size_t o_slots = carve(&off, a->nvars * sizeof(envslot));
+  size_t o_bufs = carve(&off, bufs);
+  size_t slotsize = 0, o_area = off;
+#ifdef USE_CLONE
+  slotsize = sizeof(childarg) + (nbase + a->nvars + 1) * sizeof(char *) + bufs + CHILD_STACK;
+  slotsize = (slotsize + 4095) & ~(size_t)4095;
+  o_area = (off + 4095) & ~(size_t)4095;
+  off = o_area + slotsize * cfg->maxconn;
+#endif
+  unsigned char *m = mmap(0, off, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (m == MAP_FAILED) return 0;
+  s6net_server *s = (s6net_server *)(m + o_s);
   s->cfg = *cfg;
   s->a = a;
   s->ctx = ctx;
   s->fafd = -1;
-  s->conns = calloc(cfg->maxconn, sizeof *s->conns);
-  s->freelist = calloc(cfg->maxconn, sizeof *s->freelist);
-  s->pidtab = calloc(ptab, sizeof *s->pidtab);
-  s->src.tab = calloc(ptab, sizeof *s->src.tab);
-  s->envp = calloc(nenv + a->nvars + 1, sizeof *s->envp);
-  s->slots = calloc(a->nvars ? a->nvars : 1, sizeof *s->slots);
-  if (rtab) s->rate.tab = calloc(rtab, sizeof *s->rate.tab);
-  if (!s->conns || !s->freelist || !s->pidtab || !s->src.tab || !s->envp || !s->slots || (rtab && !s->rate.tab))
-    goto nomem;
+  s->conns = (conn *)(m + o_conns);
+  s->freelist = (unsigned int *)(m + o_free);
+  s->pidtab = (unsigned int *)(m + o_pid);
+  s->src.tab = (s6net_server_srcent *)(m + o_src);
+  s->envp = (char const **)(m + o_envp);
+  s->slots = (envslot *)(m + o_slots);
+  if (rtab) s->rate.tab = (s6net_server_rateent *)(m + o_rate);
+  s->area = m + o_area;
+  s->slotsize = slotsize;
   s->pidmask = ptab - 1;
   s->src.mask = ptab - 1;
   {
     /* Seeded so that a client cannot choose addresses that all collide. */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    s->src.seed = (unsigned int)ts.tv_nsec ^ ((unsigned int)getpid() << 16) ^ (unsigned int)(uintptr_t)s;
+    s->src.seed = (unsigned int)ts.tv_nsec ^ ((unsigned int)getpid() << 16) ^ (unsigned int)(uintptr_t)m;
   }
   if (rtab) {
     s->rate.mask = rtab - 1;
     s->rate.seed = s->src.seed * 2654435761u + 1;
     s->rate.rate = cfg->rate;
   }
-  for (unsigned int i = 0; i < cfg->maxconn; i++) s->freelist[i] = cfg->maxconn - 1 - i;
-  s->nfree = cfg->maxconn;
   for (char const *const *e = cfg->envp; e && *e; e++)
     if (!is_var(a, *e)) s->envp[s->nbase++] = *e;
   s->envp[s->nbase] = 0;
-  for (unsigned int i = 0; i < a->nvars; i++) {
-    size_t l = strlen(a->vars[i]);
-    s->slots[i].buf = malloc(l + 2 + S6NET_SERVER_VALMAX);
-    if (!s->slots[i].buf) goto nomem;
-    memcpy(s->slots[i].buf, a->vars[i], l);
-    s->slots[i].buf[l] = '=';
-    s->slots[i].namelen = l + 1;
+  {
+    char *buf = (char *)(m + o_bufs);
+    for (unsigned int i = 0; i < a->nvars; i++) {
+      size_t l = strlen(a->vars[i]);
+      s->slots[i].buf = buf;
+      memcpy(buf, a->vars[i], l);
+      buf[l] = '=';
+      s->slots[i].namelen = l + 1;
+      buf += l + 2 + S6NET_SERVER_VALMAX;
+    }
   }
   resolve(s);
-#ifdef USE_CLONE
-  {
-    size_t need = sizeof(childarg) + (s->nbase + a->nvars + 1) * sizeof(char *) + CHILD_STACK;
-    for (unsigned int i = 0; i < a->nvars; i++) need += s->slots[i].namelen + S6NET_SERVER_VALMAX + 1;
-    s->slotsize = (need + 4095) & ~(size_t)4095;
-    /* Reserved, not committed: a slot's pages appear when first used. */
-    void *m = mmap(0, s->slotsize * cfg->maxconn, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m == MAP_FAILED) return 0;
-    s->area = m;
-  }
-#endif
 
-  sigset_t defsigs;
-  sigemptyset(&defsigs);
-  for (size_t i = 0; i < NTRAPPED; i++) sigaddset(&defsigs, trapped[i]);
-  /* The server ignores SIGPIPE (see s6net_server_run); its children must
-   * not inherit that. */
-  sigaddset(&defsigs, SIGPIPE);
-  if (posix_spawnattr_init(&s->attr)) goto nomem;
+#ifndef USE_CLONE
   {
-    sigset_t empty;
+    sigset_t defsigs, empty;
+    sigemptyset(&defsigs);
     sigemptyset(&empty);
+    for (size_t i = 0; i < NTRAPPED; i++) sigaddset(&defsigs, trapped[i]);
+    /* The server ignores SIGPIPE (see s6net_server_run); its children must
+     * not inherit that. */
+    sigaddset(&defsigs, SIGPIPE);
+    if (posix_spawnattr_init(&s->attr) || posix_spawn_file_actions_init(&s->fa)) { errno = ENOMEM; return 0; }
     posix_spawnattr_setsigmask(&s->attr, &empty);
     posix_spawnattr_setsigdefault(&s->attr, &defsigs);
     posix_spawnattr_setflags(&s->attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   }
-  if (posix_spawn_file_actions_init(&s->fa)) goto nomem;
+#endif
 
   s->sigfd = s6net_selfpipe_init();
   if (s->sigfd < 0) return 0;
@@ -487,9 +511,6 @@ s6net_server *s6net_server_new(s6net_server_config const *cfg, s6net_server_adap
     if (s6net_selfpipe_trap(trapped[i]) < 0) return 0;
   if (s6net_fd_nonblock(cfg->fd) < 0) return 0;
   return s;
-nomem:
-  errno = ENOMEM;
-  return 0;
 }
 
 int s6net_server_setenv(s6net_server *s, unsigned int i, char const *val, size_t len)
@@ -608,13 +629,14 @@ static void handle_conn(s6net_server *s, s6net_server_peer *p)
     }
     return;
   }
-  unsigned int ci = s->freelist[s->nfree - 1];
+  /* nconn < maxconn here, so a slot is free; it is taken once spawned. */
+  unsigned int ci = s->nfree ? s->freelist[s->nfree - 1] : s->nfresh;
   pid_t pid = spawn(s, p->fd, ci);
   if (pid < 0) {
     if (s->cfg.verbosity >= 1) s6net_warnsys("unable to spawn %s", s->cfg.argv[0]);
     return;
   }
-  s->nfree--;
+  if (s->nfree) s->nfree--; else s->nfresh++;
   s->conns[ci].pid = pid;
   s->conns[ci].src = (unsigned int)si;
   pid_insert(s, pid, ci);
