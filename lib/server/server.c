@@ -86,6 +86,15 @@ unsigned int s6net_server_hash(unsigned int seed, unsigned char const *key, unsi
   return h;
 }
 
+unsigned int s6net_server_ipkey(unsigned char *key, s6net_ip46 const *ip, unsigned int bits4, unsigned int bits6)
+{
+  unsigned int len = ip->is6 ? 16 : 4;
+  key[0] = ip->is6 ? 6 : 4;
+  memcpy(key + 1, ip->ip, len);
+  s6net_ip_mask(key + 1, len, ip->is6 ? bits6 : bits4);
+  return len + 1;
+}
+
 size_t s6net_server_src_find(s6net_server_srctab const *t, unsigned char const *key, unsigned int keylen)
 {
   size_t i = s6net_server_hash(t->seed, key, keylen) & t->mask;

@@ -9,8 +9,18 @@
  * soon as SIGCHLD arrives.
  *
  * Nothing is allocated after s6net_server_new(): the connection table, the
- * pid index and the source counters are sized from maxconn at start, and
- * the child's environment is rebuilt in place for every connection.
+ * pid index and the source counters are sized from maxconn at start (one
+ * anonymous mapping whose pages appear as they are used), and the child's
+ * environment is rebuilt in place for every connection.
+ *
+ * Children (Linux): clone(CLONE_VM) from a stack reserved in the
+ * connection's slot, so nothing is copied and the loop goes on accepting
+ * while the child executes; it gets the socket on fds 0 and 1, default
+ * dispositions for the signals the loop traps, an empty signal mask, and
+ * only the fds that were open without close-on-exec when the server
+ * started (the loop's own fds are all close-on-exec). Elsewhere, or under
+ * AddressSanitizer, vfork or posix_spawn. An execve failure is reported
+ * when the child is reaped ("unable to spawn PROG: ...").
  *
  * Limits.
  *   - At maxconn live children the listening socket is no longer polled:
@@ -41,6 +51,8 @@
  */
 #ifndef S6NET_SERVER_SERVER_H
 #define S6NET_SERVER_SERVER_H
+
+#include "core/addr.h"
 
 #include <stddef.h>
 #include <sys/socket.h>
@@ -152,6 +164,12 @@ typedef struct {
  * the limit. A full table (an attack from very many sources within one
  * second) admits the connection rather than refusing every new source. */
 int s6net_server_rate_take(s6net_server_ratetab *t, unsigned char const *key, unsigned int keylen, long long now);
+
+/* Source key of an IP address for the TCP-like adapters: family byte,
+ * then the address masked to bits4 (IPv4) or bits6 (IPv6) bits, so that
+ * with bits6 = 64 a whole IPv6 /64 is one source. Returns the key length
+ * (5 or 17); key needs S6NET_SERVER_KEYMAX bytes. */
+unsigned int s6net_server_ipkey(unsigned char *key, s6net_ip46 const *ip, unsigned int bits4, unsigned int bits6);
 
 unsigned int s6net_server_hash(unsigned int seed, unsigned char const *key, unsigned int len);
 

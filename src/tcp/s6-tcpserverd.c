@@ -35,11 +35,7 @@ static int tcp_source(void *vctx, s6net_server_peer *p)
 {
   tcpctx *c = vctx;
   if (s6net_sockaddr_get((struct sockaddr *)&p->sa, p->salen, &c->rip, &c->rport) < 0) return -1;
-  unsigned int len = c->rip.is6 ? 16 : 4;
-  p->key[0] = c->rip.is6 ? 6 : 4;
-  memcpy(p->key + 1, c->rip.ip, len);
-  s6net_ip_mask(p->key + 1, len, c->rip.is6 ? c->bits6 : c->bits4);
-  p->keylen = len + 1;
+  p->keylen = s6net_server_ipkey(p->key, &c->rip, c->bits4, c->bits6);
   return 0;
 }
 

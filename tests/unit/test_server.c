@@ -159,6 +159,45 @@ static void test_hash_seeded(void **state)
   assert_int_not_equal(s6net_server_hash(1, k, 5), s6net_server_hash(2, k, 5));
 }
 
+static unsigned int keyof(char const *addr, unsigned int b4, unsigned int b6, unsigned char *k)
+{
+  s6net_ip46 ip;
+  assert_int_equal(s6net_ip46_scan(addr, &ip), 0);
+  return s6net_server_ipkey(k, &ip, b4, b6);
+}
+
+static int samekey(char const *a, char const *b, unsigned int b4, unsigned int b6)
+{
+  unsigned char ka[S6NET_SERVER_KEYMAX], kb[S6NET_SERVER_KEYMAX];
+  unsigned int la = keyof(a, b4, b6, ka), lb = keyof(b, b4, b6, kb);
+  return la == lb && !memcmp(ka, kb, la);
+}
+
+static void test_ipkey_prefixes(void **state)
+{
+  (void)state;
+  unsigned char k[S6NET_SERVER_KEYMAX];
+  assert_int_equal(keyof("10.1.2.3", 32, 128, k), 5);
+  assert_int_equal(keyof("2001:db8::1", 32, 128, k), 17);
+  /* Default: every address is its own source. */
+  assert_false(samekey("10.1.2.3", "10.1.2.4", 32, 128));
+  assert_false(samekey("2001:db8::1", "2001:db8::2", 32, 128));
+  assert_true(samekey("10.1.2.3", "10.1.2.3", 32, 128));
+  /* An IPv6 /64 as one source. */
+  assert_true(samekey("2001:db8:0:1::1", "2001:db8:0:1:ffff:ffff:ffff:ffff", 32, 64));
+  assert_false(samekey("2001:db8:0:1::1", "2001:db8:0:2::1", 32, 64));
+  /* Prefixes that do not fall on a byte boundary. */
+  assert_true(samekey("10.1.2.3", "10.1.3.250", 23, 128));
+  assert_false(samekey("10.1.2.3", "10.1.4.1", 23, 128));
+  assert_true(samekey("2001:db8::1", "2001:db9::1", 32, 31));
+  /* Everything from one family is one source with /0. */
+  assert_true(samekey("1.2.3.4", "200.1.1.1", 0, 128));
+  /* The families never mix, even for equal bytes. */
+  assert_false(samekey("0.0.0.0", "::", 0, 0));
+  /* IPv4-mapped input is scanned as IPv6 here; the server maps it to
+   * IPv4 before computing the key (s6net_sockaddr_get). */
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -169,6 +208,7 @@ int main(void)
     cmocka_unit_test(test_rate_clock_backwards),
     cmocka_unit_test(test_rate_full_table),
     cmocka_unit_test(test_hash_seeded),
+    cmocka_unit_test(test_ipkey_prefixes),
   };
   return cmocka_run_group_tests(tests, 0, 0);
 }
