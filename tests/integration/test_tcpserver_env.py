@@ -147,6 +147,8 @@ def test_connnum_sequence(procs, fam):
         assert h.output(10) == "n=%d" % i
         held.append(h)
     held[0].close()
+    # Once the first child is reaped, two connections are open again.
+    assert wait_until(lambda: len(children(p.pid)) == 2)
     h = Holder(procs, host, port)
     assert h.output(10) == "n=2"
 
