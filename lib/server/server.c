@@ -286,7 +286,9 @@ static int child_main(void *varg)
   for (size_t i = 0; i < NTRAPPED; i++) sigaction(trapped[i], &sa, 0);
   sigaction(SIGPIPE, &sa, 0);   /* ignored by the server only */
   if ((c->fd == 0 || dup2(c->fd, 0) == 0) && (c->fd == 1 || dup2(c->fd, 1) == 1)) {
-    sigprocmask(SIG_SETMASK, &c->mask, 0);
+    sigset_t empty;
+    sigemptyset(&empty);
+    sigprocmask(SIG_SETMASK, &empty, 0);
     if (c->pathsearch) execvpe(c->path, (char *const *)c->argv, (char *const *)c->envp);
     else execve(c->path, (char *const *)c->argv, (char *const *)c->envp);
   }
@@ -357,7 +359,9 @@ static pid_t spawn(s6net_server *s, int fd, unsigned int ci)
     for (size_t i = 0; i < NTRAPPED; i++) sigaction(trapped[i], &sa, 0);
     sigaction(SIGPIPE, &sa, 0);   /* ignored by the server only */
     if ((fd == 0 || dup2(fd, 0) == 0) && (fd == 1 || dup2(fd, 1) == 1)) {
-      sigprocmask(SIG_SETMASK, &old, 0);
+      sigset_t empty;
+      sigemptyset(&empty);
+      sigprocmask(SIG_SETMASK, &empty, 0);
       if (s->pathsearch) execvpe(path, (char *const *)argv, (char *const *)envp);
       else execve(path, (char *const *)argv, (char *const *)envp);
     }
@@ -518,6 +522,14 @@ s6net_server *s6net_server_new(s6net_server_config const *cfg, s6net_server_adap
   if (s->sigfd < 0) return 0;
   for (size_t i = 0; i < NTRAPPED; i++)
     if (s6net_selfpipe_trap(trapped[i]) < 0) return 0;
+  {
+    /* A signal mask is inherited across exec: a supervisor that left
+     * SIGTERM blocked must not make us unstoppable. */
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < NTRAPPED; i++) sigaddset(&set, trapped[i]);
+    if (sigprocmask(SIG_UNBLOCK, &set, 0) < 0) return 0;
+  }
   if (s6net_fd_nonblock(cfg->fd) < 0) return 0;
   return s;
 }

@@ -89,3 +89,15 @@ def test_server_survives_sigchld_storm(procs):
     for _ in range(5):
         p.send_signal(signal.SIGCHLD)
     assert parse_env(fetch("127.0.0.1", port))["PROTO"] == "TCP"
+
+
+def test_inherited_blocked_sigterm_is_unblocked(procs):
+    def block():
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGHUP})
+    p, port = server(procs, preexec_fn=block, mode=("hold",))
+    h = Holder(procs, "127.0.0.1", port)
+    pid = h.pid()
+    with open("/proc/%d/status" % pid) as f:
+        assert "SigBlk:\t0000000000000000" in f.read()
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(10) == 0
