@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,24 @@ static unsigned int scan_id(char const *s, char c)
     s6net_dieusage(USAGE);
   }
   return (unsigned int)u;
+}
+
+/* -U: both ids must be there and valid before we bind, so that a run
+ * script that forgot s6-envuidgid fails at once instead of serving as
+ * root (s6-applyuidgid -U and s6-tcpserver -U behave the same). */
+static void check_env(void)
+{
+  static char const *const names[] = { "UID", "GID" };
+  unsigned long long u;
+  for (size_t i = 0; i < 2; i++) {
+    char const *s = getenv(names[i]);
+    if (!s) s6net_die(100, "-U given but %s not set", names[i]);
+    if (s6net_scan_ull(s, 0, 0xfffffffeULL, &u) < 0) s6net_die(100, "invalid %s: %s", names[i], s);
+  }
+  char const *l = getenv("GIDLIST");
+  gid_t g[256];
+  size_t n;
+  if (l && s6net_scan_idlist(l, g, sizeof g / sizeof *g, &n) < 0) s6net_die(100, "invalid GIDLIST: %s", l);
 }
 
 static int bind_socket(s6net_ip46 const *ip, int any, uint16_t port)
@@ -142,6 +161,7 @@ int main(int argc, char const *const *argv)
     s6net_warn("-U conflicts with -u and -g");
     s6net_dieusage(USAGE);
   }
+  if (fromenv) check_env();
   int fd = bind_socket(&ip, any, port);
   /* Bind first (port 4014 may need no privilege, but -i might), then drop
    * before handling a single packet. */

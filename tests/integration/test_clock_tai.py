@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import prog, run
+from conftest import base_env, prog, run
 from clock_util import TAI_UTC, decode_adj, tai_reply, taiclock, udp_server  # noqa: F401
 
 
@@ -98,6 +98,19 @@ def test_taiclockd_drops_privileges_from_env(procs):
     assert ids["Uid"] == ["65534"] * 4
     assert ids["Gid"] == ["65534"] * 4
     assert sorted(ids["Groups"]) == ["100", "65534"]
+
+
+@pytest.mark.parametrize("env,what", [
+    ({}, b"UID not set"), ({"GID": "65534"}, b"UID not set"), ({"UID": "65534"}, b"GID not set"),
+    ({"UID": "x", "GID": "1"}, b"invalid UID"), ({"UID": "1", "GID": "1", "GIDLIST": "1,,2"}, b"invalid GIDLIST"),
+])
+def test_taiclockd_U_needs_valid_UID_and_GID(env, what):
+    # Missing variables must not leave the daemon running as root (as with
+    # s6-applyuidgid -U), and a bad value is misuse, reported before binding.
+    r = run([prog("s6-taiclockd"), "-U", "-i", "127.0.0.1", "-p", "0", "-1"], env=base_env(**env), timeout=5)
+    assert r.returncode == 100
+    assert r.stdout == b""
+    assert r.stderr.count(b"\n") == 1 and what in r.stderr
 
 
 @pytest.mark.parametrize("args", [["-p", "x"], ["-i", "nope"], ["-u", "x"], ["-U", "-u", "1"],
