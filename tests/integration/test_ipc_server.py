@@ -6,6 +6,8 @@ import socket
 import stat
 import subprocess
 
+import pytest
+
 from conftest import base_env, prog, read_line, run
 from ipc_util import as_user, nobody, sockdir, start_host, wait_for  # noqa: F401
 
@@ -287,3 +289,40 @@ def test_stdout_closed_without_ready_option(procs, sockdir):
     assert r, "the server still holds its stdout open"
     assert p.stdout.read() == b""
     assert p.poll() is None
+
+
+HOLD = r"""#!/bin/sh
+trap 'echo TERM >> "$0.log"; exit 0' TERM
+echo up
+while :; do sleep 1; done
+"""
+
+
+@pytest.mark.parametrize("sig,server_exits,child_sees", [
+    (signal.SIGHUP, False, "TERM"),   # children told to go, server stays
+    (signal.SIGQUIT, True, "TERM"),   # children told to go, server exits
+    (signal.SIGABRT, True, "KILL"),   # children killed, server exits
+])
+def test_ipcserverd_signals(procs, sockdir, sig, server_exits, child_sees):
+    script = os.path.join(sockdir, "hold.sh")
+    with open(script, "w") as f:
+        f.write(HOLD)
+    os.chmod(script, 0o755)
+    path = os.path.join(sockdir, "s")
+    p = start_host(procs, path, [script])
+    c = connect(path)
+    assert first_line(c) == "up\n"
+    p.send_signal(sig)
+    # the child is gone either way: its end of the connection closes
+    c.settimeout(10)
+    assert c.recv(10) == b""
+    log = script + ".log"
+    if child_sees == "TERM":
+        wait_for(lambda: os.path.exists(log), what="the handler to get SIGTERM")
+    else:
+        assert not os.path.exists(log)
+    if server_exits:
+        assert p.wait(10) == 0
+    else:
+        assert p.poll() is None
+        assert first_line(connect(path)) == "up\n"
