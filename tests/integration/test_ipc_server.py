@@ -294,7 +294,7 @@ def test_stdout_closed_without_ready_option(procs, sockdir):
 HOLD = r"""#!/bin/sh
 trap 'echo TERM >> "$0.log"; exit 0' TERM
 echo up
-while :; do sleep 1; done
+while :; do sleep 0.1; done
 """
 
 
