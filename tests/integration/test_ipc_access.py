@@ -147,6 +147,30 @@ def test_localname_and_noenv(sockdir):
     assert res.stdout == b"UNSET UNSET UNSET UNSET\n"
 
 
+def test_localpath_from_socket_cut_to_99(sockdir):
+    # ${PROTO}LOCALPATH comes from getsockname(), cut to 99 characters as
+    # the page says (Debian's s6 2.11 does not cut it).
+    import socket
+    sub = os.path.join(sockdir, "d" * (104 - len(sockdir) - 3))
+    os.mkdir(sub)
+    path = os.path.join(sub, "s")
+    assert len(path) == 104
+    lst = socket.socket(socket.AF_UNIX)
+    lst.bind(path)
+    lst.listen(1)
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(path)
+    conn, _ = lst.accept()
+    try:
+        res = run([prog("s6-ipcserver-access"), "-v0", "sh", "-c", 'echo "$IPCLOCALPATH"'],
+                  env=ipcenv(1, 1), stdin=conn)
+    finally:
+        for x in (conn, c, lst):
+            x.close()
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == path[:99].encode() + b"\n"
+
+
 def test_exec_rule(sockdir):
     need("execlineb")
     r = os.path.join(sockdir, "r")
