@@ -63,6 +63,23 @@ def test_args_and_exit_codes(procs, sockdir):
     assert sudo(path, ["sig", "KILL"]).returncode == 128 + signal.SIGKILL
 
 
+def test_sudo_passes_client_options(procs, sockdir):
+    # -p and -l go to s6-ipcclient: the server sees the bound path as
+    # IPCREMOTEPATH, and IPCLOCALPATH travels in the client environment
+    # (accepted because the server's is present but empty); -v is
+    # s6-ipcclient's verbosity.
+    path = os.path.join(sockdir, "sock")
+    start_host(procs, path, ["env", "IPCLOCALPATH=", prog("s6-sudod"), "sh", "-c",
+                             'echo "$IPCREMOTEPATH|$IPCLOCALPATH"'])
+    bind = os.path.join(sockdir, "client")
+    r = sudo(path, [], opts=["-v", "-p", bind, "-l", "lname"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ("%s|lname\n" % bind).encode()
+    assert b"s6-ipcclient: info: connected to" in r.stderr
+    r = sudo(path, [], opts=["-q", "-e"])
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"|\n", b"")
+
+
 def test_fds_reach_the_program(procs, sockdir):
     path = service(procs, sockdir, [script(sockdir)])
     r = sudo(path, ["cat"], input=b"through stdin\n")
