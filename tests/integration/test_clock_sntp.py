@@ -224,3 +224,11 @@ def test_stdout_full_is_111(udp_server):
                            stdout=full, stderr=subprocess.PIPE, timeout=20)
     assert p.returncode == 111
     assert b"unable to write to stdout" in p.stderr
+
+
+def test_default_roundtrips_is_10(udp_server):
+    srv = udp_server(sntp_handler(offset=-3))
+    r = sntpclock(["-p", str(srv.port), "127.0.0.1"])
+    assert r.returncode == 0, r.stderr
+    assert len(srv.requests) == 10
+    assert abs(decode_adj(r.stdout) + 3) < 0.005

@@ -202,3 +202,22 @@ def test_taiclockd_default_binds_every_address(procs):
         assert rep is not None and rep[:4] == b"stai", host
         r = taiclock(["-r", "2", "-p", str(port), host])
         assert r.returncode == 0, r.stderr
+
+
+def test_taiclock_defaults_and_verbosity(udp_server):
+    # Default: 10 round trips. -v 2 adds the warnings about datagrams that
+    # are not answers (here a stale cookie before each real reply); -v 1
+    # keeps quiet about them; -v 0 prints only a fatal error.
+    srv = udp_server(lambda d, a, s: [tai_reply(d, cookie=b"XXXXXXXX"), tai_reply(d, offset=2)])
+    r = taiclock(["-p", str(srv.port), "127.0.0.1"])
+    assert r.returncode == 0, r.stderr
+    assert len(srv.requests) == 10
+    assert r.stderr == b""
+    assert abs(decode_adj(r.stdout) - 2) < 0.005
+    r = taiclock(["-v", "2", "-r", "2", "-p", str(srv.port), "127.0.0.1"])
+    assert r.returncode == 0
+    assert r.stderr.count(b"warning: round trip") == 2 and b"cookie" in r.stderr
+    dead = udp_server(lambda d, a, s: [tai_reply(d, cookie=b"XXXXXXXX")])
+    r = taiclock(["-v", "0", "-r", "2", "-t", "100", "-p", str(dead.port), "127.0.0.1"])
+    assert r.returncode == 111
+    assert r.stderr.count(b"\n") == 1 and b"fatal" in r.stderr
