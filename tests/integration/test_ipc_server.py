@@ -326,3 +326,11 @@ def test_ipcserverd_signals(procs, sockdir, sig, server_exits, child_sees):
     else:
         assert p.poll() is None
         assert first_line(connect(path)) == "up\n"
+
+
+def test_U_without_UID_refuses_to_serve(sockdir):
+    # The chain must not go on serving as root when UID/GID are missing.
+    path = os.path.join(sockdir, "s")
+    r = run([prog("s6-ipcserver"), "-U", path, "true"], env=base_env(GID="65534"), timeout=10)
+    assert r.returncode == 100
+    assert b"UID not set" in r.stderr
