@@ -122,3 +122,30 @@ def test_under_ucspi_tcp_tcpserver(procs, certs):
     lc.send("ECHO via tcpserver")
     assert lc.reply() == ["250 via tcpserver"]
     s.close()
+
+
+def test_service_directory_under_s6_supervise(procs, certs, tmp_path):
+    """examples/starttls-service as users run it: s6-supervise, readiness
+    through notification-fd, the engine dropping to TLS_UID/TLS_GID."""
+    import shutil
+    from conftest import BIN, free_port
+    need("s6-supervise")
+    svc = str(tmp_path / "starttls-service")
+    shutil.copytree(example(""), svc)
+    port = free_port()
+    env = base_env(PORT=str(port), S6NET_BIN=BIN, KEYFILE=certs.p("server.key"),
+                   CERTFILE=certs.p("server.pem"))
+    p = procs.start(["s6-supervise", svc], env=env, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
+    r = run(["s6-svwait", "-U", "-t", "10000", svc], timeout=15)
+    assert r.returncode == 0, r.stderr
+    lc = Line(port)
+    assert lc.readline().startswith("220 ")
+    lc.send("STARTTLS")
+    assert lc.reply() == ["220 2.0.0 Ready to start TLS"]
+    s = lc.starttls(client_ctx(certs))
+    lc.send("TLSINFO")
+    assert lc.reply()[0].startswith("250 SSL_PROTOCOL=TLSv1.3")
+    s.close()
+    run(["s6-svc", "-dx", svc])
+    p.wait(10)
