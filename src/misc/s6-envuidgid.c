@@ -115,9 +115,15 @@ int main(int argc, char const *const *argv)
         snprintf(tmp, sizeof tmp, "%u", (unsigned)pw->pw_gid);
         s6net_envmods_set(&m, "GID", tmp);
         if (getgrouplist(account, pw->pw_gid, g, &n) < 0) s6net_die(111, "too many groups for %s", account);
+        /* getgrouplist() always adds the primary group; GIDLIST names it
+         * only if the group database lists the account in it. */
+        int primary_listed = 0;
+        struct group *pg = getgrgid(pw->pw_gid);
+        for (char **mem = pg ? pg->gr_mem : 0; mem && *mem; mem++)
+          if (!strcmp(*mem, account)) { primary_listed = 1; break; }
         list[0] = 0;
         for (int k = 0; k < n; k++) {
-          if (g[k] == pw->pw_gid) continue; /* supplementary groups only */
+          if (g[k] == pw->pw_gid && !primary_listed) continue;
           int w = snprintf(list + len, sizeof list - len, "%s%u", len ? "," : "", (unsigned)g[k]);
           if (w < 0 || (size_t)w >= sizeof list - len) s6net_die(111, "group list too long for %s", account);
           len += (size_t)w;

@@ -5,7 +5,7 @@ import pwd
 
 import pytest
 
-from conftest import base_env, prog, run
+from conftest import base_env, need, prog, run
 
 NOBODY = pwd.getpwnam("nobody")
 
@@ -165,6 +165,17 @@ def test_envuidgid_unknown_and_default():
     assert (env["UID"], env["GID"], env["GIDLIST"]) == ("1", "2", "3,4")
     r = run([prog("s6-envuidgid"), "-D", "1:x:3", "nobody", "true"], env=base_env())
     assert r.returncode == 100
+
+
+def test_envuidgid_matches_debian_for_every_account():
+    # GIDLIST lists the groups the group database names the account in,
+    # its primary group included when it is named there (as Debian's does).
+    need("/usr/bin/s6-envuidgid")
+    show = ["sh", "-c", 'echo "$UID $GID $GIDLIST"']
+    for pw in pwd.getpwall():
+        ours = run([prog("s6-envuidgid"), pw.pw_name] + show, env=base_env())
+        ref = run(["/usr/bin/s6-envuidgid", pw.pw_name] + show, env=base_env())
+        assert (ours.returncode, ours.stdout) == (ref.returncode, ref.stdout), pw.pw_name
 
 
 def test_chain_envuidgid_applyuidgid():
