@@ -222,6 +222,29 @@ def test_ipcserverd_usage():
     assert run([prog("s6-ipcserver"), "onlypath"]).returncode == 100
 
 
+def test_ipcserverd_stdin_must_be_a_listening_socket(sockdir):
+    # One line and 100, never a hang (with fd 0 closed the server's own
+    # pipes would take it) nor a late accept() failure.
+    def check(**kw):
+        r = run([prog("s6-ipcserverd"), "true"], env=base_env(), timeout=5, **kw)
+        assert r.returncode == 100
+        assert r.stderr.count(b"\n") == 1 and b"stdin is not a" in r.stderr
+    check(stdin=subprocess.DEVNULL)
+    check(preexec_fn=lambda: os.close(0))
+    a, b = socket.socketpair()
+    try:
+        check(stdin=a)
+    finally:
+        a.close()
+        b.close()
+    d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    d.bind(os.path.join(sockdir, "dg"))
+    try:
+        check(stdin=d)
+    finally:
+        d.close()
+
+
 def test_ipcserver_ready_only_after_listen(procs, sockdir):
     """-1 is written once the socket accepts connections."""
     path = os.path.join(sockdir, "r")
