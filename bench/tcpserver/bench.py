@@ -175,13 +175,13 @@ def main():
     ref = med["tcpserver"]
     print("TCP super-servers (-c 200, backlog %s), %d rounds alternating, wrk -t2 -c50 -d%ds 'Connection: close'; "
           "sequential %d connections" % (BACKLOG, ROUNDS, DUR, SEQN))
-    print("%-14s %10s %7s %10s %7s %9s %9s %9s" % ("server", "wrk conn/s", "ratio", "seq conn/s", "ratio",
-                                                 "p50 us", "p99 us", "idle RSS"))
+    print("%-14s %10s %7s %10s %7s %9s %9s %7s %9s" % ("server", "wrk conn/s", "ratio", "seq conn/s", "ratio",
+                                                     "p50 us", "p99 us", "p50 r.", "idle RSS"))
     for n in names:
         m = med[n]
-        print("%-14s %10.0f %6.2fx %10.0f %6.2fx %9.1f %9.1f %6d kB" % (
+        print("%-14s %10.0f %6.2fx %10.0f %6.2fx %9.1f %9.1f %6.2fx %6d kB" % (
             n, m["wrk"], m["wrk"] / ref["wrk"], m["seq_rate"], m["seq_rate"] / ref["seq_rate"],
-            m["p50"], m["p99"], idle[n]))
+            m["p50"], m["p99"], ref["p50"] / m["p50"], idle[n]))
         if res[n]["errors"]:
             print("   %s: %s" % (n, "; ".join(sorted(set(res[n]["errors"])))))
     ours = med["s6-tcpserver"]["seq_rate"]
@@ -189,6 +189,8 @@ def main():
           " = %.1f us -> %.0f conn/s; s6-tcpserver sequential = %.0f%% of it" % (
               ph["spawn_best"], ph["posix_spawn"], ph["vfork"], ph["net"], ph["limit_us"], ph["limit_rate"],
               100.0 * ours / ph["limit_rate"]))
+    print("(p50 r. = tcpserver's p50 latency / this server's; the sequential rate is the mean, which"
+          " the p99 tail of a loaded machine dominates; load average %s)" % open("/proc/loadavg").read().split()[0])
     print("s6-tcpserverd after %d connections: RSS %d -> %d kB, fds %d -> %d" % (
         growth["connections"], growth["rss_before_kb"], growth["rss_after_kb"],
         growth["fds_before"], growth["fds_after"]))
@@ -196,6 +198,7 @@ def main():
            "idle_rss_kb": idle, "physical": ph, "growth": growth,
            "ratios": {"wrk_vs_tcpserver": med["s6-tcpserver"]["wrk"] / ref["wrk"],
                       "seq_vs_tcpserver": ours / ref["seq_rate"],
+                      "seq_p50_vs_tcpserver": ref["p50"] / med["s6-tcpserver"]["p50"],
                       "seq_vs_physical_limit": ours / ph["limit_rate"]}}
     os.makedirs(os.path.join(B, "bench"), exist_ok=True)
     with open(os.path.join(B, "bench", "tcpserver.json"), "w") as f:
