@@ -156,3 +156,18 @@ def test_no_zombies_after_many_connections(procs):
         fetch("127.0.0.1", port)
     assert wait_until(lambda: not children(p.pid))
     assert state(p.pid) in ("S", "R")
+
+
+def test_Q_after_v_is_normal_verbosity(procs):
+    """-Q: warnings (refusals) but no per-connection lines; last option wins."""
+    p, port = server(procs, mode=("hold",), opts=["-v", "-Q", "-C", "1"])
+    log = Log(p)
+    a = Holder(procs, "127.0.0.1", port)
+    assert a.pid()
+    assert fetch("127.0.0.1", port) == b""
+    assert log.wait_for("refused") is not None
+    a.close()
+    p.terminate()
+    assert p.wait(10) == 0
+    rest = log.drain(1)
+    assert not any(" from " in l or "end pid" in l or "starting" in l for l in rest)
