@@ -17,6 +17,9 @@ RECORDS = [
     "--ptr-record=3.0.0.127.in-addr.arpa,evil/../../ip4.test",
     "--ptr-record=4.0.0.127.in-addr.arpa,Mixed.Other.TEST",
     "--ptr-record=5.0.0.127.in-addr.arpa,local.example.test",
+    "--ptr-record=1." + "0." * 31 + "ip6.arpa,six.example.test",
+    "--host-record=six.example.test,::1",
+    "--ptr-record=6.0.0.127.in-addr.arpa,noforward.example.test",
 ]
 
 
@@ -90,6 +93,15 @@ def test_odd_names_from_dns_are_ignored(dns, rules):
     assert b"invalid remote host name" in r.stderr
 
 
+def test_ipv6_client(dns, rules):
+    r = access(["-p"] + rules + ["env"], env=dns.env(ip="::1", localip="::1"))
+    assert r.returncode == 0, r.stderr
+    env = envlines(r.stdout)
+    assert env["TCPREMOTEHOST"] == "six.example.test"
+    assert env["TCPLOCALHOST"] == "six.example.test"
+    assert env["VIA"] == "example"
+
+
 def test_paranoid(dns):
     r = access(["-p", "env"], env=dns.env(ip="127.0.0.1"))
     assert r.returncode == 0, r.stderr
@@ -97,6 +109,9 @@ def test_paranoid(dns):
     r = access(["-p", "-v2", "env"], env=dns.env(ip="127.0.0.2"))
     assert r.returncode == 1
     assert b"paranoid" in r.stderr
+    # a name with no address at all does not map back either
+    r = access(["-p", "env"], env=dns.env(ip="127.0.0.6"))
+    assert r.returncode == 1
     r = access(["-P", "env"], env=dns.env(ip="127.0.0.2"))
     assert r.returncode == 0
     assert envlines(r.stdout)["TCPREMOTEHOST"] == "liar.example.test"
