@@ -357,3 +357,11 @@ def test_U_without_UID_refuses_to_serve(sockdir):
     r = run([prog("s6-ipcserver"), "-U", path, "true"], env=base_env(GID="65534"), timeout=10)
     assert r.returncode == 100
     assert b"UID not set" in r.stderr
+
+
+def test_socketbinder_default_perms_ignore_umask(sockdir):
+    # Default 0777 "meaning everyone can connect", whatever the umask.
+    path = os.path.join(sockdir, "p")
+    r = run([prog("s6-ipcserver-socketbinder"), path, "stat", "-c", "%a", path], env=base_env(),
+            preexec_fn=lambda: os.umask(0o077))
+    assert (r.returncode, r.stdout) == (0, b"777\n"), r.stderr
