@@ -80,8 +80,18 @@ int main(int argc, char **argv)
   if (!msg) s6net_diesys(111, "unable to allocate the request");
   s6net_sudo_hdr_pack((unsigned char *)msg, (uint32_t)plen, S6NET_SUDO_NFDS);
   s6net_sudo_req_pack(msg + S6NET_SUDO_HDRLEN, args, nargs, env, nenv);
-  if (send_request(7, msg, S6NET_SUDO_HDRLEN + plen, dconn) < 0)
+  if (send_request(7, msg, S6NET_SUDO_HDRLEN + plen, dconn) < 0) {
+    int e = errno;
+    unsigned char why;
+    /* A server that refuses a request (too large, say) answers with an
+     * errno byte and closes before reading the rest: report its reason. */
+    if ((e == EPIPE || e == ECONNRESET) && s6net_ipc_read_exact(6, &why, 1, s6net_deadline_in(1000)) > 0 && why) {
+      errno = why;
+      s6net_diesys(111, "unable to start the privileged program: server refused the request");
+    }
+    errno = e;
     s6net_diesys(111, "unable to send the request to the s6-sudod server");
+  }
   free(msg);
 
   unsigned char c;

@@ -80,6 +80,15 @@ def test_sudo_passes_client_options(procs, sockdir):
     assert (r.returncode, r.stdout, r.stderr) == (0, b"|\n", b"")
 
 
+def test_oversized_request_reports_the_servers_refusal(procs, sockdir):
+    # Over s6-sudod's 1 MiB limit: the client must say the server refused
+    # (the errno it sent back), not just that its send broke off.
+    path = service(procs, sockdir, ["true"])
+    r = sudo(path, ["a" * 100000] * 12)
+    assert r.returncode == 111
+    assert r.stderr.count(b"\n") == 1 and b"Protocol error" in r.stderr, r.stderr
+
+
 def test_fds_reach_the_program(procs, sockdir):
     path = service(procs, sockdir, [script(sockdir)])
     r = sudo(path, ["cat"], input=b"through stdin\n")
