@@ -20,7 +20,7 @@
 #include "core/exec.h"
 #include "core/num.h"
 
-#define USAGE "proxy-server [ -1|--only-v1 | -2|--only-v2 ] [ -t timeout ] [ -v verbosity ] prog..."
+#define USAGE "[ -1|--only-v1 | -2|--only-v2 ] [ -t timeout ] [ -v verbosity ] prog..."
 
 /* What a peek asks for when nothing says more is due: a whole v1 line or
  * a typical v2 header with TLVs fits, without copying the application's

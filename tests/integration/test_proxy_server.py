@@ -225,7 +225,8 @@ def test_no_timeout_by_default_and_t0(procs):
 def test_usage_exits_100(args):
     r = run([prog("proxy-server")] + args, input=b"PROXY UNKNOWN\r\n")
     assert r.returncode == 100
-    assert r.stderr.startswith(b"proxy-server: usage: ")
+    # the program is named once: "proxy-server: usage: proxy-server [ -1..."
+    assert r.stderr.startswith(b"proxy-server: usage: proxy-server [ -1")
     assert r.stderr.count(b"\n") == 1
 
 
