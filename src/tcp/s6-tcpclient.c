@@ -267,7 +267,8 @@ static void lookup_info(struct conn const *c, struct opts const *o, s6net_deadli
     s6net_dns_free(d);
   }
   setenv_or_die(env, "TCPREMOTEHOST", rhost.status == S6NET_DNS_OK ? rhost.name : 0);
-  if (o->localname) setenv_or_die(env, "TCPLOCALHOST", o->localname);
+  /* -l "" names nothing: unset, as every variable without a value */
+  if (o->localname) setenv_or_die(env, "TCPLOCALHOST", *o->localname ? o->localname : 0);
   else setenv_or_die(env, "TCPLOCALHOST", wantlocal && lhost.status == S6NET_DNS_OK ? lhost.name : 0);
 }
 

@@ -135,6 +135,20 @@ def test_localname():
     c.close()
 
 
+def test_empty_localname_unsets():
+    # -l "" names nothing: TCPLOCALHOST is unset (never set empty), and no
+    # lookup replaces it.
+    srv = listener()
+    port = srv.getsockname()[1]
+    p = tcpclient(["-l", "", "127.0.0.1", str(port), "env", "-0"],
+                  env=base_env(DNSCACHEIP=NODNS, TCPLOCALHOST="stale"))
+    c, _ = accept(srv)
+    rc, out, err = finish(p)
+    assert rc == 0, err
+    assert "TCPLOCALHOST" not in env_of(out)
+    c.close()
+
+
 def test_verbose_says_where_it_connected():
     srv = listener()
     port = srv.getsockname()[1]
