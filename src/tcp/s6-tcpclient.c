@@ -248,7 +248,8 @@ static void lookup_info(struct conn const *c, struct opts const *o, s6net_deadli
   rhost.status = lhost.status = S6NET_DNS_FAIL;
   if (!o->nonames) {
     if (s6net_dns_init(&d, o->hosts ? S6NET_DNS_HOSTS : 0) < 0) {
-      if (o->verbosity) s6net_warnsys("unable to initialize the DNS resolver");
+      if (o->verbosity && errno == EINVAL) s6net_warn("unable to initialize the DNS resolver: malformed DNSCACHEIP");
+      else if (o->verbosity) s6net_warnsys("unable to initialize the DNS resolver");
     } else {
       s6net_dns_reverse(d, &rhost, &c->remote);
       if (wantlocal) s6net_dns_reverse(d, &lhost, &c->local);

@@ -149,6 +149,25 @@ def test_empty_localname_unsets():
     c.close()
 
 
+def test_unusable_dnscacheip_with_a_literal_warns_unless_quiet():
+    # An IP literal needs no resolution; the reverse lookups cannot run:
+    # one warning naming the cause, the names stay unset; -q silences it.
+    srv = listener()
+    port = srv.getsockname()[1]
+    for opts, expect in (([], b"s6-tcpclient: warning: unable to initialize the DNS resolver: "
+                               b"malformed DNSCACHEIP\n"),
+                         (["-q"], b""), (["-q", "-Q"], None)):
+        p = tcpclient(opts + ["127.0.0.1", str(port), "env", "-0"], env=base_env(DNSCACHEIP="nonsense"))
+        c, _ = accept(srv)
+        rc, out, err = finish(p)
+        c.close()
+        assert rc == 0, err
+        assert err == (expect if expect is not None else
+                       b"s6-tcpclient: warning: unable to initialize the DNS resolver: malformed DNSCACHEIP\n")
+        env = env_of(out)
+        assert "TCPREMOTEHOST" not in env and "TCPLOCALHOST" not in env
+
+
 def test_verbose_says_where_it_connected():
     srv = listener()
     port = srv.getsockname()[1]
