@@ -319,6 +319,13 @@ int main(int argc, char **argv)
   s6net_deadline global = s6net_deadline_in(o.timeout);
   unsigned int n = resolve(host, &o, global, addr, S6NET_DNS_MAXADDR);
   c.fd = connect_any(host, addr, n, c.remoteport, &o, global, &c.remote);
+  /* An IPv4-mapped literal reached an IPv4 peer: describe it as IPv4, like
+   * the local end below, so that IDENT and reverse DNS see one family. */
+  if (c.remote.is6 && s6net_ip6_is_v4mapped(c.remote.ip)) {
+    memmove(c.remote.ip, c.remote.ip + 12, 4);
+    memset(c.remote.ip + 4, 0, 12);
+    c.remote.is6 = 0;
+  }
 
   struct sockaddr_storage ss;
   socklen_t sl = sizeof ss;

@@ -53,6 +53,21 @@ def test_fds_and_environment(host):
     srv.close()
 
 
+def test_v4_mapped_literal_is_shown_as_ipv4():
+    # An IPv4-mapped IPv6 literal reaches an IPv4 peer: both ends are
+    # described alike, as IPv4, the way getsockname's answer already is.
+    srv = listener("127.0.0.1")
+    port = srv.getsockname()[1]
+    p = tcpclient(["-H", "::ffff:127.0.0.1", str(port), "env", "-0"])
+    c, peer = accept(srv)
+    rc, out, err = finish(p)
+    assert rc == 0, err
+    env = env_of(out)
+    assert env["TCPREMOTEIP"] == "127.0.0.1"
+    assert env["TCPLOCALIP"] == "127.0.0.1" and env["TCPLOCALPORT"] == str(peer[1])
+    c.close()
+
+
 def test_fd_6_reads_fd_7_writes_same_socket():
     srv = listener()
     port = srv.getsockname()[1]

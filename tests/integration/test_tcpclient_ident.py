@@ -54,6 +54,24 @@ def test_remoteinfo(ident):
     assert srv.queries == [b"%d , %s\r\n" % (port, env["TCPLOCALPORT"].encode())]
 
 
+def test_remoteinfo_through_a_v4_mapped_literal(ident):
+    # The IDENT query goes over IPv4, the family of the actual connection.
+    srv = ident(reply("{r} , {l} : USERID : UNIX : dave\r\n"))
+    lst = listener(srv.addr)
+    port = lst.getsockname()[1]
+    p = subprocess.Popen([prog("s6-tcpclient"), "-H", "-r", "::ffff:" + srv.addr, str(port), "env", "-0"],
+                         env=base_env(DNSCACHEIP=NODNS), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lst.settimeout(20)
+    c, _ = lst.accept()
+    out, err = p.communicate(timeout=30)
+    c.close()
+    lst.close()
+    assert p.returncode == 0, err
+    env = env_of(out)
+    assert env["TCPREMOTEIP"] == srv.addr
+    assert env["TCPREMOTEINFO"] == "dave"
+
+
 def test_R_asks_nothing(ident):
     srv = ident(reply("{r} , {l} : USERID : UNIX : alice\r\n"))
     for opts in ([], ["-r", "-R"]):
