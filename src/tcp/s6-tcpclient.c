@@ -303,7 +303,6 @@ int main(int argc, char **argv)
   struct opts o;
   struct conn c;
   s6net_ip46 addr[S6NET_DNS_MAXADDR];
-  char envbuf[S6NET_IDENT_REPLY_SIZE + S6NET_DNS_NAMELEN * 2 + 1024];
   char const *mods[16];
   s6net_envmods env;
 
@@ -340,7 +339,11 @@ int main(int argc, char **argv)
     s6net_info("connected to %s from %s", fmt_addr(r, &c.remote, c.remoteport), fmt_addr(l, &c.local, c.localport));
   }
 
-  s6net_envmods_init(&env, envbuf, sizeof envbuf, mods, sizeof mods / sizeof *mods);
+  /* room for every variable we set; -l is the caller's, of any length */
+  size_t envcap = S6NET_IDENT_REPLY_SIZE + S6NET_DNS_NAMELEN * 2 + 1024 + (o.localname ? strlen(o.localname) : 0);
+  char *envbuf = malloc(envcap);
+  if (!envbuf) s6net_diesys(111, "unable to build the environment");
+  s6net_envmods_init(&env, envbuf, envcap, mods, sizeof mods / sizeof *mods);
   setenv_or_die(&env, "PROTO", "TCP");
   set_addr_env(&env, "TCPREMOTEIP", "TCPREMOTEPORT", &c.remote, c.remoteport);
   set_addr_env(&env, "TCPLOCALIP", "TCPLOCALPORT", &c.local, c.localport);

@@ -150,6 +150,19 @@ def test_localname():
     c.close()
 
 
+def test_long_localname():
+    # -l takes any name the caller likes, however long.
+    srv = listener()
+    port = srv.getsockname()[1]
+    name = "n" * 5000
+    p = tcpclient(["-H", "-l", name, "127.0.0.1", str(port), "env", "-0"])
+    c, _ = accept(srv)
+    rc, out, err = finish(p)
+    assert rc == 0, err
+    assert env_of(out)["TCPLOCALHOST"] == name
+    c.close()
+
+
 def test_empty_localname_unsets():
     # -l "" names nothing: TCPLOCALHOST is unset (never set empty), and no
     # lookup replaces it.
