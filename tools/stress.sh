@@ -25,8 +25,8 @@ try:
     rows = [json.loads(l) for l in open(path)]
 except FileNotFoundError:
     pass
-hdr = ("run", "conns", "survived", "faults", "fd+", "rss+kB", "zombies", "bad", "err", "s")
-fmt = "%-44s %8s %8s %8s %4s %6s %7s %4s %4s %6s"
+hdr = ("run", "conns", "survived", "resets", "signals", "fd+", "rss+kB", "zombies", "bad", "err", "s")
+fmt = "%-42s %7s %8s %6s %8s %4s %6s %7s %4s %4s %6s"
 print()
 print(fmt % hdr)
 tot = dict(conns=0, survived=0, faults=0, leaks=0)
@@ -35,7 +35,8 @@ for r in rows:
     surv = r.get("ok", 0) + r.get("refused_by_C", 0) + r.get("reset", 0) + r.get("aborted", 0)
     if "survived" in r:
         surv = r["survived"]
-    faults = r.get("reset", 0) + r.get("aborted", 0) + r.get("signals", 0) + r.get("faults", 0)
+    resets = r.get("reset", 0) + r.get("aborted", 0)
+    faults = resets + r.get("signals", 0) + r.get("faults", 0)
     fdd = r.get("fds_after", 0) - r.get("fds_before", 0)
     rssd = r.get("rss_kb_after", 0) - r.get("rss_kb_before", 0)
     z = r.get("zombies", 0)
@@ -43,10 +44,11 @@ for r in rows:
     tot["survived"] += surv
     tot["faults"] += faults
     tot["leaks"] += (fdd != 0) + z + r.get("leaks", 0)
-    print(fmt % (r.get("what", r["test"])[:44], conns, surv, faults, fdd, rssd, z,
+    print(fmt % (r.get("what", r["test"])[:42], conns, surv, resets, r.get("signals", 0), fdd, rssd, z,
                  r.get("bad_env", 0), r.get("errors", 0), "%.1f" % r.get("seconds", 0)))
 print()
-print("connections %d, survived %d, faults injected and survived %d, leaks found %d, "
+print("connections %d, survived %d, faults injected and survived %d (resets, aborted handshakes, "
+      "signals), leaks found %d, "
       "%d runs recorded, %ds, pytest exit %d" % (tot["conns"], tot["survived"], tot["faults"],
                                                  tot["leaks"], len(rows), secs, rc))
 sys.exit(1 if rc or tot["leaks"] or not rows else 0)

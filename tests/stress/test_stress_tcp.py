@@ -41,7 +41,9 @@ def test_100k_connections_at_c_and_C(procs, tmp_path, figures):
     assert rc == 0, (c, err)
     assert c["ok"] + c["refused"] + c["reset"] == TOTAL, c
     assert c["bad"] == 0 and c["err"] == 0
-    assert c["ok"] > TOTAL // 4, c
+    # Refused clients come back sooner, so the first source's share (and
+    # the refusals) grow with the run: a tenth served is the floor.
+    assert c["ok"] > TOTAL // 10, c
     assert c["refused"] > 0, "-C was never reached: %r" % (c,)
 
     left = settle(p.pid)
@@ -60,8 +62,8 @@ def test_100k_connections_at_c_and_C(procs, tmp_path, figures):
     assert not odd, odd[:5]
     assert len(refusals) >= c["refused"]
     assert at_c, "-c was never reached"
-    figures(what="s6-tcpserver -c 64 -C 24", connections=TOTAL, ok=c["ok"], refused_by_C=len(refusals),
-            at_maxconn=len(at_c),
+    figures(what="s6-tcpserver -c 64 -C 24", connections=TOTAL, ok=c["ok"], refused_by_C=c["refused"],
+            refusals_logged=len(refusals), at_maxconn=len(at_c),
             reset=c["reset"], bad_env=c["bad"], errors=c["err"], seconds=c["ms"] / 1000,
             fds_before=fd0, fds_after=fd1, rss_kb_before=rss0, rss_kb_after=rss1, zombies=len(left))
 
