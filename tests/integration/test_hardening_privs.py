@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import base_env, need, prog, run
+from conftest import SANITIZE, base_env, need, prog, run
 from hardening_util import children, free_uid, handler_musl, log_lines, status, tls_client_ctx, wait_until
 from tls_util import certs, server_env  # noqa: F401
 
@@ -172,6 +172,11 @@ def test_key_variables_never_reach_the_application(procs, certs, chain):  # noqa
 # ---- key material in memory ---------------------------------------------------------
 
 
+# AddressSanitizer's shadow and allocator regions are terabytes of mostly
+# absent pages: not read (so under make sanitize the heap is not scanned).
+BIG_MAPPING = 1 << 30
+
+
 def memory(pid):
     """Every readable mapping of pid, concatenated (root reads any process)."""
     out = []
@@ -181,6 +186,8 @@ def memory(pid):
             if "r" not in parts[1] or (len(parts) > 5 and parts[5] in ("[vvar]", "[vsyscall]", "[vvar_vclock]")):
                 continue
             a, b = (int(x, 16) for x in parts[0].split("-"))
+            if b - a > BIG_MAPPING:
+                continue
             try:
                 mem.seek(a)
                 out.append(mem.read(b - a))
@@ -226,8 +233,12 @@ def test_key_material_in_memory(procs, certs, chain):  # noqa: F811
     for pid in procs_seen:
         mem = memory(pid)
         assert len(mem) > 100000
-        for line in body:
-            assert line not in mem, (procs_seen[pid], "PEM text of the key")
+        # AddressSanitizer keeps freed memory untouched in quarantine, where
+        # a line that OpenSSL's PEM reader freed without wiping stays
+        # whole (see SECURITY.md): the engines are checked unsanitized.
+        if not (SANITIZE and pid in engines):
+            for line in body:
+                assert line not in mem, (procs_seen[pid], "PEM text of the key")
         has_scalar = any(x in mem for x in scalars)
         if pid in others:
             assert not has_scalar, (procs_seen[pid], "private scalar")
@@ -239,7 +250,16 @@ def test_key_material_in_memory(procs, certs, chain):  # noqa: F811
 # ---- files opened, symlinks ---------------------------------------------------------
 
 
-SYSTEM = re.compile(r"^(/etc/ld\.so\.cache|/(usr/)?lib(64)?/.*\.so[.0-9]*|/dev/null|/usr/lib/ssl/openssl\.cnf)$")
+SYSTEM = re.compile(r"^(/etc/ld\.so\.cache|/(usr/)?lib(64)?/.*\.so[.0-9]*|/dev/null|/usr/lib/ssl/openssl\.cnf"
+                    + (r"|/proc/.*" if SANITIZE else "") + r")$")   # the sanitizer runtime reads /proc
+
+
+def traced_env(env):
+    """LeakSanitizer cannot run under ptrace: off for traced programs."""
+    if SANITIZE:
+        env = dict(env)
+        env["ASAN_OPTIONS"] = ":".join(x for x in (env.get("ASAN_OPTIONS"), "detect_leaks=0") if x)
+    return env
 
 
 def opened(log):
@@ -260,7 +280,7 @@ def test_tls_chain_opens_only_what_it_needs(procs, certs, tmp_path):  # noqa: F8
     the key and the certificate; nothing is created or written."""
     need("strace")
     log = str(tmp_path / "trace")
-    env = server_env(certs)
+    env = traced_env(server_env(certs))
     args = ["strace", "-f", "-qq", "-e", "trace=open,openat,openat2", "-o", log,
             prog("s6-tcpserver"), "-1", "127.0.0.1", "0", prog("s6-tlsd"), "--", handler_musl(), "env"]
     p, port = procs.server(args, env=env, stderr=subprocess.PIPE)
@@ -297,7 +317,7 @@ def test_rules_compiler_creates_exclusively_and_replaces_symlinks(tmp_path):
     os.symlink(str(victim), str(target))
     log = str(tmp_path / "trace")
     r = run(["strace", "-f", "-qq", "-e", "trace=open,openat,openat2,rename,renameat,renameat2", "-o", log,
-             prog("s6-accessrules-cdb-from-fs"), str(target), str(rules)], env=base_env())
+             prog("s6-accessrules-cdb-from-fs"), str(target), str(rules)], env=traced_env(base_env()))
     assert r.returncode == 0, r.stderr
     assert victim.read_text() == "precious\n"
     assert not os.path.islink(str(target)) and os.path.isfile(str(target))
