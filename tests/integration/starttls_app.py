@@ -116,12 +116,21 @@ def main():
                 os.close(out)
             inp, out = newin, newout
         elif op == "echo":
+            # The engine may be gone already (-J, a failed peer): stop
+            # writing, keep draining, report it.
             while True:
                 d = os.read(inp, 65536)
                 if not d:
                     break
-                write_all(out, d)
-            os.close(out)
+                if out >= 0:
+                    try:
+                        write_all(out, d)
+                    except BrokenPipeError:
+                        report("EPIPE")
+                        os.close(out)
+                        out = -1
+            if out >= 0:
+                os.close(out)
         elif op == "bulk":
             n = int(arg)
             data = pattern(n)

@@ -156,6 +156,48 @@ def tls_half_close(s):
     socket.socket.shutdown(s, socket.SHUT_WR)
 
 
+def tls_exchange(s, data, timeout=60):
+    """Send data then EOF (as tls_half_close) while reading everything the
+    peer sends until its EOF, on one thread: an SSL object must not be
+    read and written by two threads at once."""
+    import select
+    s.setblocking(False)
+    view = memoryview(data)
+    out = bytearray()
+    shut = False
+    deadline = time.monotonic() + timeout
+    while True:
+        progress = False
+        if view:
+            try:
+                n = s.send(view[:65536])
+                view = view[n:]
+                progress = True
+            except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                pass
+        elif not shut:
+            tls_half_close(s)
+            shut = progress = True
+        try:
+            d = s.recv(262144)
+            if not d:
+                break
+            out += d
+            progress = True
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            pass
+        except (ssl.SSLEOFError, ConnectionResetError):
+            break
+        if progress or s.pending():
+            continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            pytest.fail("tls_exchange: timed out with %d bytes unsent" % len(view))
+        select.select([s], [s] if view else [], [], min(left, 1.0))
+    s.setblocking(True)
+    return bytes(out)
+
+
 def recv_until_eof(s, limit=1 << 27):
     out = bytearray()
     while len(out) < limit:

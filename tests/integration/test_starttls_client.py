@@ -46,6 +46,18 @@ def test_Y_bulk_both_ways(procs, certs, tmp_path):
     assert rep.wait("HELPER") == "HELPER exit 0"
 
 
+@pytest.mark.parametrize("opt,code", [("-J", 98), ("-j", 0)])
+def test_J_strict_eof(procs, certs, tmp_path, opt, code):
+    """The peer ends with a bare TCP EOF: an error for the engine with -J."""
+    rep = Report(tmp_path)
+    peer = StarttlsPeer(certs)
+    steps = GREET + ["ctl:y", "upgrade", "bulk:10", "wait"]
+    p = ucspic(peer.port, [opt, "-k", "localhost"], app("client", *steps), cenv(certs, rep), procs)
+    finish(p)
+    peer.finish()
+    assert rep.wait("HELPER") == "HELPER exit %d" % code
+
+
 def test_y_without_sni(procs, certs, tmp_path):
     rep = Report(tmp_path)
     peer = StarttlsPeer(certs)

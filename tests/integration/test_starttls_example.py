@@ -4,12 +4,11 @@ s6-tcpserver + s6-ucspitlsd against real clients (openssl s_client
 s6-tcpclient + s6-ucspitlsc against it."""
 import os
 import subprocess
-import threading
+import time
 
 from conftest import need, prog, run, procs  # noqa: F401
 from tls_util import certs, tcpserver  # noqa: F401
-from starttls_util import (Line, client_ctx, example, recv_until_eof, server_env,
-                           tls_half_close, ucspid, wait_group)
+from starttls_util import Line, client_ctx, example, server_env, tls_exchange, ucspid, wait_group
 from conftest import base_env
 
 
@@ -60,15 +59,8 @@ def test_cleartext_then_tls_then_bulk(procs, certs):
     lc.send("CAT")
     assert lc.reply()[0].startswith("354 ")
     data = os.urandom(2 << 20)
-
-    def writer():
-        s.sendall(data)
-        tls_half_close(s)
-    t = threading.Thread(target=writer)
-    t.start()
-    got = recv_until_eof(s)
-    t.join()
-    assert got == data
+    got = tls_exchange(s, data)
+    assert len(got) == len(data) and got == data
     s.close()
     wait_group(p.pid, keep=[p.pid])
 
@@ -137,6 +129,11 @@ def test_service_directory_under_s6_supervise(procs, certs, tmp_path):
                    CERTFILE=certs.p("server.pem"))
     p = procs.start(["s6-supervise", svc], env=env, stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL)
+    # s6-svwait needs the status file s6-supervise creates when it starts.
+    status = os.path.join(svc, "supervise", "status")
+    deadline = time.monotonic() + 10
+    while not os.path.exists(status) and time.monotonic() < deadline:
+        time.sleep(0.01)
     r = run(["s6-svwait", "-U", "-t", "10000", svc], timeout=15)
     assert r.returncode == 0, r.stderr
     lc = Line(port)

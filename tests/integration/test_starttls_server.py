@@ -12,7 +12,7 @@ import pytest
 from conftest import base_env, prog, run, procs  # noqa: F401
 from tls_util import certs  # noqa: F401
 from starttls_util import (Line, Report, app, client_ctx, recv_until_eof, server_env,
-                           tls_half_close, ucspid, wait_group)
+                           tls_exchange, tls_half_close, ucspid, wait_group)
 
 GREET = ["send:220 app ready", "expect:STARTTLS", "send:220 go ahead"]
 
@@ -74,15 +74,7 @@ def test_bulk_both_ways_byte_for_byte(procs, certs, tmp_path):
     p, port = ucspid(procs, [], app("server", *upgrade_echo("Y")), server_env(certs, rep))
     lc, s = client_upgrade(port, certs)
     data = os.urandom(4 << 20)
-    import threading
-
-    def writer():
-        s.sendall(data)
-        tls_half_close(s)
-    t = threading.Thread(target=writer)
-    t.start()
-    got = recv_until_eof(s)
-    t.join()
+    got = tls_exchange(s, data)
     assert len(got) == len(data) and got == data
     s.close()
     assert rep.wait("HELPER") == "HELPER exit 0"
@@ -332,3 +324,22 @@ def test_options_reach_engine(procs, certs, tmp_path):
     p.kill()
     p.wait()
     assert "s6-ucspitlsd: info: command Y: starting TLS" in p.stderr.read().decode()
+
+
+@pytest.mark.parametrize("opt,code", [("-J", 98), ("-j", 0)])
+def test_J_strict_eof(procs, certs, tmp_path, opt, code):
+    """-J reaches the engine: a client that ends without close_notify
+    makes it exit 98; with -j that is a normal end."""
+    rep = Report(tmp_path)
+    p, port = ucspid(procs, [opt], app("server", *upgrade_echo("Y")), server_env(certs, rep))
+    lc, s = client_upgrade(port, certs)
+    s.sendall(b"bye")
+    tls_half_close(s)
+    try:
+        got = recv_until_eof(s)
+    except ssl.SSLError:  # -J: the engine answers the bare EOF with an alert
+        got = None
+    s.close()
+    assert rep.wait("HELPER") == "HELPER exit %d" % code
+    if code == 0:
+        assert got == b"bye"
