@@ -3,6 +3,7 @@ Debian's s6-supervise, with readiness through notification-fd."""
 import os
 import shutil
 import subprocess
+import time
 
 from conftest import BIN, ROOT, base_env, connect, free_port, need, run
 
@@ -13,6 +14,16 @@ def supervise(procs, svc, env):
     need("s6-supervise")
     p = procs.start(["s6-supervise", svc], env=env, stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL)
+    # s6-svwait and s6-svc need s6-supervise's control pipe and status file:
+    # wait until it answers (s6-svok) and has written its status.
+    deadline = time.monotonic() + 30
+    status = os.path.join(svc, "supervise", "status")
+    while time.monotonic() < deadline:
+        if run(["s6-svok", svc]).returncode == 0 and os.path.exists(status):
+            break
+        time.sleep(0.02)
+    else:
+        raise AssertionError("s6-supervise did not come up")
     return p
 
 
