@@ -125,6 +125,22 @@ def test_local_ip_and_port():
     c.close()
 
 
+def test_local_port_reused_at_once():
+    # The first connection from 127.0.0.3:lport is closed by our side and
+    # lingers (FIN_WAIT / TIME_WAIT); -p can bind that port again at once.
+    a, b = listener("127.0.0.1"), listener("127.0.0.1")
+    lport = free_port("127.0.0.3")
+    for srv in (a, b):
+        p = tcpclient(["-H", "-i", "127.0.0.3", "-p", str(lport), "127.0.0.1", str(srv.getsockname()[1]), "true"])
+        c, peer = accept(srv)
+        rc, out, err = finish(p)
+        assert rc == 0, err
+        assert peer == ("127.0.0.3", lport)
+        c.close()
+    a.close()
+    b.close()
+
+
 def test_local_ip_only():
     srv = listener("127.0.0.1")
     port = srv.getsockname()[1]
