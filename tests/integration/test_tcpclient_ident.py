@@ -94,6 +94,16 @@ def test_no_remoteinfo_on_bad_answers(ident, text):
     assert len(srv.queries) == 1
 
 
+def test_negative_answer_reported_only_with_v(ident):
+    srv = ident(reply("{r} , {l} : ERROR : HIDDEN-USER\r\n"))
+    rc, env, err, _, _ = run_client(srv.addr, ["-r"])
+    assert rc == 0 and err == b""
+    rc, env, err, _, _ = run_client(srv.addr, ["-v", "-r"])
+    assert rc == 0, err
+    assert b"s6-tcpclient: warning: no IDENT information: hidden user\n" in err
+    assert "TCPREMOTEINFO" not in env
+
+
 def test_no_ident_server():
     rc, env, err, _, _ = run_client(loopback_addr(), ["-r"])
     assert rc == 0, err
