@@ -34,6 +34,21 @@ def test_positive(ident):
     assert srv.queries == [b"4242 , 5151\r\n"]
 
 
+def test_query_comes_from_localaddr(ident):
+    # The server answers about connections to the host that asks: the
+    # query leaves from localaddr, not from whatever the kernel picks.
+    peers = []
+
+    def h(c, q, stop):
+        peers.append(c.getpeername()[0])
+        reply("{r} , {l} : USERID : UNIX : erin\r\n")(c, q, stop)
+    srv = ident(h)
+    local = "127.0.0.%d" % (srv.addr != "127.0.0.5" and 5 or 6)
+    r = ident_client("-t", "5000", srv.addr, 1, local, 2)
+    assert r.returncode == 0, r.stderr
+    assert peers == [local]
+
+
 def test_positive_with_charset_and_spaces(ident):
     srv = ident(reply("{r},{l}:USERID:OTHER , UTF-8:  bob the builder\r\n"))
     r = ident_client("-t", "5000", srv.addr, 1, LOCAL, 2)
