@@ -12,8 +12,8 @@ from tcpclient_util import IdentServer, ident_client, ports_of, reply
 def ident():
     servers = []
 
-    def make(handler):
-        s = IdentServer(handler)
+    def make(handler, addr=None):
+        s = IdentServer(handler, addr)
         servers.append(s)
         return s
     yield make
@@ -47,6 +47,24 @@ def test_query_comes_from_localaddr(ident):
     r = ident_client("-t", "5000", srv.addr, 1, local, 2)
     assert r.returncode == 0, r.stderr
     assert peers == [local]
+
+
+def test_ipv6(ident):
+    # ::1 is the only IPv6 loopback address: if another run holds [::1]:113
+    # for a moment, wait for it (bounded).
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            srv = ident(reply("{r} , {l} : USERID : UNIX : frank\r\n"), "::1")
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                pytest.fail("[::1]:113 stayed busy")
+            time.sleep(0.05)
+    r = ident_client("-t", "5000", "::1", 4242, "::1", 5151)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"frank\n"
+    assert srv.queries == [b"4242 , 5151\r\n"]
 
 
 def test_positive_with_charset_and_spaces(ident):

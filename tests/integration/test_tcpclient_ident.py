@@ -54,6 +54,23 @@ def test_remoteinfo(ident):
     assert srv.queries == [b"%d , %s\r\n" % (port, env["TCPLOCALPORT"].encode())]
 
 
+def test_remoteinfo_ipv6(ident):
+    # [::1]:113 may be held for a moment by another run: wait (bounded).
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            srv = ident(reply("{r} , {l} : USERID : UNIX : grace\r\n"), "::1")
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                pytest.fail("[::1]:113 stayed busy")
+            time.sleep(0.05)
+    rc, env, err, _, port = run_client("::1", ["-r"])
+    assert rc == 0, err
+    assert env["TCPREMOTEINFO"] == "grace"
+    assert srv.queries == [b"%d , %s\r\n" % (port, env["TCPLOCALPORT"].encode())]
+
+
 def test_remoteinfo_through_a_v4_mapped_literal(ident):
     # The IDENT query goes over IPv4, the family of the actual connection.
     srv = ident(reply("{r} , {l} : USERID : UNIX : dave\r\n"))
