@@ -8,7 +8,7 @@ import signal
 import socket
 import ssl
 import subprocess
-import threading
+import time
 
 import pytest
 
@@ -194,6 +194,34 @@ print(n)
 """
 
 
+def tls_echo(s, data, timeout):
+    """Send data through a TLS socket and read as much back, in one thread:
+    an SSL object must not be read and written from two threads at once."""
+    import select
+    s.setblocking(False)
+    got = bytearray()
+    sent = 0
+    deadline = time.monotonic() + timeout
+    while len(got) < len(data) and time.monotonic() < deadline:
+        want_w = sent < len(data)
+        r, w, _ = select.select([s], [s] if want_w else [], [], 1)
+        if s.pending() or r:
+            try:
+                d = s.recv(1 << 16)
+                if not d:
+                    break
+                got.extend(d)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                pass
+        if want_w and w:
+            try:
+                sent += s.send(data[sent:sent + (1 << 16)])
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                pass
+    s.setblocking(True)
+    return bytes(got)
+
+
 def storm(pids):
     """A separate process sending, as fast as it can until its stdin
     closes, signals the programs do not act on or act on harmlessly:
@@ -221,24 +249,13 @@ def test_signal_storm_during_tls_relay(procs, certs):  # noqa: F811
     assert len(pids) >= 3, pids
     st = storm(pids)
     data = os.urandom(1 << 16) * 512
-    got = bytearray()
-
-    def reader():
-        while len(got) < len(data):
-            d = s.recv(1 << 16)
-            if not d:
-                break
-            got.extend(d)
-    r = threading.Thread(target=reader)
-    r.start()
     try:
-        s.sendall(data)
-        r.join(60)
+        got = tls_echo(s, data, 60)
     finally:
         st.stdin.close()
         count = int(st.stdout.read() or 0)
         st.wait(30)
-    assert len(got) == len(data) and bytes(got) == data
+    assert len(got) == len(data) and got == data
     s.close()
     assert wait_until(lambda: not children(p.pid), 10)
     assert count > 1000
