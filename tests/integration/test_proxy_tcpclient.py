@@ -118,3 +118,19 @@ def test_suite_as_the_proxy(procs):
     assert env["TCPREMOTEPORT"] == str(s.getsockname()[1])
     assert env["TCPLOCALPORT"] == str(front)
     assert data == b"through two hops\n"
+
+
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_haproxy_accepts_our_header(procs, tmp_path, version):
+    """A real receiver: haproxy with accept-proxy takes the client from our
+    header (a v2 one carries a CRC32C, which haproxy checks) and passes it
+    on in its own header to proxy-server."""
+    from proxy_util import start_haproxy
+    back = start_backend(procs, [])
+    front = start_haproxy(procs, tmp_path, "accept-proxy", "server s 127.0.0.1:%d send-proxy-v2" % back)
+    _, env, data = client(front, version, **ORIG)
+    assert env["TCPREMOTEIP"] == "192.0.2.10"
+    assert env["TCPREMOTEPORT"] == "40000"
+    assert env["TCPLOCALIP"] == "198.51.100.20"
+    assert env["TCPLOCALPORT"] == "443"
+    assert data == b"payload after the header\n"
