@@ -53,6 +53,17 @@ def test_fds_and_environment(host):
     srv.close()
 
 
+def test_ipv6_literal_shown_in_rfc5952_form():
+    srv = listener("::1")
+    port = srv.getsockname()[1]
+    p = tcpclient(["-H", "0:0:0:0:0:0:0:1", str(port), "env", "-0"])
+    c, _ = accept(srv)
+    rc, out, err = finish(p)
+    assert rc == 0, err
+    assert env_of(out)["TCPREMOTEIP"] == "::1"
+    c.close()
+
+
 def test_v4_mapped_literal_is_shown_as_ipv4():
     # An IPv4-mapped IPv6 literal reaches an IPv4 peer: both ends are
     # described alike, as IPv4, the way getsockname's answer already is.
