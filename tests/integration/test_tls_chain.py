@@ -262,3 +262,35 @@ def test_ipv6_and_client_certificate_both_ours(procs, certs):
     # Without -y the client sends no certificate: the server refuses.
     r = run([prog("s6-tlsclient"), "::1", str(port), "sh", "-c", "cat <&6"], env=cenv, timeout=20)
     assert r.stdout == b""
+
+
+def test_access_rules_route_and_per_client_keys(procs, certs, tmp_path):
+    """-i goes to s6-tcpserver-access; a rule that sets KEYFILE/CERTFILE
+    for one client makes s6-tlsd use those keys (its own engine, since the
+    zygote holds the default ones); a deny rule ends the connection before
+    any TLS."""
+    rules = tmp_path / "rules"
+    allow = rules / "ip4" / "127.0.0.1_32"
+    (allow / "env").mkdir(parents=True)
+    (allow / "allow").write_text("")
+    (allow / "env" / "KEYFILE").write_text(certs.p("a.key") + "\n")
+    (allow / "env" / "CERTFILE").write_text(certs.p("a.pem") + "\n")
+    deny = rules / "ip4" / "127.0.0.2_32"
+    deny.mkdir(parents=True)
+    (deny / "deny").write_text("")
+    app = ["sh", "-c", 'echo "$SSL_PROTOCOL ${KEYFILE-hidden}"']
+    _, port = tlsserver(procs, certs, "-H", "-i", str(rules), app=app)
+    ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
+    t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="a.example.com")
+    assert t.getpeercert()["subject"][-1][0][1] == "a.example.com"
+    assert t.recv(100) == b"TLSv1.3 hidden\n"
+    t.close()
+    s = socket.socket()
+    s.settimeout(10)
+    s.bind(("127.0.0.2", 0))
+    s.connect(("127.0.0.1", port))
+    try:
+        assert recv_all(s) == b""
+    except ConnectionResetError:
+        pass
+    s.close()
