@@ -276,8 +276,6 @@ static SSL_CTX *ctx_make(s6net_tls_ctx *t, s6net_tls_conf const *c, X509_STORE *
   SSL_CTX *ctx = SSL_CTX_new(c->server ? TLS_server_method() : TLS_client_method());
   if (!ctx) die_ossl(S6NET_TLS_EXIT_SETUP, "create", "TLS context");
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  /* One read() fetches many records instead of a header then a body. */
-  SSL_CTX_set_read_ahead(ctx, 1);
   /* No session state survives a connection: every engine process serves
    * exactly one, so caches and tickets would only cost time. */
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
@@ -495,12 +493,8 @@ int s6net_tls_handshake(s6net_tls_ctx *t, s6net_tls_conf const *c, int netr, int
     if (e == SSL_ERROR_WANT_READ) { p.fd = netr; p.events = POLLIN; }
     else if (e == SSL_ERROR_WANT_WRITE) { p.fd = netw; p.events = POLLOUT; }
     else {
-      unsigned long err = ERR_peek_last_error();
       s6net_warn("unable to perform TLS handshake: %s", hs_reason(ssl, h, e));
-      /* Running out of memory is a set-up failure of the engine, not a
-       * TLS error of the peer. */
-      r = ERR_GET_REASON(err) == ERR_R_MALLOC_FAILURE || ERR_GET_REASON(err) == ERR_R_INTERNAL_ERROR
-        ? S6NET_TLS_EXIT_SETUP : S6NET_TLS_EXIT_RUN;
+      r = S6NET_TLS_EXIT_RUN;
       goto fail;
     }
     int n = s6net_poll(&p, 1, dl);
@@ -613,7 +607,7 @@ static int read_status(SSL *ssl, int r, short *wr, short *ww)
 
 int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int appw)
 {
-  static unsigned char ob[65536], ib[65536];
+  static unsigned char ob[65536], ib[16384 + 512];
   SSL *ssl = conn->ssl;
   size_t ooff = 0, olen = 0, ioff = 0, ilen = 0;
   int a_eof = 0, a_shut = 0;  /* app -> net: app sent EOF; we passed it on */
@@ -686,19 +680,12 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
     }
 
     /* net -> app */
-    /* Drain every record already decrypted or read ahead, so that the
-     * application gets one write per batch instead of one per record. */
-    for (ioff = ilen ? ioff : 0; !n_eof && !ioff && sizeof ib - ilen >= 16384;) {
+    if (!n_eof && !ilen) {
       ERR_clear_error();
       errno = 0;
-      int r = SSL_read(ssl, ib + ilen, (int)(sizeof ib - ilen));
-      if (r > 0) {
-        ilen += (size_t)r;
-        progress = 1;
-        if (!SSL_has_pending(ssl)) break;
-        continue;
-      }
-      {
+      int r = SSL_read(ssl, ib, sizeof ib);
+      if (r > 0) { ilen = (size_t)r; ioff = 0; progress = 1; }
+      else {
         int st = read_status(ssl, r, &wnr, &wnw);
         if (st == 1) { n_eof = 1; progress = 1; }
         else if (st == 2) {
@@ -714,7 +701,6 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
           return S6NET_TLS_EXIT_RUN;
         }
       }
-      break;
     }
     if (ilen) {
       ssize_t w = appw >= 0 ? write(appw, ib + ioff, ilen) : (ssize_t)ilen;
