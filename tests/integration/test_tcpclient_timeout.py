@@ -85,3 +85,13 @@ def test_name_with_a_black_hole_and_a_good_address(dns):
     assert p.returncode == 0, err
     assert peer is not None
     assert env_of(out)["TCPREMOTEIP"] == GOOD
+
+
+def test_conn_timeout_zero_means_no_limit():
+    # -T 0: the attempt is not cut short; only -t ends it.
+    hole, fillers = black_hole()
+    port = hole.getsockname()[1]
+    r, el = timed(["-H", "-T", "0", "-t", "1", "127.0.0.1", str(port), "true"])
+    assert r.returncode == 111
+    assert r.stderr == b"s6-tcpclient: fatal: unable to connect to 127.0.0.1 port %d: timed out\n" % port
+    assert el >= 0.9
