@@ -95,3 +95,28 @@ def test_conn_timeout_zero_means_no_limit():
     assert r.returncode == 111
     assert r.stderr == b"s6-tcpclient: fatal: unable to connect to 127.0.0.1 port %d: timed out\n" % port
     assert el >= 0.9
+
+
+def test_global_timeout_bounds_reverse_lookups():
+    # Connected at once, then a DNS server that never answers: -t ends the
+    # reverse lookups (not the connection); the names stay unset.
+    import socket
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    srv = listener()
+    port = srv.getsockname()[1]
+    t0 = time.monotonic()
+    p = subprocess.Popen([prog("s6-tcpclient"), "-t", "1", "127.0.0.1", str(port), "env", "-0"],
+                         env=base_env(DNSCACHEIP="127.0.0.1:%d" % u.getsockname()[1]),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    srv.settimeout(10)
+    c, _ = srv.accept()
+    out, err = p.communicate(timeout=30)
+    el = time.monotonic() - t0
+    c.close()
+    srv.close()
+    u.close()
+    assert p.returncode == 0, err
+    env = env_of(out)
+    assert "TCPREMOTEHOST" not in env and "TCPLOCALHOST" not in env
+    assert el < 15   # the built-in bound for the lookups is 30 s
