@@ -11,8 +11,11 @@ from conftest import BUILD, ROOT, base_env, connect, free_port, read_line, recv_
 def test_demo_serves_and_stops(procs, tmp_path):
     port = free_port()
     env = base_env(DEMO_PORT=str(port), DEMO_RUN=str(tmp_path))
+    # A shell cannot trap a signal that was ignored when it started (as
+    # SIGINT is for background jobs): give the demo a terminal's defaults.
     p = procs.start(["sh", os.path.join(ROOT, "tools/demo.sh"), BUILD], env=env,
-                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines = []
     while True:
         line = read_line(p.stdout, 30)
