@@ -343,3 +343,22 @@ def test_J_strict_eof(procs, certs, tmp_path, opt, code):
     assert rep.wait("HELPER") == "HELPER exit %d" % code
     if code == 0:
         assert got == b"bye"
+
+
+def test_engine_is_our_sibling_not_path(procs, certs, tmp_path):
+    """The helper runs the s6-tlsd-io next to s6-ucspitlsd, never one that
+    comes first on PATH."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "s6-tlsd-io").write_text("#!/bin/sh\necho FAKE >&2\nexit 42\n")
+    (fake / "s6-tlsd-io").chmod(0o755)
+    rep = Report(tmp_path)
+    env = server_env(certs, rep)
+    env["PATH"] = str(fake) + ":" + env["PATH"]
+    p, port = ucspid(procs, [], app("server", *upgrade_echo("Y")), env)
+    lc, s = client_upgrade(port, certs)
+    s.sendall(b"ours")
+    tls_half_close(s)
+    assert recv_until_eof(s) == b"ours"
+    s.close()
+    assert rep.wait("HELPER") == "HELPER exit 0"
