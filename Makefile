@@ -135,7 +135,7 @@ lint: deps
 	@sh tools/lint.sh $(MAN_SRC)
 
 sanitize: deps
-	$(MAKE) B=build-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	$(MAKE) --no-print-directory B=build-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" S6NET_SANITIZE=1 check
 
 fuzz:
