@@ -185,6 +185,8 @@ for i in range(10_000_000):
                 n += 1
             except ProcessLookupError:
                 pass
+    if i == 0:
+        print("storming", flush=True)
 for pid in pids:
     try:
         os.kill(pid, signal.SIGCONT)
@@ -229,8 +231,11 @@ def storm(pids):
     SIGSTOP+SIGCONT (after which Linux fails some blocking calls with
     EINTR even without a handler). Returns the Popen; close its stdin
     and read the count from its stdout."""
-    return subprocess.Popen(["/usr/bin/python3", "-c", STORM] + [str(p) for p in pids],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    p = subprocess.Popen(["/usr/bin/python3", "-c", STORM] + [str(p) for p in pids],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    # the storm is on before the transfer starts, however fast that is
+    assert p.stdout.readline() == b"storming\n"
+    return p
 
 
 def test_signal_storm_during_tls_relay(procs, certs):  # noqa: F811
