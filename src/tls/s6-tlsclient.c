@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define USAGE "[ -q | -Q | -v ] [ -4 | -6 ] [ -d | -D ] [ -r | -R ] [ -h ] [ -H ] [ -n | -N ] [ -t timeout ] [ -l localname ] [ -T timeoutconn ] [ -i localip ] [ -p localport ] [ -Z | -z ] [ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -k servername ] [ -K kimeout ] [ -a alpnlist ] [ --no-verify-cert ] [ -- ] host port prog..."
+#define USAGE "[ -q | -Q | -v ] [ -4 | -6 ] [ -d | -D ] [ -r | -R ] [ -h ] [ -H ] [ -n | -N ] [ -t timeout ] [ -l localname ] [ -T timeoutconn ] [ -i localip ] [ -p localport ] [ -P 1|2 ] [ -Z | -z ] [ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -k servername ] [ -K kimeout ] [ -a alpnlist ] [ --no-verify-cert ] [ -- ] host port prog..."
 
 extern char **environ;
 
@@ -30,7 +30,7 @@ int main(int argc, char const *const *argv)
       g.ind++;
       continue;
     }
-    int opt = s6net_sgetopt_next(&g, argc, argv, "qQv46dDrRhHnNt:l:T:i:p:ZzSsJjYyk:K:a:");
+    int opt = s6net_sgetopt_next(&g, argc, argv, "qQv46dDrRhHnNt:l:T:i:p:P:ZzSsJjYyk:K:a:");
     if (opt == -1) break;
     if (nob >= MAXARGS || ntcp >= MAXARGS - 8 || ntls >= MAXARGS - 8) s6net_dieusage(USAGE);
     char *o = optbuf[nob++];
@@ -42,7 +42,7 @@ int main(int argc, char const *const *argv)
       case 'H': nodns = 1; tcp[ntcp++] = o; break;
       case '4': case '6': case 'd': case 'D': case 'r': case 'R': case 'h': case 'n': case 'N':
         tcp[ntcp++] = o; break;
-      case 't': case 'l': case 'T': case 'i': case 'p':
+      case 't': case 'l': case 'T': case 'i': case 'p': case 'P':
         tcp[ntcp++] = o; tcp[ntcp++] = g.arg; break;
       case 'Z': case 'z': case 'S': case 's': case 'J': case 'j': case 'Y': case 'y':
         tls[ntls++] = o; break;

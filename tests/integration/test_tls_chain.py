@@ -164,6 +164,22 @@ def test_proxy_line_before_tls(procs, certs):
     assert out == b"192.0.2.7 4242 TLSv1.3\n"
 
 
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_tlsclient_sends_proxy_header_to_tlsserver_L(procs, certs, version):
+    """s6-tlsclient -P: the suite as the proxy in front of s6-tlsserver -L;
+    the original client comes from the TCP* variables it inherits."""
+    _, port = tlsserver(procs, certs, "-L", app=["sh", "-c", 'echo "$TCPREMOTEIP $TCPREMOTEPORT $SSL_PROTOCOL"'])
+    env = client_env(certs)
+    env.update(PROTO="TCP", TCPREMOTEIP="192.0.2.9", TCPREMOTEPORT="5151",
+               TCPLOCALIP="198.51.100.2", TCPLOCALPORT="443")
+    r = run([prog("s6-tlsclient"), "-P", version, "localhost", str(port), "sh", "-c", "cat <&6"],
+            env=env, timeout=20)
+    assert (r.returncode, r.stdout) == (0, b"192.0.2.9 5151 TLSv1.3\n"), r.stderr
+    # without -P, s6-tlsserver -L sees garbage instead of a PROXY header
+    r = run([prog("s6-tlsclient"), "localhost", str(port), "sh", "-c", "cat <&6"], env=env, timeout=20)
+    assert r.stdout == b""
+
+
 def _zygote(server_pid):
     for c in children(server_pid):
         try:
