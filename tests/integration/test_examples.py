@@ -5,7 +5,10 @@ import shutil
 import subprocess
 import time
 
+import pytest
+
 from conftest import BIN, ROOT, base_env, connect, free_port, need, run
+from tls_util import certs  # noqa: F401
 
 EXAMPLES = os.path.join(ROOT, "examples")
 
@@ -75,3 +78,44 @@ def test_tcp_service_readiness_waits_for_bind(procs, tmp_path):
     assert r.returncode != 0
     stop(svc, p)
     blocker.close()
+
+
+@pytest.fixture
+def public_dir():
+    """A directory that the unprivileged application may enter (pytest's
+    tmp_path is private to root)."""
+    import tempfile
+    top = tempfile.mkdtemp(prefix="s6net-example-", dir="/tmp")
+    os.chmod(top, 0o755)
+    yield top
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def test_tls_service_under_s6_supervise(procs, public_dir, certs):  # noqa: F811
+    """examples/tls-service: access rules compiled at start, TLS engine and
+    application unprivileged, key variables hidden from the application."""
+    import ssl
+    top = public_dir
+    svc = os.path.join(top, "tls-service")
+    shutil.copytree(os.path.join(EXAMPLES, "tls-service"), svc)
+    os.makedirs(os.path.join(top, "tcp-service"))
+    shutil.copy(os.path.join(EXAMPLES, "tcp-service", "handler"), os.path.join(top, "tcp-service"))
+    # the key must be readable by root only; the engine reads it before dropping
+    port = free_port()
+    env = base_env(PORT=str(port), S6NET_BIN=BIN, KEYFILE=certs.p("server.key"),
+                   CERTFILE=certs.p("server.pem"))
+    p = supervise(procs, svc, env)
+    r = run(["s6-svwait", "-U", "-t", "30000", svc], timeout=40)
+    assert r.returncode == 0, r.stderr
+    ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
+    with ctx.wrap_socket(connect("127.0.0.1", port), server_hostname="localhost") as t:
+        t.sendall(b"over tls\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            d = t.recv(4096)
+            if not d:
+                break
+            data += d
+    assert data.startswith(b"hello 127.0.0.1:") and data.endswith(b"you said: over tls\n")
+    assert os.path.exists(os.path.join(svc, "rules.cdb"))
+    stop(svc, p)
