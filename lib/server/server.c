@@ -39,7 +39,10 @@
 
 typedef struct {
   pid_t pid;
-  unsigned int src;       /* slot in the source table */
+  /* The source key, not its table slot: removing another source's entry
+   * moves colliding entries to other slots. */
+  unsigned char key[S6NET_SERVER_KEYMAX];
+  unsigned char keylen;
 } conn;
 
 typedef struct {
@@ -571,7 +574,7 @@ static void reap(s6net_server *s)
     if (pid <= 0) break;
     long ci = pid_remove(s, pid);
     if (ci < 0) continue; /* not one of ours (inherited across exec) */
-    unsigned int si = s->conns[ci].src;
+    size_t si = s6net_server_src_find(&s->src, s->conns[ci].key, s->conns[ci].keylen);
     int serr = spawn_error(s, (unsigned int)ci);
     if (serr && s->cfg.verbosity >= 1) {
       errno = serr;
@@ -659,7 +662,8 @@ static void handle_conn(s6net_server *s, s6net_server_peer *p)
   }
   if (s->nfree) s->nfree--; else s->nfresh++;
   s->conns[ci].pid = pid;
-  s->conns[ci].src = (unsigned int)si;
+  memcpy(s->conns[ci].key, p->key, p->keylen);
+  s->conns[ci].keylen = (unsigned char)p->keylen;
   pid_insert(s, pid, ci);
   if (!s->src.tab[si].keylen) {
     memcpy(s->src.tab[si].key, p->key, p->keylen);

@@ -171,3 +171,39 @@ def test_Q_after_v_is_normal_verbosity(procs):
     assert p.wait(10) == 0
     rest = log.drain(1)
     assert not any(" from " in l or "end pid" in l or "starting" in l for l in rest)
+
+
+def test_source_counts_survive_table_reshuffles(procs):
+    """Many sources share the per-source table; when one source's last
+    connection ends its entry is removed and colliding entries move.
+    Every source must still count from 0 afterwards (a connection that
+    kept a stale table position left its source throttled for good)."""
+    import socket
+    script = 'echo "n=$TCPCONNNUM"; exec cat >/dev/null'
+    p, port = start(procs, [prog("s6-tcpserver"), "-1", "-c", "40", "-C", "1",
+                            "127.0.0.1", "0", "sh", "-c", script])
+    addrs = ["127.0.0.%d" % i for i in range(2, 42)]
+
+    def one_round():
+        socks = []
+        try:
+            for a in addrs:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.settimeout(10)
+                s.bind((a, 0))
+                s.connect(("127.0.0.1", port))
+                f = s.makefile("rb")
+                line = f.readline().decode().strip()
+                f.close()
+                assert line == "n=0", (a, line)
+            assert wait_until(lambda: len(children(p.pid)) == len(addrs))
+        finally:
+            # Closed in the order they were opened: each removal can
+            # shift the entries inserted after it.
+            for s in socks:
+                s.close()
+        assert wait_until(lambda: len(children(p.pid)) == 0)
+
+    for _ in range(3):
+        one_round()
