@@ -275,7 +275,7 @@ _Noreturn void s6net_tcpaccess_main(int argc, char **argv, s6net_tcpaccess_ops c
   s6net_envmods m;
   s6net_envmods_init(&m, envbuf, sizeof envbuf, envmods, sizeof envmods / sizeof *envmods);
   if (s6net_envmods_set(&m, varname(vn, proto, "REMOTEHOST"), l.remote_status == S6NET_TCPACCESS_OK ? l.remotehost : 0) < 0
-   || s6net_envmods_set(&m, varname(vn, proto, "LOCALHOST"), o.localname ? o.localname : l.local_status == S6NET_TCPACCESS_OK ? l.localhost : 0) < 0
+   || s6net_envmods_set(&m, varname(vn, proto, "LOCALHOST"), o.localname ? (*o.localname ? o.localname : 0) : l.local_status == S6NET_TCPACCESS_OK ? l.localhost : 0) < 0
    || s6net_envmods_set(&m, varname(vn, proto, "REMOTEINFO"), have_info ? info : 0) < 0
    || s6net_envmods_addpacked(&m, params.env, params.envlen) < 0)
     s6net_diesys(111, "unable to build the environment");

@@ -90,6 +90,14 @@ def test_localname_and_no_rules():
     assert "TCPREMOTEHOST" not in env
 
 
+def test_empty_localname_unsets_localhost():
+    """-l "" names no host: the variable is unset (never set empty), and
+    no lookup is made for it."""
+    r = access(["-H", "-l", "", "env"], env=ucspi_env("203.0.113.9", TCPLOCALHOST="stale"))
+    assert r.returncode == 0, r.stderr
+    assert "TCPLOCALHOST" not in envlines(r.stdout)
+
+
 def test_other_proto_prefix(tmp_path):
     root = write_rules(str(tmp_path / "r"), {"ip4/10.0.0.0_8": {"allow": True, "env": {"X": "y"}}})
     env = base_env(PROTO="FOO", FOOREMOTEIP="10.1.1.1", FOOREMOTEPORT="5")
