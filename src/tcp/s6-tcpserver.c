@@ -12,6 +12,7 @@
 #include "core/num.h"
 #include "server/server.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,17 @@ int main(int argc, char **argv)
   nargv[m++] = "--";
   for (int i = 2; i < argc; i++) nargv[m++] = argv[i];
   nargv[m] = 0;
+  if (!ready) {
+    /* The page: s6-tcpserver closes its stdout, -1 or not (with -1,
+     * s6-tcpserverd does it after the port line). /dev/null keeps fd 1
+     * taken, so no later open() lands there. */
+    int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) s6net_diesys(111, "unable to open /dev/null");
+    if (fd != 1) {
+      if (dup2(fd, 1) < 0) s6net_diesys(111, "unable to redirect stdout");
+      close(fd);
+    } else if (fcntl(1, F_SETFD, 0) < 0) s6net_diesys(111, "unable to redirect stdout");
+  }
   s6net_exec_sibling("s6-tcpserver-socketbinder", nargv, (char const *const *)environ);
   s6net_diesys(111, "unable to exec s6-tcpserver-socketbinder");
 }

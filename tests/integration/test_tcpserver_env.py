@@ -104,6 +104,21 @@ def test_no_readiness_without_1(procs):
     assert p.poll() is None
 
 
+def test_stdout_closed_without_1(procs):
+    """The page: s6-tcpserver closes its stdin and stdout, -1 or not; a
+    caller reading its stdout (a pipe, a command substitution) sees EOF."""
+    import select
+    p = procs.start([prog("s6-tcpserver"), "127.0.0.1", "0"] + handler("env"),
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=base_env())
+    r, _, _ = select.select([p.stdout], [], [], 10)
+    assert r and p.stdout.read(1) == b""
+    # Still running, with the listening socket as stdin; fd 1 stays
+    # occupied (by /dev/null) so no later open() can land on it.
+    assert wait_until(lambda: os.readlink("/proc/%d/fd/0" % p.pid).startswith("socket:"))
+    assert p.poll() is None
+    assert os.readlink("/proc/%d/fd/1" % p.pid) == "/dev/null"
+
+
 def test_child_fds_are_only_012_and_passed(procs):
     r, w = os.pipe()
     try:
