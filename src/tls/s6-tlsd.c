@@ -1,8 +1,7 @@
 /* s6-tlsd: server-side TLS for a UCSPI server program. */
 #include "tls/tlswrap.h"
-#include "tls/tlsopt.h"
+#include "tls/tlsargs.h"
 #include "core/diag.h"
-#include "core/num.h"
 
 #define USAGE "[ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -Z | -z ] [ -v verbosity ] [ -K kimeout ] [ -k snilevel ] [ -a alpnlist ] [ -- ] prog..."
 
@@ -14,32 +13,9 @@ int main(int argc, char const *const *argv)
   s6net_tls_conf c;
   s6net_tls_conf_init(&c, 1);
   s6net_tlswrap w = { .c = &c, .netr = 0, .netw = 1, .appr = 0, .appw = 1 };
-  s6net_sgetopt g = S6NET_SGETOPT_INIT;
-  int opt;
-  while ((opt = s6net_sgetopt_next(&g, argc, argv, "SsJjYyZzv:K:k:a:")) != -1) {
-    switch (opt) {
-      case 'S': c.closenotify = 1; break;
-      case 's': c.closenotify = 0; break;
-      case 'J': c.strict = 1; break;
-      case 'j': c.strict = 0; break;
-      case 'Y': c.clientcert = S6NET_TLS_CERT_OPTIONAL; break;
-      case 'y': c.clientcert = S6NET_TLS_CERT_REQUIRED; break;
-      case 'Z': w.keepkeys = 1; break;
-      case 'z': w.keepkeys = 0; break;
-      case 'v': if (s6net_scan_uint(g.arg, 0, 255, &c.verbosity) < 0) s6net_dieusage(USAGE); break;
-      case 'K': if (s6net_scan_uint(g.arg, 0, 86400000, &c.kimeout) < 0) s6net_dieusage(USAGE); break;
-      case 'k': if (s6net_scan_uint(g.arg, 0, 255, &c.snilevel) < 0) s6net_dieusage(USAGE); break;
-      case 'a':
-        {
-          unsigned char tmp[256];
-          if (s6net_tls_alpn_wire(tmp, sizeof tmp, g.arg) < 0) s6net_dieusage(USAGE);
-          c.alpn = g.arg;
-        }
-        break;
-      default: s6net_dieusage(USAGE);
-    }
-  }
-  if (g.ind >= argc) s6net_dieusage(USAGE);
-  w.prog = argv + g.ind;
+  s6net_tlsargs a;
+  int i = s6net_tlsargs_parse(argc, argv, &c, &a, USAGE);
+  w.keepkeys = a.keepkeys;
+  w.prog = argv + i;
   s6net_tlswrap_run(&w, (char const *const *)environ);
 }
