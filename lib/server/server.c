@@ -21,9 +21,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__linux__) && !defined(__SANITIZE_ADDRESS__) && !defined(S6NET_SERVER_NO_CLONE)
+/* The clone child needs raw system calls (see child_main): x86_64 and
+ * aarch64 have them below; elsewhere vfork serves. */
+#if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__)) \
+ && !defined(__SANITIZE_ADDRESS__) && !defined(S6NET_SERVER_NO_CLONE)
 #define USE_CLONE 1
 #include <sched.h>
+#include <sys/syscall.h>
 #elif defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
 #define USE_VFORK 1
 #endif
@@ -280,22 +284,76 @@ typedef struct {
   volatile int err;       /* the child's execve error, read at reap */
 } childarg;
 
+/* The child shares our thread pointer, hence our errno: a libc call
+ * failing in it (execve of a missing program) would overwrite the errno
+ * we are about to test after poll() or accept(), and we died of
+ * "unable to poll: No such file or directory". So the calls that can
+ * fail are made raw, returning -errno and touching no memory of ours.
+ * (sigaction and sigprocmask below cannot fail with these arguments.) */
+static long raw3(long n, long a, long b, long c)
+{
+#if defined(__x86_64__)
+  long r;
+  __asm__ volatile ("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+  return r;
+#else
+  register long x8 __asm__("x8") = n;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  __asm__ volatile ("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
+  return x0;
+#endif
+}
+
+static long child_execve(char const *path, char const *const *argv, char const *const *envp)
+{
+  return raw3(SYS_execve, (long)path, (long)argv, (long)envp);
+}
+
+/* execvpe without libc: the PATH of the child's environment. */
+static long child_execvp(char const *name, char const *const *argv, char const *const *envp)
+{
+  char buf[PATHMAX];
+  char const *p = 0;
+  long e = -ENOENT, r;
+  size_t nlen = strlen(name);
+  for (char const *const *v = envp; *v; v++)
+    if (!strncmp(*v, "PATH=", 5)) { p = *v + 5; break; }
+  if (!p) p = "/usr/local/bin:/usr/bin:/bin";
+  for (;;) {
+    char const *end = strchr(p, ':');
+    size_t dlen = end ? (size_t)(end - p) : strlen(p);
+    if (dlen + 1 + nlen < sizeof buf) {
+      memcpy(buf, p, dlen);
+      buf[dlen] = '/';
+      memcpy(buf + dlen + 1, name, nlen + 1);
+      r = child_execve(dlen ? buf : name, argv, envp);
+      if (r != -ENOENT && r != -ENOTDIR) e = r;
+    }
+    if (!end) return e;
+    p = end + 1;
+  }
+}
+
 static int child_main(void *varg)
 {
   childarg *c = varg;
   struct sigaction sa;
+  long r = 0;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = SIG_DFL;
   for (size_t i = 0; i < NTRAPPED; i++) sigaction(trapped[i], &sa, 0);
   sigaction(SIGPIPE, &sa, 0);   /* ignored by the server only */
-  if ((c->fd == 0 || dup2(c->fd, 0) == 0) && (c->fd == 1 || dup2(c->fd, 1) == 1)) {
+  if (c->fd != 0) r = raw3(SYS_dup3, c->fd, 0, 0);
+  if (r >= 0 && c->fd != 1) r = raw3(SYS_dup3, c->fd, 1, 0);
+  if (r >= 0) {
     sigset_t empty;
     sigemptyset(&empty);
     sigprocmask(SIG_SETMASK, &empty, 0);
-    if (c->pathsearch) execvpe(c->path, (char *const *)c->argv, (char *const *)c->envp);
-    else execve(c->path, (char *const *)c->argv, (char *const *)c->envp);
+    r = c->pathsearch ? child_execvp(c->path, c->argv, c->envp) : child_execve(c->path, c->argv, c->envp);
   }
-  c->err = errno ? errno : EIO;
+  c->err = r < 0 ? (int)-r : EIO;
   _exit(127);
 }
 

@@ -213,3 +213,39 @@ def test_missing_prog_warns_and_keeps_serving(procs):
     from tcpserver_util import Log
     assert "unable to spawn /nonexistent/prog" in (Log(p).wait_for("unable to spawn") or "")
     assert p.poll() is None
+
+
+def test_failing_children_do_not_kill_the_server(procs, tmp_path):
+    """A child whose exec fails sets errno as it goes; the server's own
+    errno (tested after an interrupted poll or a drained accept) must not
+    see it. A flood of connections to a program looked up along a long
+    PATH and never found used to end in "unable to poll: No such file or
+    directory" within a second."""
+    import socket
+    import struct
+    import time
+    env = base_env()
+    env["PATH"] = ":".join(str(tmp_path / ("d%d" % i)) for i in range(32)) + ":" + env["PATH"]
+    # Closed with a reset: no TIME_WAIT, so the flood uses up no ports.
+    rst = struct.pack("ii", 1, 0)
+    p, port = start(procs, [prog("s6-tcpserver"), "-1", "-q", "-c", "1000", "-C", "1000",
+                            "127.0.0.1", "0", "s6net-no-such-handler"], env=env,
+                    stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 4
+    n = 0
+    while n < 20000 and time.monotonic() < deadline and p.poll() is None:
+        socks = []
+        for _ in range(50):
+            try:
+                socks.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+            except OSError:
+                break
+        n += len(socks)
+        for s in socks:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, rst)
+            s.close()
+    assert p.poll() is None, "server died after %d connections" % n
+    # And it still serves: the refused exec closes the connection at once.
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    assert s.recv(1) == b""
+    s.close()
