@@ -817,3 +817,16 @@ int s6net_server_run(s6net_server *s)
     if (n == 2 && pfd[1].revents) accept_some(s);
   }
 }
+
+void s6net_server_check_listener(void)
+{
+  int acc = 0, type = 0;
+  socklen_t olen = sizeof acc;
+  if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &acc, &olen) < 0) {
+    if (errno == ENOTSOCK || errno == EBADF) s6net_die(100, "stdin is not a socket");
+    s6net_diesys(111, "unable to getsockopt on stdin");
+  }
+  olen = sizeof type;
+  if (getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &olen) < 0) s6net_diesys(111, "unable to getsockopt on stdin");
+  if (type != SOCK_STREAM || !acc) s6net_die(100, "stdin is not a listening stream socket");
+}

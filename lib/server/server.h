@@ -120,6 +120,10 @@ int s6net_server_setenv(s6net_server *s, unsigned int i, char const *val, size_t
 /* Run the accept loop. Returns the exit code when a signal asks to exit
  * (0); dies with 111 on an unrecoverable error. */
 int s6net_server_run(s6net_server *s);
+/* Both super-servers take a listening stream socket on fd 0: die 100 if
+ * it is anything else, 111 if it cannot be asked. Call it before opening
+ * anything, so that a closed fd 0 is not taken by one of our own fds. */
+void s6net_server_check_listener(void);
 
 /* Live connections, for tests and adapters. */
 unsigned int s6net_server_nconn(s6net_server const *s);

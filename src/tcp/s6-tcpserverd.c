@@ -117,15 +117,7 @@ int main(int argc, char **argv)
     localmaxconn = maxconn;
   }
 
-  int acc = 0, type = 0;
-  socklen_t olen = sizeof acc;
-  if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &acc, &olen) < 0) {
-    if (errno == ENOTSOCK || errno == EBADF) s6net_die(100, "stdin is not a socket");
-    s6net_diesys(111, "unable to getsockopt on stdin");
-  }
-  olen = sizeof type;
-  if (getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &olen) < 0) s6net_diesys(111, "unable to getsockopt on stdin");
-  if (type != SOCK_STREAM || !acc) s6net_die(100, "stdin is not a listening stream socket");
+  s6net_server_check_listener();
 
   struct sockaddr_storage ss;
   socklen_t sslen = sizeof ss;
