@@ -35,3 +35,18 @@ int s6net_poll(struct pollfd *fds, nfds_t n, s6net_deadline d)
     if (r >= 0 || errno != EINTR) return r;
   }
 }
+
+int s6net_connect_deadline(int fd, struct sockaddr const *sa, socklen_t len, s6net_deadline d)
+{
+  if (connect(fd, sa, len) == 0) return 0;
+  if (errno != EINPROGRESS && errno != EINTR) return -1;
+  struct pollfd p = { .fd = fd, .events = POLLOUT, .revents = 0 };
+  int r = s6net_poll(&p, 1, d);
+  if (r < 0) return -1;
+  if (!r) { errno = ETIMEDOUT; return -1; }
+  int err = 0;
+  socklen_t el = sizeof err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0) return -1;
+  if (err) { errno = err; return -1; }
+  return 0;
+}

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 typedef int64_t s6net_deadline; /* absolute monotonic ms; INT64_MAX = never */
 #define S6NET_DEADLINE_NEVER INT64_MAX
@@ -17,5 +18,9 @@ int s6net_deadline_passed(s6net_deadline d);
 /* poll() until an event or the deadline; EINTR is retried with the
  * remaining time. Returns like poll (0 = deadline passed). */
 int s6net_poll(struct pollfd *fds, nfds_t n, s6net_deadline d);
+/* connect() a non-blocking socket, waiting for the outcome until the
+ * deadline. 0 when connected; -1 with errno set, ETIMEDOUT when the
+ * deadline passed, otherwise the connection's own error. */
+int s6net_connect_deadline(int fd, struct sockaddr const *sa, socklen_t len, s6net_deadline d);
 
 #endif

@@ -175,14 +175,7 @@ static int connect_to(s6net_ip46 const *ra, s6net_ip46 const *la, s6net_deadline
   sl = s6net_sockaddr_make(&ss, la, 0);
   if (bind(fd, (struct sockaddr *)&ss, sl) < 0) goto fail;
   sl = s6net_sockaddr_make(&ss, ra, S6NET_IDENT_PORT);
-  if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
-    if (errno != EINPROGRESS && errno != EINTR) goto fail;
-    if (wait_fd(fd, POLLOUT, deadline) < 0) goto fail;
-    int err = 0;
-    socklen_t el = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0) goto fail;
-    if (err) { errno = err; goto fail; }
-  }
+  if (s6net_connect_deadline(fd, (struct sockaddr *)&ss, sl, deadline) < 0) goto fail;
   return fd;
 fail:
   s6net_fd_close(fd);

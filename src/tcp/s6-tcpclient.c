@@ -188,16 +188,7 @@ static int try_connect(s6net_ip46 const *a, uint16_t port, struct opts const *o,
       s6net_diesys(111, "unable to bind to %s", fmt_addr(buf, &local, o->localport));
   }
   sl = s6net_sockaddr_make(&ss, a, port);
-  if (connect(fd, (struct sockaddr *)&ss, sl) == 0) return fd;
-  if (errno != EINPROGRESS && errno != EINTR) goto fail;
-  struct pollfd p = { .fd = fd, .events = POLLOUT, .revents = 0 };
-  int r = s6net_poll(&p, 1, deadline);
-  if (r < 0) goto fail;
-  if (!r) { errno = ETIMEDOUT; goto fail; }
-  int err = 0;
-  socklen_t el = sizeof err;
-  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0) goto fail;
-  if (err) { errno = err; goto fail; }
+  if (s6net_connect_deadline(fd, (struct sockaddr *)&ss, sl, deadline) < 0) goto fail;
   return fd;
 fail:
   s6net_fd_close(fd);
