@@ -10,7 +10,9 @@ benchmark; the loads alternate between them, round after round:
       connect-to-close latency and the rate.
 Medians over the rounds, ratios against tcpserver. Also: the physical
 limit (spawn+reap of the handler with no network, plus one loopback
-connect/accept/close round with no spawn), idle RSS of every server, and
+connect/accept/close round with no spawn), measured in every round right
+after the sequential runs, idle RSS of every server (median of five
+starts), and
 s6-tcpserverd's RSS and fd count before and after 100,000 connections.
 """
 import json
@@ -111,16 +113,20 @@ def seq(port, n):
     return float(d["rate"]), float(d["p50_us"]), float(d["p99_us"]), int(d["ok"]) == int(d["n"])
 
 
-def phys():
-    sp = {"posix_spawn": [], "vfork": []}
-    net = []
-    for _ in range(3):
-        out = subprocess.run([PHYS, "spawn", H, "2000"], stdout=subprocess.PIPE, text=True).stdout
-        for line in out.splitlines():
-            k, v = line.split(" us_per_op=")
-            sp[k].append(float(v))
-        out = subprocess.run([PHYS, "net", "5000"], stdout=subprocess.PIPE, text=True).stdout
-        net.append(float(out.split("=")[1]))
+def phys_sample(sp, net):
+    """One measurement of the physical limit, appended to sp and net. Taken
+    inside every round, next to the sequential runs it is compared with:
+    taken once after the wrk loads, it measured a machine still busy with
+    their TIME_WAIT sockets and came out 20-30% slower."""
+    out = subprocess.run([PHYS, "spawn", H, "2000"], stdout=subprocess.PIPE, text=True).stdout
+    for line in out.splitlines():
+        k, v = line.split(" us_per_op=")
+        sp[k].append(float(v))
+    out = subprocess.run([PHYS, "net", "5000"], stdout=subprocess.PIPE, text=True).stdout
+    net.append(float(out.split("=")[1]))
+
+
+def phys(sp, net):
     res = {k: statistics.median(v) for k, v in sp.items()}
     res["net"] = statistics.median(net)
     res["spawn_best"] = min(res["posix_spawn"], res["vfork"])
@@ -129,10 +135,25 @@ def phys():
     return res
 
 
+def idle_rss(name, starts=5):
+    """Median VmRSS of a freshly started, idle server that has served one
+    connection, over several starts: most of it is libc's text, mapped in
+    64 kB fault-around windows whose alignment moves with ASLR, so one
+    start of the same program varies by 100-200 kB."""
+    v = []
+    for _ in range(starts):
+        p, port = start(name)
+        v.append(rss_kb(p.pid))
+        p.terminate()
+        p.wait(10)
+    return statistics.median(v)
+
+
 def main():
     names = ["s6-tcpserver", "tcpserver", "tcpsvd", "socat"]
+    idle = {n: idle_rss(n) for n in names}
     servers = {n: start(n) for n in names}
-    idle = {n: rss_kb(p.pid) for n, (p, _) in servers.items()}
+    sp, net = {"posix_spawn": [], "vfork": []}, []
     res = {n: {"wrk": [], "seq_rate": [], "p50": [], "p99": [], "errors": []} for n in names}
     try:
         for n, (p, port) in servers.items():       # warm-up
@@ -151,7 +172,8 @@ def main():
                 res[n]["p99"].append(p99)
                 if not ok:
                     res[n]["errors"].append("sequential client saw failures")
-        ph = phys()
+            phys_sample(sp, net)
+        ph = phys(sp, net)
         # Memory after many connections (ours).
         p, port = servers["s6-tcpserver"]
         before_rss, before_fds = rss_kb(p.pid), nfds(p.pid)
@@ -190,7 +212,8 @@ def main():
               ph["spawn_best"], ph["posix_spawn"], ph["vfork"], ph["net"], ph["limit_us"], ph["limit_rate"],
               100.0 * ours / ph["limit_rate"]))
     print("(p50 r. = tcpserver's p50 latency / this server's; the sequential rate is the mean, which"
-          " the p99 tail of a loaded machine dominates; load average %s)" % open("/proc/loadavg").read().split()[0])
+          " the p99 tail of a loaded machine dominates; the physical limit is the median of one measure"
+          " per round; idle RSS is the median of 5 starts; load average %s)" % open("/proc/loadavg").read().split()[0])
     print("s6-tcpserverd after %d connections: RSS %d -> %d kB, fds %d -> %d" % (
         growth["connections"], growth["rss_before_kb"], growth["rss_after_kb"],
         growth["fds_before"], growth["fds_after"]))

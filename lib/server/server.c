@@ -27,6 +27,7 @@
  && !defined(__SANITIZE_ADDRESS__) && !defined(S6NET_SERVER_NO_CLONE)
 #define USE_CLONE 1
 #include <sched.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #elif defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
 #define USE_VFORK 1
@@ -247,6 +248,15 @@ static int const trapped[] = { SIGCHLD, SIGTERM, SIGHUP, SIGQUIT, SIGABRT };
 
 /* ---- spawning --------------------------------------------------------------- */
 
+/* Connection slots: maxconn of them, each a conn entry (and, with clone,
+ * a child's stack and arguments); free ones on a stack, then the never
+ * used ones from nfresh up. */
+static unsigned int slot_take(s6net_server *s)
+{
+  return s->nfree ? s->freelist[--s->nfree] : s->nfresh++;
+}
+
+
 #ifndef USE_CLONE
 static void build_envp(s6net_server *s)
 {
@@ -269,16 +279,18 @@ static void build_envp(s6net_server *s)
  *
  * Since the child runs while we go on, everything it reads lives in its
  * connection slot until it is reaped: its stack, its argument block and
- * a private copy of the environment. It makes system calls only. Signals
- * are blocked around clone() so that none of our handlers can run in
- * the child; the child restores the trapped signals to SIG_DFL before
- * unblocking, so a signal meant for it acts on it. */
+ * a private copy of the environment. It makes system calls only.
+ *
+ * In this mode the server has no signal handler at all: the signals it
+ * acts on (and SIGPIPE) stay blocked and are read from a signalfd, their
+ * dispositions SIG_DFL. So nothing of ours can run in the child, and the
+ * child only has to clear the inherited mask before its execve: four
+ * system calls from clone to exec, none of them sigaction. */
 
 typedef struct {
   char const *path;
   char const *const *argv;
   char const *const *envp;
-  sigset_t mask;
   int fd;
   int pathsearch;
   volatile int err;       /* the child's execve error, read at reap */
@@ -336,17 +348,12 @@ static long child_execvp(char const *name, char const *const *argv, char const *
   }
 }
 
-static int child_main(void *varg)
+/* The connection on fd: onto 0 and 1, an empty mask, exec. fd is
+ * close-on-exec; if it is 0 or 1 already, that flag is cleared instead. */
+static void child_exec(childarg *c, int fd)
 {
-  childarg *c = varg;
-  struct sigaction sa;
-  long r = 0;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = SIG_DFL;
-  for (size_t i = 0; i < NTRAPPED; i++) sigaction(trapped[i], &sa, 0);
-  sigaction(SIGPIPE, &sa, 0);   /* ignored by the server only */
-  if (c->fd != 0) r = raw3(SYS_dup3, c->fd, 0, 0);
-  if (r >= 0 && c->fd != 1) r = raw3(SYS_dup3, c->fd, 1, 0);
+  long r = fd == 0 ? raw3(SYS_fcntl, 0, F_SETFD, 0) : raw3(SYS_dup3, fd, 0, 0);
+  if (r >= 0) r = fd == 1 ? raw3(SYS_fcntl, 1, F_SETFD, 0) : raw3(SYS_dup3, fd, 1, 0);
   if (r >= 0) {
     sigset_t empty;
     sigemptyset(&empty);
@@ -355,6 +362,13 @@ static int child_main(void *varg)
   }
   c->err = r < 0 ? (int)-r : EIO;
   _exit(127);
+}
+
+static int child_main(void *varg)
+{
+  childarg *c = varg;
+  child_exec(c, c->fd);
+  return 127;
 }
 
 static pid_t spawn(s6net_server *s, int fd, unsigned int ci)
@@ -379,15 +393,8 @@ static pid_t spawn(s6net_server *s, int fd, unsigned int ci)
   c->fd = fd;
   c->pathsearch = s->pathsearch;
   c->err = 0;
-  sigset_t all;
-  sigfillset(&all);
-  sigprocmask(SIG_SETMASK, &all, &c->mask);
   /* The stack grows down from the end of the slot. */
-  pid_t pid = clone(child_main, area + s->slotsize, CLONE_VM | SIGCHLD, c);
-  int e = errno;
-  sigprocmask(SIG_SETMASK, &c->mask, 0);
-  if (pid < 0) { errno = e; return -1; }
-  return pid;
+  return clone(child_main, area + s->slotsize, CLONE_VM | SIGCHLD, c);
 }
 
 /* The child's exec error, if any; called at reap. */
@@ -579,6 +586,34 @@ s6net_server *s6net_server_new(s6net_server_config const *cfg, s6net_server_adap
   }
 #endif
 
+#ifdef USE_CLONE
+  {
+    /* Blocked and read from a signalfd; SIG_DFL, because an ignored
+     * signal (a supervisor may have left one so) never reaches the
+     * signalfd, and so that children start with default dispositions.
+     * SIGPIPE is blocked rather than ignored: a write to a vanished
+     * reader fails with EPIPE and the signal stays pending here, never
+     * delivered, and a new process starts with nothing pending. */
+    sigset_t set;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&set);
+    for (size_t i = 0; i < NTRAPPED; i++) {
+      sa.sa_flags = trapped[i] == SIGCHLD ? SA_NOCLDSTOP : 0;
+      if (sigaction(trapped[i], &sa, 0) < 0) return 0;
+      sigaddset(&set, trapped[i]);
+    }
+    sa.sa_flags = 0;
+    if (sigaction(SIGPIPE, &sa, 0) < 0) return 0;
+    if (sigprocmask(SIG_BLOCK, &set, 0) < 0) return 0;
+    s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (s->sigfd < 0) return 0;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    if (sigprocmask(SIG_BLOCK, &set, 0) < 0) return 0;
+  }
+#else
   s->sigfd = s6net_selfpipe_init();
   if (s->sigfd < 0) return 0;
   for (size_t i = 0; i < NTRAPPED; i++)
@@ -591,6 +626,7 @@ s6net_server *s6net_server_new(s6net_server_config const *cfg, s6net_server_adap
     for (size_t i = 0; i < NTRAPPED; i++) sigaddset(&set, trapped[i]);
     if (sigprocmask(SIG_UNBLOCK, &set, 0) < 0) return 0;
   }
+#endif
   if (s6net_fd_nonblock(cfg->fd) < 0) return 0;
   return s;
 }
@@ -653,14 +689,23 @@ static void reap(s6net_server *s)
 /* Returns -1 to keep running, else the exit code. */
 static int handle_signals(s6net_server *s)
 {
+#ifdef USE_CLONE
+  struct signalfd_siginfo buf[8];
+  size_t const unit = sizeof *buf;
+#define SIGNO(i) ((int)buf[i].ssi_signo)
+#else
   unsigned char buf[64];
+  size_t const unit = 1;
+#define SIGNO(i) ((int)buf[i])
+#endif
   int chld = 0, ret = -1;
   for (;;) {
     ssize_t r = read(s->sigfd, buf, sizeof buf);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) break;
+    r /= (ssize_t)unit;
     for (ssize_t i = 0; i < r; i++) {
-      switch (buf[i]) {
+      switch (SIGNO(i)) {
         case SIGCHLD: chld = 1; break;
         case SIGTERM: ret = 0; break;
         case SIGHUP: killall(s, SIGTERM); break;
@@ -669,8 +714,9 @@ static int handle_signals(s6net_server *s)
         default: break;
       }
     }
-    if (r < (ssize_t)sizeof buf) break;
+    if ((size_t)r < sizeof buf / unit) break;
   }
+#undef SIGNO
   if (chld) reap(s);
   return ret;
 }
@@ -718,11 +764,11 @@ static void handle_conn(s6net_server *s, s6net_server_peer *p)
     if (s->cfg.verbosity >= 1) s6net_warnsys("unable to spawn %s", s->cfg.argv[0]);
     return;
   }
-  if (s->nfree) s->nfree--; else s->nfresh++;
+  slot_take(s);
+  pid_insert(s, pid, ci);
   s->conns[ci].pid = pid;
   memcpy(s->conns[ci].key, p->key, p->keylen);
   s->conns[ci].keylen = (unsigned char)p->keylen;
-  pid_insert(s, pid, ci);
   if (!s->src.tab[si].keylen) {
     memcpy(s->src.tab[si].key, p->key, p->keylen);
     s->src.tab[si].keylen = (unsigned char)p->keylen;
@@ -780,7 +826,9 @@ int s6net_server_run(s6net_server *s)
 {
   /* A reader that went away (readiness pipe, log pipe) is an error to
    * report or a line lost, not a silent death by SIGPIPE. */
-  signal(SIGPIPE, SIG_IGN);
+#ifndef USE_CLONE
+  signal(SIGPIPE, SIG_IGN);   /* with a signalfd, it is blocked (see s6net_server_new) */
+#endif
   if (s->cfg.ready) {
     /* Everything that can fail comes before the notification: a server
      * that said it was ready must not die right after. */
@@ -810,11 +858,14 @@ int s6net_server_run(s6net_server *s)
       if (errno == EINTR) continue;
       s6net_diesys(111, "unable to poll");
     }
+    /* New connections first: when a child's exit and the next client
+     * arrive together (a sequential client), the reaping is not on
+     * anybody's critical path but the spawn is. */
+    if (n == 2 && pfd[1].revents) accept_some(s);
     if (pfd[0].revents) {
       int ret = handle_signals(s);
       if (ret >= 0) return ret;
     }
-    if (n == 2 && pfd[1].revents) accept_some(s);
   }
 }
 

@@ -130,3 +130,14 @@ def listen_port(pid):
                 if parts[9] == inode and parts[3] == "0A":
                     return int(parts[1].rsplit(":", 1)[1], 16)
     return None
+
+
+def limit_fds_to_open(pid):
+    """Set pid's soft RLIMIT_NOFILE just above its highest open descriptor:
+    its next open, accept or pipe fails with EMFILE. (How many descriptors
+    a server holds depends on the build: a signalfd, or a self-pipe.)"""
+    import resource
+    top = max(int(f) for f in os.listdir("/proc/%d/fd" % pid))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (top + 1, hard))
+    return soft, hard

@@ -245,18 +245,17 @@ def test_b0_through_tcpserver_is_refused():
 
 def test_accept_emfile_warns_and_keeps_running(procs):
     """Out of descriptors: warn, back off, serve again once fds are free."""
-    import resource
+    from hardening_util import limit_fds_to_open
     ls = socket.socket()
     ls.bind(("127.0.0.1", 0))
     ls.listen(8)
     port = ls.getsockname()[1]
 
-    def limit():
-        resource.setrlimit(resource.RLIMIT_NOFILE, (5, 5))
-
-    p = procs.start([prog("s6-tcpserverd"), "--"] + handler("env"), stdin=ls, stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE, env=base_env(), preexec_fn=limit)
+    p = procs.start([prog("s6-tcpserverd"), "-1", "--"] + handler("env"), stdin=ls, stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE, env=base_env())
     ls.close()
+    assert p.stdout.readline().strip() == str(port).encode()   # set up: its descriptors are open
+    limit_fds_to_open(p.pid)
     c = socket.create_connection(("127.0.0.1", port), timeout=10)
     line = Log(p).wait_for("unable to accept")
     assert line is not None and "Too many open files" in line
