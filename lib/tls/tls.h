@@ -64,6 +64,18 @@ size_t s6net_tls_info(s6net_tls_conn *conn, s6net_tls_conf const *c, char *buf, 
 int s6net_tls_notify(s6net_tls_conn *conn, s6net_tls_conf const *c, int fd);
 /* Relay until both directions are closed; returns the exit code. */
 int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int appw);
+/* For a pre-forking server engine (the zygote): run handshakes with
+ * ourselves in memory (TLS 1.3 with X25519 and with P-256, TLS 1.2), so
+ * that what OpenSSL initialises on first use (algorithm fetches and their
+ * caches, the random generator, lazy symbol binding) is done once, before
+ * forking, instead of in every worker. The server side is a context
+ * configured like ctx but holding a throwaway key: the real keys are not
+ * used. Failures are ignored: the warm-up only saves time. */
+void s6net_tls_warmup(s6net_tls_ctx *ctx, s6net_tls_conf const *c);
+/* In a process forked from one that used the random generator: reseed
+ * it from the kernel before any handshake, whatever the library's own
+ * fork detection does. */
+void s6net_tls_forked(void);
 /* Release a session / a context (a process that exits need not). */
 void s6net_tls_conn_free(s6net_tls_conn *conn);
 void s6net_tls_ctx_free(s6net_tls_ctx *ctx);

@@ -29,6 +29,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #define KEYFILE_MAX (1 << 20)
 #define SNI_MAX 256
@@ -394,6 +395,100 @@ s6net_tls_ctx *s6net_tls_ctx_new(s6net_tls_conf const *c, char const *const *env
   }
   if (store) X509_STORE_free(store);
   return t;
+}
+
+/* Drive a client and a server to the end of their handshake over a BIO
+ * pair; 1 if both finished. */
+static int warm_handshake(SSL *cli, SSL *srv)
+{
+  for (int i = 0; i < 16; i++) {
+    int a = SSL_do_handshake(cli), b = SSL_do_handshake(srv);
+    if (a == 1 && b == 1) return 1;
+    if ((a != 1 && SSL_get_error(cli, a) != SSL_ERROR_WANT_READ)
+     || (b != 1 && SSL_get_error(srv, b) != SSL_ERROR_WANT_READ)) return 0;
+  }
+  return 0;
+}
+
+static void warm_once(s6net_tls_ctx *t, SSL_CTX *sctx, SSL_CTX *cctx, int version, char const *groups)
+{
+  SSL *cli = SSL_new(cctx), *srv = SSL_new(sctx);
+  BIO *bc = NULL, *bs = NULL;
+  if (!cli || !srv || !BIO_new_bio_pair(&bc, 0, &bs, 0)) goto end;
+  SSL_set_bio(cli, bc, bc);
+  SSL_set_bio(srv, bs, bs);
+  SSL_set_connect_state(cli);
+  SSL_set_accept_state(srv);
+  if (!SSL_set_min_proto_version(cli, version) || !SSL_set_max_proto_version(cli, version)
+   || (groups && !SSL_set1_groups_list(cli, groups))) goto end;
+  if (t->alpnlen) SSL_set_alpn_protos(cli, t->alpn, (unsigned int)t->alpnlen);
+  if (warm_handshake(cli, srv)) {
+    /* The record layer both ways, then close_notify both ways. */
+    char buf[16];
+    if (SSL_write(cli, "warm", 4) == 4 && SSL_read(srv, buf, sizeof buf) > 0
+     && SSL_write(srv, "warm", 4) == 4 && SSL_read(cli, buf, sizeof buf) > 0) {
+      SSL_shutdown(srv);
+      SSL_shutdown(cli);
+      SSL_shutdown(srv);
+    }
+  }
+ end:
+  SSL_free(cli);
+  SSL_free(srv);
+  ERR_clear_error();
+}
+
+/* The server side of the warm-up: a context made like the real one (same
+ * protocol versions, ciphers, ALPN), but with a throwaway P-256 key and
+ * self-signed certificate, no client certificate request and no SNI
+ * switching. The real keys are never used before the fork: a private key
+ * operation leaves state in the key (RSA blinding factors, for one) that
+ * every worker would then inherit and share. */
+static SSL_CTX *warm_server(s6net_tls_ctx *t, s6net_tls_conf const *c)
+{
+  s6net_tls_conf cc = *c;
+  cc.clientcert = S6NET_TLS_CERT_NONE;
+  SSL_CTX *ctx = NULL;
+  EVP_PKEY *k = EVP_EC_gen("P-256");
+  X509 *x = X509_new();
+  if (!k || !x) goto end;
+  if (!X509_set_version(x, 2) || !ASN1_INTEGER_set(X509_get_serialNumber(x), 1)
+   || !X509_gmtime_adj(X509_getm_notBefore(x), 0) || !X509_gmtime_adj(X509_getm_notAfter(x), 3600)
+   || !X509_set_pubkey(x, k)
+   || !X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (unsigned char const *)"warm-up", -1, -1, 0)
+   || !X509_set_issuer_name(x, X509_get_subject_name(x)) || !X509_sign(x, k, EVP_sha256())) goto end;
+  ctx = ctx_make(t, &cc, NULL);
+  SSL_CTX_set_tlsext_servername_callback(ctx, NULL);
+  if (!SSL_CTX_use_certificate(ctx, x) || !SSL_CTX_use_PrivateKey(ctx, k)) { SSL_CTX_free(ctx); ctx = NULL; }
+ end:
+  X509_free(x);
+  EVP_PKEY_free(k);
+  return ctx;
+}
+
+void s6net_tls_warmup(s6net_tls_ctx *t, s6net_tls_conf const *c)
+{
+  SSL_CTX *sctx = warm_server(t, c);
+  SSL_CTX *cctx = sctx ? SSL_CTX_new(TLS_client_method()) : NULL;
+  if (cctx) {
+    SSL_CTX_set_verify(cctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_session_cache_mode(cctx, SSL_SESS_CACHE_OFF);
+    warm_once(t, sctx, cctx, TLS1_3_VERSION, "X25519");
+    warm_once(t, sctx, cctx, TLS1_3_VERSION, "P-256");
+    warm_once(t, sctx, cctx, TLS1_2_VERSION, NULL);
+    SSL_CTX_free(cctx);
+  }
+  SSL_CTX_free(sctx);
+  ERR_clear_error();
+}
+
+void s6net_tls_forked(void)
+{
+  EVP_RAND_CTX *r = RAND_get0_public(NULL);
+  if (r) EVP_RAND_reseed(r, 0, NULL, 0, NULL, 0);
+  r = RAND_get0_private(NULL);
+  if (r) EVP_RAND_reseed(r, 0, NULL, 0, NULL, 0);
+  ERR_clear_error();
 }
 
 void s6net_tls_drop(char const *const *envp)

@@ -9,6 +9,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -142,6 +145,12 @@ int s6net_tlsz_serve(char const *name, s6net_tls_conf *c, char const *const *env
   if (pipe2(busy, O_CLOEXEC) < 0) s6net_diesys(111, "unable to create pipe");
   uid_t owner = getuid();
   s6net_tls_drop(envp);
+  s6net_tls_warmup(ctx, c);
+#ifdef __GLIBC__
+  /* Give back and coalesce what the warm-up freed: otherwise every worker
+   * starts by consolidating those free chunks, copying the pages. */
+  malloc_trim(0);
+#endif
   struct sigaction sig = { .sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT };
   sigemptyset(&sig.sa_mask);
   sigaction(SIGCHLD, &sig, 0); /* workers are reaped by the kernel */
@@ -153,6 +162,7 @@ int s6net_tlsz_serve(char const *name, s6net_tls_conf *c, char const *const *env
     while (idle < pool) {
       pid_t pid = fork();
       if (!pid) {
+        s6net_tls_forked();
         close(busy[0]);
         worker(l, busy[1], owner, ctx, c, fp, fplen, req, sizeof req);
       }

@@ -310,3 +310,35 @@ def test_access_rules_route_and_per_client_keys(procs, certs, tmp_path):
     except ConnectionResetError:
         pass
     s.close()
+
+
+def _server_random(port):
+    """The 32-byte random of the ServerHello, as openssl s_client -msg shows it."""
+    need("openssl")
+    r = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-msg", "-tls1_3",
+                        "-servername", "localhost"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=20)
+    lines = r.stdout.decode(errors="replace").splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("<<<") and line.rstrip().endswith("ServerHello"):
+            hexbytes = []
+            for l2 in lines[i + 1:]:
+                parts = l2.split()
+                if not l2.startswith(" ") or not parts or not all(len(x) == 2 for x in parts):
+                    break
+                hexbytes += parts
+            msg = bytes.fromhex("".join(hexbytes))
+            assert msg[0] == 2 and len(msg) >= 38, msg
+            return msg[6:38]
+    raise AssertionError("no ServerHello in s_client output: %r" % r.stdout[-500:])
+
+
+@pytest.mark.parametrize("key", ["server", "rsa"])
+def test_zygote_workers_never_share_random_state(procs, certs, key):
+    """The zygote warms OpenSSL up (a handshake with itself, in memory) and
+    forks workers from that state; every worker must still draw its own
+    randomness: no two connections see the same ServerHello random."""
+    p, port = tlsserver(procs, certs, app=["cat"], key=key)
+    assert _zygote(p.pid)
+    randoms = [_server_random(port) for _ in range(6)]
+    assert len(set(randoms)) == len(randoms), randoms
