@@ -195,6 +195,7 @@ def main():
 
     med = {n: {k: statistics.median(v) for k, v in d.items() if k != "errors" and v} for n, d in res.items()}
     ref = med["tcpserver"]
+    ref_all = res["tcpserver"]
     print("TCP super-servers (-c 200, backlog %s), %d rounds alternating, wrk -t2 -c50 -d%ds 'Connection: close'; "
           "sequential %d connections" % (BACKLOG, ROUNDS, DUR, SEQN))
     print("%-14s %10s %7s %10s %7s %9s %9s %7s %9s" % ("server", "wrk conn/s", "ratio", "seq conn/s", "ratio",
@@ -214,6 +215,9 @@ def main():
     print("(p50 r. = tcpserver's p50 latency / this server's; the sequential rate is the mean, which"
           " the p99 tail of a loaded machine dominates; the physical limit is the median of one measure"
           " per round; idle RSS is the median of 5 starts; load average %s)" % open("/proc/loadavg").read().split()[0])
+    for k, what in (("wrk", "concurrent"), ("seq_rate", "sequential")):
+        rr = [a / b for a, b in zip(res["s6-tcpserver"][k], ref_all[k]) if b]
+        print("per-round ratio to tcpserver, %s: %.2f-%.2fx" % (what, min(rr), max(rr)))
     print("s6-tcpserverd after %d connections: RSS %d -> %d kB, fds %d -> %d" % (
         growth["connections"], growth["rss_before_kb"], growth["rss_after_kb"],
         growth["fds_before"], growth["fds_after"]))

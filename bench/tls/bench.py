@@ -247,6 +247,16 @@ def main():
             print("%-16s" % ("cpu_%s ms/conn" % kind) + "".join("%14.2f" % r[n] for n in names)
                   + "".join("%17.2fx" % (r["stunnel"] / r[n]) for n in ours)
                   + "   (lower is better; ratio = stunnel / ours)")
+    # The machine's noise, in numbers: the ratio to stunnel round by round
+    # (each round runs every server back to back).
+    for key in ("seq_ec", "seq_rsa", "conc_ec", "conc_rsa", "bulk"):
+        allv = res[key + "_all"]
+        spread = []
+        for n in ours:
+            rr = [a / b for a, b in zip(allv[n], allv["stunnel"]) if b]
+            if rr:
+                spread.append("%s %.2f-%.2fx" % (n, min(rr), max(rr)))
+        print("per-round ratio to stunnel, %-9s %s" % (key + ":", ", ".join(spread)))
     for n in notes:
         print("note:", n)
     res["params"] = {"rounds": ROUNDS, "seq_n": SEQ_N, "wrk_seconds": WRK_D, "bulk_bytes": BULK,
