@@ -62,9 +62,13 @@ def wait_port(port, proc, timeout=10):
     raise SystemExit("server not ready: %r" % proc.args)
 
 
+STATIC = os.path.join(os.path.dirname(B.rstrip("/")), "build-static", "bin")
+
+
 def start(name):
-    if name == "s6-tcpserver":
-        p = subprocess.Popen([os.path.join(B, "bin", "s6-tcpserver"), "-1", "-b", BACKLOG, "-c", "200", "-C", "200",
+    if name.startswith("s6-tcpserver"):
+        bindir = STATIC if name == "s6-tcpserver-static" else os.path.join(B, "bin")
+        p = subprocess.Popen([os.path.join(bindir, "s6-tcpserver"), "-1", "-b", BACKLOG, "-c", "200", "-C", "200",
                               "127.0.0.1", "0", H], stdout=subprocess.PIPE, env=ENV)
         port = int(p.stdout.readline())
     elif name == "tcpserver":
@@ -152,6 +156,9 @@ def idle_rss(name, starts=5):
 def main():
     names = ["s6-tcpserver", "tcpserver", "tcpsvd", "socat"]
     idle = {n: idle_rss(n) for n in names}
+    static_rss = None
+    if os.access(os.path.join(STATIC, "s6-tcpserverd"), os.X_OK):
+        static_rss = idle_rss("s6-tcpserver-static")
     servers = {n: start(n) for n in names}
     sp, net = {"posix_spawn": [], "vfork": []}, []
     res = {n: {"wrk": [], "seq_rate": [], "p50": [], "p99": [], "errors": []} for n in names}
@@ -215,6 +222,9 @@ def main():
     print("(p50 r. = tcpserver's p50 latency / this server's; the sequential rate is the mean, which"
           " the p99 tail of a loaded machine dominates; the physical limit is the median of one measure"
           " per round; idle RSS is the median of 5 starts; load average %s)" % open("/proc/loadavg").read().split()[0])
+    if static_rss is not None:
+        print("idle RSS of the musl-static build (make static): %d kB, %.2fx tcpserver's" % (
+            static_rss, static_rss / idle["tcpserver"]))
     for k, what in (("wrk", "concurrent"), ("seq_rate", "sequential")):
         rr = [a / b for a, b in zip(res["s6-tcpserver"][k], ref_all[k]) if b]
         print("per-round ratio to tcpserver, %s: %.2f-%.2fx" % (what, min(rr), max(rr)))
@@ -222,7 +232,7 @@ def main():
         growth["connections"], growth["rss_before_kb"], growth["rss_after_kb"],
         growth["fds_before"], growth["fds_after"]))
     out = {"rounds": ROUNDS, "duration_s": DUR, "sequential_n": SEQN, "raw": res, "median": med,
-           "idle_rss_kb": idle, "physical": ph, "growth": growth,
+           "idle_rss_kb": idle, "idle_rss_static_kb": static_rss, "physical": ph, "growth": growth,
            "ratios": {"wrk_vs_tcpserver": med["s6-tcpserver"]["wrk"] / ref["wrk"],
                       "seq_vs_tcpserver": ours / ref["seq_rate"],
                       "seq_p50_vs_tcpserver": ref["p50"] / med["s6-tcpserver"]["p50"],
