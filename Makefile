@@ -80,11 +80,29 @@ $(B)/lib/libs6net.pc: tools/libs6net.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
+# The long-lived super-servers are linked statically against the C library
+# (they use nothing from NSS): a static binary keeps resident only the pages
+# it uses, about 0.7 MB idle instead of 1.3 MB with the shared glibc.
+# STATIC_DAEMONS= (empty) links them like the rest; a sanitizer build
+# always does, since the sanitizer runtimes need the dynamic loader.
+# Where the C library has no static archive (-static-pie fails), they are
+# linked like the rest.
+STATIC_DAEMONS ?= s6-tcpserverd s6-ipcserverd
+ifneq ($(S6NET_SANITIZE),)
+STATIC_DAEMONS :=
+endif
+ifneq ($(STATIC_DAEMONS),)
+ifneq ($(shell printf 'int main(void){return 0;}\n' | $(CC) -x c - -static-pie -o /dev/null 2>/dev/null && echo yes),yes)
+STATIC_DAEMONS :=
+endif
+endif
+
 # One program per source file, linked against the static library.
 define prog_rule
 $(B)/bin/$(notdir $(1:.c=)): $(B)/obj/$(1:.c=.o) $(STATIC_LIB)
 	@mkdir -p $$(@D)
-	$$(CC) $$(ALL_CFLAGS) $$(ALL_LDFLAGS) -o $$@ $$< $(STATIC_LIB) $$(LDLIBS_ALL)
+	$$(CC) $$(ALL_CFLAGS) $$(ALL_LDFLAGS) -o $$@ $$< $(STATIC_LIB) \
+	  $(if $(filter $(notdir $(1:.c=)),$(STATIC_DAEMONS)),-static-pie,$$(LDLIBS_ALL))
 endef
 $(foreach s,$(PROG_SRC),$(eval $(call prog_rule,$(s))))
 
