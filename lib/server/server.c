@@ -81,6 +81,7 @@ struct s6net_server {
   int64_t pause_until;
   unsigned char *area;    /* USE_CLONE: maxconn slots of slotsize bytes */
   size_t slotsize;
+  size_t slotblock;       /* the child's arguments, at the end of its slot */
 };
 
 /* ---- hashing and tables ------------------------------------------------ */
@@ -373,7 +374,10 @@ static int child_main(void *varg)
 
 static pid_t spawn(s6net_server *s, int fd, unsigned int ci)
 {
-  unsigned char *area = s->area + (size_t)ci * s->slotsize;
+  /* The arguments at the very end of the slot, the stack growing down
+   * right below them: one child usually touches a single page of its
+   * slot, so the slots used at the busiest moment cost 4 kB each. */
+  unsigned char *area = s->area + (size_t)ci * s->slotsize + s->slotsize - s->slotblock;
   childarg *c = (childarg *)area;
   char const **envp = (char const **)(area + sizeof(childarg));
   char *strings = (char *)(envp + s->nbase + s->a->nvars + 1);
@@ -393,14 +397,13 @@ static pid_t spawn(s6net_server *s, int fd, unsigned int ci)
   c->fd = fd;
   c->pathsearch = s->pathsearch;
   c->err = 0;
-  /* The stack grows down from the end of the slot. */
-  return clone(child_main, area + s->slotsize, CLONE_VM | SIGCHLD, c);
+  return clone(child_main, area, CLONE_VM | SIGCHLD, c);
 }
 
 /* The child's exec error, if any; called at reap. */
 static int spawn_error(s6net_server *s, unsigned int ci)
 {
-  return ((childarg *)(s->area + (size_t)ci * s->slotsize))->err;
+  return ((childarg *)(s->area + (size_t)ci * s->slotsize + s->slotsize - s->slotblock))->err;
 }
 
 #elif defined(USE_VFORK)
@@ -518,10 +521,10 @@ s6net_server *s6net_server_new(s6net_server_config const *cfg, s6net_server_adap
   size_t o_envp = carve(&off, (nbase + a->nvars + 1) * sizeof(char const *));
   size_t o_slots = carve(&off, a->nvars * sizeof(envslot));
   size_t o_bufs = carve(&off, bufs);
-  size_t slotsize = 0, o_area = off;
+  size_t slotsize = 0, slotblock = 0, o_area = off;
 #ifdef USE_CLONE
-  slotsize = sizeof(childarg) + (nbase + a->nvars + 1) * sizeof(char *) + bufs + CHILD_STACK;
-  slotsize = (slotsize + 4095) & ~(size_t)4095;
+  slotblock = (sizeof(childarg) + (nbase + a->nvars + 1) * sizeof(char *) + bufs + 15) & ~(size_t)15;
+  slotsize = (slotblock + CHILD_STACK + 4095) & ~(size_t)4095;
   o_area = (off + 4095) & ~(size_t)4095;
   off = o_area + slotsize * cfg->maxconn;
 #endif
@@ -541,6 +544,7 @@ s6net_server *s6net_server_new(s6net_server_config const *cfg, s6net_server_adap
   if (rtab) s->rate.tab = (s6net_server_rateent *)(m + o_rate);
   s->area = m + o_area;
   s->slotsize = slotsize;
+  s->slotblock = slotblock;
   s->pidmask = ptab - 1;
   s->src.mask = ptab - 1;
   {
