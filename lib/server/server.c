@@ -257,7 +257,6 @@ static unsigned int slot_take(s6net_server *s)
   return s->nfree ? s->freelist[--s->nfree] : s->nfresh++;
 }
 
-
 #ifndef USE_CLONE
 static void build_envp(s6net_server *s)
 {
