@@ -97,12 +97,44 @@ STATIC_DAEMONS :=
 endif
 endif
 
+# The programs that run once per connection and need only the C library
+# are built static with musl when musl-gcc is installed: a glibc program
+# costs about 0.6 ms to start here (its start-up runs many CPUID
+# instructions, 6.5 us each in this VM), a musl-static one 0.09 ms.
+# MUSL_PROGS= builds them with $(CC) like the rest; so does a sanitizer
+# build. (make static builds every program it can this way, elsewhere.)
+MUSL_CC    ?= musl-gcc
+MUSL_PROGS ?= s6-tlsd s6-tlsc s6-ucspitlsd s6-ucspitlsc proxy-server s6-tcpserver-access s6-ipcserver-access
+ifneq ($(S6NET_SANITIZE),)
+MUSL_PROGS :=
+endif
+ifeq ($(shell command -v $(MUSL_CC) 2>/dev/null),)
+MUSL_PROGS :=
+endif
+MUSL_LIB    := $(B)/musl/libs6net.a
+MUSL_CFLAGS := -std=c11 -O2 -g -D_GNU_SOURCE -Iinclude -Ilib -DS6NET_BINDIR='"$(BINDIR)"'
+
+# The library modules that build against musl's headers (not those that
+# include OpenSSL, c-ares or tinycdb headers).
+$(MUSL_LIB): $(LIB_SRC) $(wildcard lib/*/*.h include/s6net/*.h)
+	@mkdir -p $(B)/musl/obj
+	@rm -f $@; objs=""; for c in $(LIB_SRC); do \
+	  o=$(B)/musl/obj/$$(echo $$c | tr / _ | sed 's/\.c$$/.o/'); \
+	  if $(MUSL_CC) $(MUSL_CFLAGS) -c -o $$o $$c 2>/dev/null; then objs="$$objs $$o"; fi; \
+	done; echo "$(MUSL_CC): musl library modules:$$objs" | sed 's|$(B)/musl/obj/||g'; $(AR) rcs $@ $$objs
+
 # One program per source file, linked against the static library.
 define prog_rule
+ifneq ($(filter $(notdir $(1:.c=)),$(MUSL_PROGS)),)
+$(B)/bin/$(notdir $(1:.c=)): $(1) $(MUSL_LIB)
+	@mkdir -p $$(@D)
+	$(MUSL_CC) $(MUSL_CFLAGS) -static -o $$@ $$< $(MUSL_LIB)
+else
 $(B)/bin/$(notdir $(1:.c=)): $(B)/obj/$(1:.c=.o) $(STATIC_LIB)
 	@mkdir -p $$(@D)
 	$$(CC) $$(ALL_CFLAGS) $$(ALL_LDFLAGS) -o $$@ $$< $(STATIC_LIB) \
 	  $(if $(filter $(notdir $(1:.c=)),$(STATIC_DAEMONS)),-static-pie,$$(LDLIBS_ALL))
+endif
 endef
 $(foreach s,$(PROG_SRC),$(eval $(call prog_rule,$(s))))
 
