@@ -249,14 +249,6 @@ static int const trapped[] = { SIGCHLD, SIGTERM, SIGHUP, SIGQUIT, SIGABRT };
 
 /* ---- spawning --------------------------------------------------------------- */
 
-/* Connection slots: maxconn of them, each a conn entry (and, with clone,
- * a child's stack and arguments); free ones on a stack, then the never
- * used ones from nfresh up. */
-static unsigned int slot_take(s6net_server *s)
-{
-  return s->nfree ? s->freelist[--s->nfree] : s->nfresh++;
-}
-
 #ifndef USE_CLONE
 static void build_envp(s6net_server *s)
 {
@@ -350,8 +342,10 @@ static long child_execvp(char const *name, char const *const *argv, char const *
 
 /* The connection on fd: onto 0 and 1, an empty mask, exec. fd is
  * close-on-exec; if it is 0 or 1 already, that flag is cleared instead. */
-static void child_exec(childarg *c, int fd)
+static int child_main(void *varg)
 {
+  childarg *c = varg;
+  int fd = c->fd;
   long r = fd == 0 ? raw3(SYS_fcntl, 0, F_SETFD, 0) : raw3(SYS_dup3, fd, 0, 0);
   if (r >= 0) r = fd == 1 ? raw3(SYS_fcntl, 1, F_SETFD, 0) : raw3(SYS_dup3, fd, 1, 0);
   if (r >= 0) {
@@ -364,19 +358,17 @@ static void child_exec(childarg *c, int fd)
   _exit(127);
 }
 
-static int child_main(void *varg)
+/* The arguments at the very end of slot ci, the stack growing down right
+ * below them: one child usually touches a single page of its slot, so the
+ * slots used at the busiest moment cost 4 kB each. */
+static unsigned char *slot_args(s6net_server const *s, unsigned int ci)
 {
-  childarg *c = varg;
-  child_exec(c, c->fd);
-  return 127;
+  return s->area + (size_t)(ci + 1) * s->slotsize - s->slotblock;
 }
 
 static pid_t spawn(s6net_server *s, int fd, unsigned int ci)
 {
-  /* The arguments at the very end of the slot, the stack growing down
-   * right below them: one child usually touches a single page of its
-   * slot, so the slots used at the busiest moment cost 4 kB each. */
-  unsigned char *area = s->area + (size_t)ci * s->slotsize + s->slotsize - s->slotblock;
+  unsigned char *area = slot_args(s, ci);
   childarg *c = (childarg *)area;
   char const **envp = (char const **)(area + sizeof(childarg));
   char *strings = (char *)(envp + s->nbase + s->a->nvars + 1);
@@ -402,7 +394,7 @@ static pid_t spawn(s6net_server *s, int fd, unsigned int ci)
 /* The child's exec error, if any; called at reap. */
 static int spawn_error(s6net_server *s, unsigned int ci)
 {
-  return ((childarg *)(s->area + (size_t)ci * s->slotsize + s->slotsize - s->slotblock))->err;
+  return ((childarg *)slot_args(s, ci))->err;
 }
 
 #elif defined(USE_VFORK)
@@ -767,11 +759,11 @@ static void handle_conn(s6net_server *s, s6net_server_peer *p)
     if (s->cfg.verbosity >= 1) s6net_warnsys("unable to spawn %s", s->cfg.argv[0]);
     return;
   }
-  slot_take(s);
-  pid_insert(s, pid, ci);
+  if (s->nfree) s->nfree--; else s->nfresh++;
   s->conns[ci].pid = pid;
   memcpy(s->conns[ci].key, p->key, p->keylen);
   s->conns[ci].keylen = (unsigned char)p->keylen;
+  pid_insert(s, pid, ci);
   if (!s->src.tab[si].keylen) {
     memcpy(s->src.tab[si].key, p->key, p->keylen);
     s->src.tab[si].keylen = (unsigned char)p->keylen;
