@@ -10,20 +10,17 @@ B=build-static
 CC=${MUSL_CC:-musl-gcc}
 command -v "$CC" >/dev/null || { echo "static: $CC not found (apt-get install musl-tools)" >&2; exit 100; }
 CFLAGS="-std=c11 -O2 -D_GNU_SOURCE -Iinclude -Ilib -DS6NET_BINDIR=\"${BINDIR:-/usr/local/bin}\""
-mkdir -p $B/obj $B/bin
-rm -f $B/lib.a $B/bin/*
-objs=""
-# Library modules that include headers musl does not have (OpenSSL, c-ares,
-# tinycdb) simply do not build here; programs that need them are skipped.
-for c in lib/*/*.c; do
-  o=$B/obj/$(echo "$c" | tr / _ | sed 's/\.c$/.o/')
-  if $CC $CFLAGS -c -o "$o" "$c" 2>/dev/null; then objs="$objs $o"; fi
-done
-ar rcs $B/lib.a $objs
+mkdir -p $B/bin
+rm -f $B/bin/*
+# The Makefile's musl library: the modules that include headers musl does
+# not have (OpenSSL, c-ares, tinycdb) do not build there, and the programs
+# that need them are skipped here.
+LIB=$B/musl/libs6net.a
+make --no-print-directory -s B=$B MUSL_CC="$CC" "$LIB" >/dev/null || exit 111
 built=""; skipped=""
 for c in src/*/*.c; do
   p=$(basename "$c" .c)
-  if $CC $CFLAGS -static -o "$B/bin/$p" "$c" $B/lib.a 2>/dev/null; then
+  if $CC $CFLAGS -static -o "$B/bin/$p" "$c" $LIB 2>/dev/null; then
     strip "$B/bin/$p"; built="$built $p"
   else
     skipped="$skipped $p"
