@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from conftest import base_env, prog, run
+from hardening_util import limit_fds_to_open
 from tcpserver_util import LOOP, Log, fetch, handler, parse_env, server, start
 
 H = ["/bin/true"]
@@ -245,7 +246,6 @@ def test_b0_through_tcpserver_is_refused():
 
 def test_accept_emfile_warns_and_keeps_running(procs):
     """Out of descriptors: warn, back off, serve again once fds are free."""
-    from hardening_util import limit_fds_to_open
     ls = socket.socket()
     ls.bind(("127.0.0.1", 0))
     ls.listen(8)
