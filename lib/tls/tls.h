@@ -31,6 +31,7 @@ typedef struct {
   unsigned int snilevel;      /* server: -k */
   char const *servername;     /* client: -k (SNI and name verification) */
   char const *alpn;           /* comma-separated protocol list, or NULL */
+  unsigned char prefork;      /* server: workers are forked from this process */
 } s6net_tls_conf;
 
 typedef struct s6net_tls_ctx s6net_tls_ctx;
@@ -76,6 +77,12 @@ void s6net_tls_warmup(s6net_tls_ctx *ctx, s6net_tls_conf const *c);
  * it from the kernel before any handshake, whatever the library's own
  * fork detection does. */
 void s6net_tls_forked(void);
+/* For a pre-forking server whose conf had prefork set before
+ * s6net_tls_ctx_new: call s6net_tls_prefork right before each fork and
+ * s6net_tls_postfork in the parent right after it. They hand each worker
+ * RSA blinding values of its own, computed in batches (see rsablind.h). */
+void s6net_tls_prefork(void);
+void s6net_tls_postfork(void);
 /* Release a session / a context (a process that exits need not). */
 void s6net_tls_conn_free(s6net_tls_conn *conn);
 void s6net_tls_ctx_free(s6net_tls_ctx *ctx);

@@ -133,6 +133,7 @@ int s6net_tlsz_serve(char const *name, s6net_tls_conf *c, char const *const *env
   if (getppid() != parent) return 0;
   size_t fplen = s6net_tlsz_fingerprint(fp, sizeof fp, c->clientcert, c->snilevel, c->alpn, envp);
   if (!fplen) s6net_die(100, "too many or too long key variables");
+  c->prefork = 1;
   s6net_tls_ctx *ctx = s6net_tls_ctx_new(c, envp);
   struct sockaddr_un sa;
   socklen_t salen = s6net_tlsz_addr(&sa, name);
@@ -160,7 +161,9 @@ int s6net_tlsz_serve(char const *name, s6net_tls_conf *c, char const *const *env
   int ready = readyfd;
   for (;;) {
     while (idle < pool) {
+      s6net_tls_prefork();
       pid_t pid = fork();
+      if (pid) s6net_tls_postfork();
       if (!pid) {
         s6net_tls_forked();
         close(busy[0]);

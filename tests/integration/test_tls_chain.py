@@ -342,3 +342,24 @@ def test_zygote_workers_never_share_random_state(procs, certs, key):
     assert _zygote(p.pid)
     randoms = [_server_random(port) for _ in range(6)]
     assert len(set(randoms)) == len(randoms), randoms
+
+
+def test_zygote_rsa_signatures_every_scheme(procs, certs):
+    """An RSA key in the zygote signs with blinding values the zygote made
+    for each worker (16 per batch): every signature scheme a client can
+    ask for must verify, over more connections than one batch."""
+    need("openssl")
+    p, port = tlsserver(procs, certs, app=["cat"], key="rsa")
+    assert _zygote(p.pid)
+    schemes = [("-tls1_3", "rsa_pss_rsae_sha256", "RSA-PSS"), ("-tls1_3", "rsa_pss_rsae_sha512", "RSA-PSS"),
+               ("-tls1_2", "rsa_pss_rsae_sha256", "RSA-PSS"), ("-tls1_2", "RSA+SHA256", "RSA"),
+               ("-tls1_2", "RSA+SHA384", "RSA"), ("-tls1_2", "RSA+SHA512", "RSA")]
+    for i in range(20):
+        version, sigalg, kind = schemes[i % len(schemes)]
+        r = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, version,
+                            "-sigalgs", sigalg, "-servername", "localhost", "-CAfile", certs.p("ca.pem"),
+                            "-verify_return_error"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
+        out = r.stdout.decode(errors="replace")
+        assert r.returncode == 0 and "Verification: OK" in out, (version, sigalg, out[-600:])
+        assert "Peer signature type: %s\n" % kind in out, (version, sigalg, out[-600:])
