@@ -84,13 +84,15 @@ _Noreturn static void child(int s, s6net_tls_ctx *ctx, s6net_tls_conf const *bas
  * the master it is taken, then serves that one connection and exits.
  * Forking ahead of time takes fork() out of the connection's path while
  * keeping one process per connection. */
-_Noreturn static void worker(int l, int busy, uid_t owner, s6net_tls_ctx *ctx, s6net_tls_conf const *c,
+_Noreturn static void worker(pid_t master, int l, int busy, uid_t owner, s6net_tls_ctx *ctx, s6net_tls_conf const *c,
                              char const *fp, size_t fplen, unsigned char *req, size_t reqcap)
 {
   signal(SIGCHLD, SIG_DFL);
-  /* Idle workers go with the master; a busy one finishes its connection. */
+  /* Idle workers go with the master; a busy one finishes its connection.
+   * (The master may be gone already: then we were reparented, to init or
+   * to a subreaper.) */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() == 1) _exit(0);
+  if (getppid() != master) _exit(0);
   int s;
   for (;;) {
     s = accept4(l, 0, 0, SOCK_CLOEXEC);
@@ -146,6 +148,10 @@ int s6net_tlsz_serve(char const *name, s6net_tls_conf *c, char const *const *env
   if (pipe2(busy, O_CLOEXEC) < 0) s6net_diesys(111, "unable to create pipe");
   uid_t owner = getuid();
   s6net_tls_drop(envp);
+  /* Changing user ids clears the parent-death signal: set it again, and
+   * see whether the parent went away in between. */
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) s6net_diesys(111, "unable to set parent death signal");
+  if (getppid() != parent) return 0;
   s6net_tls_warmup(ctx, c);
 #ifdef __GLIBC__
   /* Give back and coalesce what the warm-up freed: otherwise every worker
@@ -157,6 +163,7 @@ int s6net_tlsz_serve(char const *name, s6net_tls_conf *c, char const *const *env
   sigaction(SIGCHLD, &sig, 0); /* workers are reaped by the kernel */
   signal(SIGPIPE, SIG_IGN);
   if (!pool) pool = 1;
+  pid_t self = getpid();
   unsigned int idle = 0;
   int ready = readyfd;
   for (;;) {
@@ -167,7 +174,7 @@ int s6net_tlsz_serve(char const *name, s6net_tls_conf *c, char const *const *env
       if (!pid) {
         s6net_tls_forked();
         close(busy[0]);
-        worker(l, busy[1], owner, ctx, c, fp, fplen, req, sizeof req);
+        worker(self, l, busy[1], owner, ctx, c, fp, fplen, req, sizeof req);
       }
       if (pid < 0) { s6net_warnsys("unable to fork"); break; }
       idle++;

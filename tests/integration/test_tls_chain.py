@@ -233,6 +233,38 @@ def test_zygote_privileges_isolation_and_no_leaks(procs, certs):
     assert len(children(p.pid)) == 1
 
 
+@pytest.mark.parametrize("drop", [False, True])
+def test_zygote_and_workers_die_with_the_server(procs, certs, drop):
+    """The zygote holds the private keys: it must not outlive the
+    super-server, also when it runs as TLS_UID/TLS_GID (changing user ids
+    clears a parent-death signal set before), and neither may its idle
+    workers."""
+    extra = {"TLS_UID": "65534", "TLS_GID": "65534"} if drop else {}
+    p, port = tlsserver(procs, certs, app=["cat"], **extra)
+    z = _zygote(p.pid)
+    assert z, "no zygote"
+    deadline = time.monotonic() + 10
+    while len(children(z)) < 8 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    family = [z] + children(z)
+    assert len(family) == 9
+    if drop:
+        assert status(z, "Uid")[:2] == ["65534", "65534"]
+    p.kill()
+    p.wait()
+
+    def alive(pid):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+    deadline = time.monotonic() + 10
+    while any(alive(x) for x in family) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not [x for x in family if alive(x)]
+
+
 def test_zygote_mismatch_falls_back(procs, certs):
     """An s6-tlsd whose key variables differ from the zygote's (as with
     per-client access rules) runs its own engine with its own keys."""
