@@ -12,8 +12,9 @@
  * workers independently and inverts them all with one inversion
  * (Montgomery's trick: invert the product, then peel off each factor with
  * two multiplications). Each pair goes to exactly one worker and the zygote
- * erases its copy once that worker is forked, so no two connections ever
- * share blinding values. The exponentiation itself stays OpenSSL's
+ * erases its copy once that worker is forked; the pairs not handed out yet
+ * live in memory that a forked child sees as zeros (MADV_WIPEONFORK). So no
+ * two connections share blinding values, and no worker holds another's. The exponentiation itself stays OpenSSL's
  * constant-time CRT code.
  */
 #ifndef S6NET_TLS_RSABLIND_H
@@ -32,6 +33,10 @@ void s6net_rsablind_prefork(void);
 
 /* In the zygote, right after fork(): erase the pairs the child took. */
 void s6net_rsablind_postfork(void);
+
+/* For tests: how many pairs the zygote holds ready for the next workers
+ * (0 in a worker: that memory is wiped on fork). */
+size_t s6net_rsablind_pooled(EVP_PKEY *k);
 
 /* For tests: copy the current r^-1 of a wrapped key into out (allocated);
  * 0 if the key is not wrapped or has no pair yet. */

@@ -19,6 +19,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
 
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
@@ -35,8 +37,13 @@ typedef struct kb {
   BN_MONT_CTX *mont;
   BIGNUM *a, *ai;       /* current pair, Montgomery form; NULL: none */
   unsigned int uses;
-  unsigned int npool;
-  BIGNUM *pa[BLIND_BATCH], *pai[BLIND_BATCH];
+  size_t width;         /* bytes per stored number (the modulus size) */
+  /* Pairs not handed out yet, in memory that fork() gives the child as
+   * zeros (MADV_WIPEONFORK): a worker holds its own pair, not the next
+   * ones. Layout: a count, then BLIND_BATCH (a, ai) of width bytes each.
+   * NULL where the kernel lacks it: then one pair is made per fork. */
+  struct pool { size_t n; unsigned char pairs[]; } *pool;
+  size_t poolsize;
 } kb;
 
 static kb keys[BLIND_KEYS];
@@ -174,6 +181,54 @@ static int blind_enc(int flen, unsigned char const *from, unsigned char *to, RSA
   return ret;
 }
 
+static void pool_init(kb *k)
+{
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t size = sizeof(struct pool) + 2 * BLIND_BATCH * k->width;
+  size = (size + page - 1) / page * page;
+  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return;
+#ifdef MADV_WIPEONFORK
+  if (!madvise(p, size, MADV_WIPEONFORK)) {
+    k->pool = p;
+    k->poolsize = size;
+    return;
+  }
+#endif
+  munmap(p, size);
+}
+
+static int pool_fill(kb *k, BN_CTX *bc)
+{
+  BIGNUM *a[BLIND_BATCH], *ai[BLIND_BATCH];
+  if (!make_pairs(k, bc, BLIND_BATCH, a, ai)) return 0;
+  int ok = 1;
+  for (unsigned int i = 0; i < BLIND_BATCH; i++) {
+    unsigned char *slot = k->pool->pairs + 2 * i * k->width;
+    if (BN_bn2binpad(a[i], slot, (int)k->width) < 0 || BN_bn2binpad(ai[i], slot + k->width, (int)k->width) < 0) ok = 0;
+    pair_clear(&a[i], &ai[i]);
+  }
+  if (!ok) {
+    OPENSSL_cleanse(k->pool, k->poolsize);
+    return 0;
+  }
+  k->pool->n = BLIND_BATCH;
+  return 1;
+}
+
+static int pool_take(kb *k)
+{
+  unsigned char *slot = k->pool->pairs + 2 * (k->pool->n - 1) * k->width;
+  k->a = BN_secure_new();
+  k->ai = BN_secure_new();
+  int ok = k->a && k->ai && BN_bin2bn(slot, (int)k->width, k->a) && BN_bin2bn(slot + k->width, (int)k->width, k->ai)
+    && !BN_is_zero(k->a) && !BN_is_zero(k->ai);
+  OPENSSL_cleanse(slot, 2 * k->width);
+  k->pool->n--;
+  if (!ok) pair_clear(&k->a, &k->ai);
+  return ok;
+}
+
 static int meth_init(void)
 {
   if (meth) return 1;
@@ -207,6 +262,7 @@ EVP_PKEY *s6net_rsablind_wrap(EVP_PKEY *key)
   /* Only two-prime keys with CRT factors: the layout we reason about. */
   if (!n || !e || !d || !p || !q || RSA_get_multi_prime_extra_count(rsa) > 0) goto same;
   memset(k, 0, sizeof *k);
+  k->width = (size_t)BN_num_bytes(n);
   bc = BN_CTX_new();
   k->n = BN_dup(n);
   k->e = BN_dup(e);
@@ -219,6 +275,7 @@ EVP_PKEY *s6net_rsablind_wrap(EVP_PKEY *key)
   k->rsa = rsa;
   if (!EVP_PKEY_assign_RSA(w, rsa)) goto fail;
   rsa = NULL;
+  pool_init(k);
   nkeys++;
   /* One signature now, with a pair no worker will get: OpenSSL caches the
    * Montgomery contexts of p and q in the key (they depend on the key
@@ -258,18 +315,24 @@ void s6net_rsablind_prefork(void)
     kb *k = &keys[i];
     pair_clear(&k->a, &k->ai);
     k->uses = 0;
-    if (!k->npool) {
-      if (!bc && !(bc = BN_CTX_secure_new())) break;
-      if (!make_pairs(k, bc, BLIND_BATCH, k->pa, k->pai)) continue; /* the worker makes its own */
-      k->npool = BLIND_BATCH;
+    if (!bc && !(bc = BN_CTX_secure_new())) break;
+    if (!k->pool) {
+      /* No wipe-on-fork memory: one pair, made now, for this worker. */
+      (void)make_pairs(k, bc, 1, &k->a, &k->ai);
+      continue;
     }
-    k->npool--;
-    k->a = k->pa[k->npool];
-    k->ai = k->pai[k->npool];
-    k->pa[k->npool] = k->pai[k->npool] = NULL;
+    if (!k->pool->n && !pool_fill(k, bc)) continue; /* the worker makes its own */
+    (void)pool_take(k);
   }
   BN_CTX_free(bc);
   ERR_clear_error();
+}
+
+size_t s6net_rsablind_pooled(EVP_PKEY *key)
+{
+  RSA const *rsa = EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA ? EVP_PKEY_get0_RSA(key) : NULL;
+  kb *k = rsa ? find(rsa) : NULL;
+  return k && k->pool ? k->pool->n : 0;
 }
 
 void s6net_rsablind_postfork(void)

@@ -114,6 +114,7 @@ static void test_every_fork_its_own_pair(void **state)
   unsigned char *seen[N];
   size_t len[N];
   for (int i = 0; i < N; i++) {
+    size_t ready = s6net_rsablind_pooled(wrapped);
     s6net_rsablind_prefork();
     assert_true(s6net_rsablind_peek(wrapped, &seen[i], &len[i]));
     for (int j = 0; j < i; j++) assert_false(same_peek(seen[i], len[i], seen[j], len[j]));
@@ -125,11 +126,15 @@ static void test_every_fork_its_own_pair(void **state)
       /* The child has the pair the parent saw, and it signs correctly. */
       unsigned char *c;
       size_t lc;
+      /* The pairs the next workers will get are not in its memory. */
       char ok = s6net_rsablind_peek(wrapped, &c, &lc) && same_peek(c, lc, seen[i], len[i])
+        && s6net_rsablind_pooled(wrapped) == 0
         && sign_verify(wrapped, orig, i & 1 ? RSA_PKCS1_PADDING : RSA_PKCS1_PSS_PADDING, "child");
       _exit(write(p[1], &ok, 1) == 1 && ok ? 0 : 1);
     }
     s6net_rsablind_postfork();
+    /* One pair fewer for the next workers (a new batch of 16 when empty). */
+    assert_int_equal(s6net_rsablind_pooled(wrapped), ready ? ready - 1 : 15);
     unsigned char *none;
     size_t lnone;
     assert_false(s6net_rsablind_peek(wrapped, &none, &lnone));
