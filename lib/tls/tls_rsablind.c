@@ -71,10 +71,12 @@ static void pair_clear(BIGNUM **a, BIGNUM **ai)
 static int make_pairs(kb *k, BN_CTX *bc, unsigned int count, BIGNUM **a, BIGNUM **ai)
 {
   BIGNUM *rm[BLIND_BATCH] = { 0 }, *cm[BLIND_BATCH] = { 0 };
-  BIGNUM *inv = NULL, *t = NULL, *nct = BN_new();
+  BIGNUM *inv = NULL, *t = NULL, *nct = NULL;
   int ok = 0;
-  if (!count || count > BLIND_BATCH || !nct) goto end;
+  if (!count || count > BLIND_BATCH) return 0;
   for (unsigned int i = 0; i < count; i++) a[i] = ai[i] = NULL;
+  nct = BN_new();
+  if (!nct) goto end;
   BN_with_flags(nct, k->n, BN_FLG_CONSTTIME);
   inv = BN_secure_new();
   t = BN_secure_new();
@@ -111,7 +113,7 @@ static int make_pairs(kb *k, BN_CTX *bc, unsigned int count, BIGNUM **a, BIGNUM 
   BN_clear_free(inv);
   BN_clear_free(t);
   BN_free(nct);
-  if (!ok) for (unsigned int i = 0; i < count && i < BLIND_BATCH; i++) pair_clear(&a[i], &ai[i]);
+  if (!ok) for (unsigned int i = 0; i < count; i++) pair_clear(&a[i], &ai[i]);
   return ok;
 }
 
@@ -154,10 +156,8 @@ static int blind_enc(int flen, unsigned char const *from, unsigned char *to, RSA
   unsigned char *buf = OPENSSL_malloc((size_t)size);
   BN_CTX *bc = BN_CTX_secure_new();
   BIGNUM *x = NULL;
-  if (!buf || !bc) goto end;
-  BN_CTX_start(bc);
-  x = BN_CTX_get(bc);
-  if (!x) goto end;
+  if (bc) BN_CTX_start(bc);
+  if (!buf || !bc || !(x = BN_CTX_get(bc))) goto end;
   if (!(padding == RSA_PKCS1_PADDING
         ? RSA_padding_add_PKCS1_type_1(buf, size, from, flen)
         : RSA_padding_add_none(buf, size, from, flen))) goto end;
