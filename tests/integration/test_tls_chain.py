@@ -395,3 +395,21 @@ def test_zygote_rsa_signatures_every_scheme(procs, certs):
         out = r.stdout.decode(errors="replace")
         assert r.returncode == 0 and "Verification: OK" in out, (version, sigalg, out[-600:])
         assert "Peer signature type: %s\n" % kind in out, (version, sigalg, out[-600:])
+
+
+def test_zygote_sni_rsa_key_next_to_ec_default(procs, certs):
+    """With -k 1 the zygote holds an EC default key and an RSA key for one
+    server name, which it wraps for its own blinding (SNI contexts too):
+    every handshake must succeed, each name with its own key type."""
+    need("openssl")
+    env = server_env(certs, **{"KEYFILE:rsa.example": certs.p("rsa.key"),
+                               "CERTFILE:rsa.example": certs.p("rsa.pem")})
+    p, port = tlsserver(procs, certs, "-k", "1", app=["cat"], env=env)
+    assert _zygote(p.pid)
+    for i in range(4):
+        for name, kind in (("rsa.example", "RSA-PSS"), ("localhost", "ECDSA")):
+            r = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-tls1_3",
+                                "-servername", name], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=20)
+            out = r.stdout.decode(errors="replace")
+            assert r.returncode == 0 and "Peer signature type: %s\n" % kind in out, (name, out[-600:])
