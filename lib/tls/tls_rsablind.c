@@ -43,7 +43,6 @@ typedef struct kb {
    * ones. Layout: a count, then BLIND_BATCH (a, ai) of width bytes each.
    * NULL where the kernel lacks it: then one pair is made per fork. */
   struct pool { size_t n; unsigned char pairs[]; } *pool;
-  size_t poolsize;
 } kb;
 
 static kb keys[BLIND_KEYS];
@@ -191,7 +190,6 @@ static void pool_init(kb *k)
 #ifdef MADV_WIPEONFORK
   if (!madvise(p, size, MADV_WIPEONFORK)) {
     k->pool = p;
-    k->poolsize = size;
     return;
   }
 #endif
@@ -209,7 +207,7 @@ static int pool_fill(kb *k, BN_CTX *bc)
     pair_clear(&a[i], &ai[i]);
   }
   if (!ok) {
-    OPENSSL_cleanse(k->pool, k->poolsize);
+    OPENSSL_cleanse(k->pool->pairs, 2 * BLIND_BATCH * k->width);
     return 0;
   }
   k->pool->n = BLIND_BATCH;
@@ -315,23 +313,27 @@ void s6net_rsablind_prefork(void)
     kb *k = &keys[i];
     pair_clear(&k->a, &k->ai);
     k->uses = 0;
+    if (k->pool && k->pool->n) { (void)pool_take(k); continue; }
+    /* Pairs to make: a batch for the pool or, without wipe-on-fork memory,
+     * one for this worker. On failure the worker makes its own. */
     if (!bc && !(bc = BN_CTX_secure_new())) break;
-    if (!k->pool) {
-      /* No wipe-on-fork memory: one pair, made now, for this worker. */
-      (void)make_pairs(k, bc, 1, &k->a, &k->ai);
-      continue;
-    }
-    if (!k->pool->n && !pool_fill(k, bc)) continue; /* the worker makes its own */
-    (void)pool_take(k);
+    if (!k->pool) (void)make_pairs(k, bc, 1, &k->a, &k->ai);
+    else if (pool_fill(k, bc)) (void)pool_take(k);
   }
   BN_CTX_free(bc);
   ERR_clear_error();
 }
 
-size_t s6net_rsablind_pooled(EVP_PKEY *key)
+/* The wrapping of a key, if it is one of ours. */
+static kb *find_key(EVP_PKEY *key)
 {
   RSA const *rsa = EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA ? EVP_PKEY_get0_RSA(key) : NULL;
-  kb *k = rsa ? find(rsa) : NULL;
+  return rsa ? find(rsa) : NULL;
+}
+
+size_t s6net_rsablind_pooled(EVP_PKEY *key)
+{
+  kb *k = find_key(key);
   return k && k->pool ? k->pool->n : 0;
 }
 
@@ -342,8 +344,7 @@ void s6net_rsablind_postfork(void)
 
 int s6net_rsablind_peek(EVP_PKEY *key, unsigned char **out, size_t *len)
 {
-  RSA const *rsa = EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA ? EVP_PKEY_get0_RSA(key) : NULL;
-  kb *k = rsa ? find(rsa) : NULL;
+  kb *k = find_key(key);
   if (!k || !k->ai) return 0;
   *len = (size_t)BN_num_bytes(k->ai);
   *out = malloc(*len ? *len : 1);
