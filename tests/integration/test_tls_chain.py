@@ -10,6 +10,7 @@ import pytest
 
 from conftest import prog, helper, run, need, procs, base_env, recv_all  # noqa: F401
 from tls_util import certs, server_env, client_env, wait_listen  # noqa: F401
+from tcpserver_util import alive
 
 
 def tlsserver(procs, certs, *opts, app, key="server", env=None, **extra):
@@ -252,13 +253,6 @@ def test_zygote_and_workers_die_with_the_server(procs, certs, drop):
         assert status(z, "Uid")[:2] == ["65534", "65534"]
     p.kill()
     p.wait()
-
-    def alive(pid):
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-        except OSError:
-            return False
     deadline = time.monotonic() + 10
     while any(alive(x) for x in family) and time.monotonic() < deadline:
         time.sleep(0.02)
