@@ -80,17 +80,21 @@ $(B)/lib/libs6net.pc: tools/libs6net.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
+# A sanitizer build links every program like the rest: the sanitizer
+# runtimes need the dynamic loader and glibc (see STATIC_DAEMONS,
+# STATIC_OPENSSL and MUSL_PROGS below).
+ifneq ($(S6NET_SANITIZE),)
+STATIC_DAEMONS :=
+STATIC_OPENSSL :=
+MUSL_PROGS :=
+endif
+
 # The long-lived super-servers are linked statically against the C library
 # (they use nothing from NSS): a static binary keeps resident only the pages
 # it uses, about 0.7 MB idle instead of 1.3 MB with the shared glibc.
-# STATIC_DAEMONS= (empty) links them like the rest; a sanitizer build
-# always does, since the sanitizer runtimes need the dynamic loader.
-# Where the C library has no static archive (-static-pie fails), they are
-# linked like the rest.
+# STATIC_DAEMONS= (empty) links them like the rest, and so does a sanitizer
+# build or a C library without a static archive (-static-pie fails).
 STATIC_DAEMONS ?= s6-tcpserverd s6-ipcserverd
-ifneq ($(S6NET_SANITIZE),)
-STATIC_DAEMONS :=
-endif
 ifneq ($(STATIC_DAEMONS),)
 ifneq ($(shell printf 'int main(void){return 0;}\n' | $(CC) -x c - -static-pie -o /dev/null 2>/dev/null && echo yes),yes)
 STATIC_DAEMONS :=
@@ -108,9 +112,6 @@ endif
 # distribution that ships OpenSSL updates separately will want.
 STATIC_OPENSSL ?= s6-tlsd-io s6-tlsc-io
 OPENSSL_STATIC_LIBS := $(shell pkg-config --static --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto -ldl -pthread)
-ifneq ($(S6NET_SANITIZE),)
-STATIC_OPENSSL :=
-endif
 ifneq ($(STATIC_OPENSSL),)
 ifneq ($(shell printf '#include <openssl/ssl.h>\nint main(void){return !SSL_CTX_new(TLS_method());}\n' | $(CC) $(PKG_CFLAGS) -x c - -static-pie -o /dev/null $(OPENSSL_STATIC_LIBS) 2>/dev/null && echo yes),yes)
 STATIC_OPENSSL :=
@@ -125,9 +126,6 @@ endif
 # build. (make static builds every program it can this way, elsewhere.)
 MUSL_CC    ?= musl-gcc
 MUSL_PROGS ?= s6-tlsd s6-tlsc s6-ucspitlsd s6-ucspitlsc proxy-server s6-tcpserver-access s6-ipcserver-access
-ifneq ($(S6NET_SANITIZE),)
-MUSL_PROGS :=
-endif
 ifeq ($(shell command -v $(MUSL_CC) 2>/dev/null),)
 MUSL_PROGS :=
 endif
@@ -143,6 +141,9 @@ $(MUSL_LIB): $(LIB_SRC) $(wildcard lib/*/*.h include/s6net/*.h)
 	  if $(MUSL_CC) $(MUSL_CFLAGS) -c -o $$o $$c 2>/dev/null; then objs="$$objs $$o"; fi; \
 	done; echo "$(MUSL_CC): musl library modules:$$objs" | sed 's|$(B)/musl/obj/||g'; $(AR) rcs $@ $$objs
 
+# What a program links besides libs6net.a, by the lists above.
+prog_libs = $(if $(filter $(1),$(STATIC_DAEMONS)),-static-pie,$(if $(filter $(1),$(STATIC_OPENSSL)),-static-pie $(OPENSSL_STATIC_LIBS),$(LDLIBS_ALL)))
+
 # One program per source file, linked against the static library.
 define prog_rule
 ifneq ($(filter $(notdir $(1:.c=)),$(MUSL_PROGS)),)
@@ -152,8 +153,7 @@ $(B)/bin/$(notdir $(1:.c=)): $(1) $(MUSL_LIB)
 else
 $(B)/bin/$(notdir $(1:.c=)): $(B)/obj/$(1:.c=.o) $(STATIC_LIB)
 	@mkdir -p $$(@D)
-	$$(CC) $$(ALL_CFLAGS) $$(ALL_LDFLAGS) -o $$@ $$< $(STATIC_LIB) \
-	  $(if $(filter $(notdir $(1:.c=)),$(STATIC_DAEMONS)),-static-pie,$(if $(filter $(notdir $(1:.c=)),$(STATIC_OPENSSL)),-static-pie $$(OPENSSL_STATIC_LIBS),$$(LDLIBS_ALL)))
+	$$(CC) $$(ALL_CFLAGS) $$(ALL_LDFLAGS) -o $$@ $$< $(STATIC_LIB) $$(call prog_libs,$(notdir $(1:.c=)))
 endif
 endef
 $(foreach s,$(PROG_SRC),$(eval $(call prog_rule,$(s))))
