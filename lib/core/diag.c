@@ -16,20 +16,39 @@ static void add(struct line *l, char const *s)
   while (*s && l->len < sizeof l->buf - 1) l->buf[l->len++] = *s++;
 }
 
+static void vline(struct line *l, char const *kind, char const *fmt, va_list ap, int err)
+{
+  char msg[1900];
+  l->len = 0;
+  add(l, s6net_prog);
+  add(l, ": ");
+  add(l, kind);
+  add(l, ": ");
+  if (vsnprintf(msg, sizeof msg, fmt, ap) >= 0) add(l, msg);
+  if (err) { add(l, ": "); add(l, strerror(err)); }
+  l->buf[l->len++] = '\n';
+}
+
 /* One write() per message so that lines from concurrent processes sharing
  * a log pipe never interleave. */
 static void emit(char const *kind, char const *fmt, va_list ap, int err)
 {
-  struct line l = { .len = 0 };
-  char msg[1900];
-  add(&l, s6net_prog);
-  add(&l, ": ");
-  add(&l, kind);
-  add(&l, ": ");
-  if (vsnprintf(msg, sizeof msg, fmt, ap) >= 0) add(&l, msg);
-  if (err) { add(&l, ": "); add(&l, strerror(err)); }
-  l.buf[l.len++] = '\n';
+  struct line l;
+  vline(&l, kind, fmt, ap, err);
   while (write(2, l.buf, l.len) < 0 && errno == EINTR) ;
+}
+
+size_t s6net_diag_line(char *buf, size_t size, char const *kind, char const *fmt, ...)
+{
+  struct line l;
+  va_list ap;
+  va_start(ap, fmt);
+  vline(&l, kind, fmt, ap, 0);
+  va_end(ap);
+  if (!size) return 0;
+  if (l.len > size) { l.len = size; l.buf[size - 1] = '\n'; }
+  memcpy(buf, l.buf, l.len);
+  return l.len;
 }
 
 void s6net_die(int code, char const *fmt, ...)
