@@ -27,6 +27,8 @@
  && !defined(__SANITIZE_ADDRESS__) && !defined(S6NET_SERVER_NO_CLONE)
 #define USE_CLONE 1
 #include <sched.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #elif defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
@@ -38,16 +40,21 @@
 #endif
 
 #define PATHMAX 4096
-#define CHILD_STACK 16384 /* the child only makes a few system calls */
+#define CHILD_STACK 32768 /* an acceptor formats a log line and the environment */
 #define ACCEPT_BURST 16   /* accepts per wakeup: keeps signals serviced under a flood */
 #define PAUSE_MS 100      /* back-off after EMFILE and friends */
+#define MAX_ACCEPTORS 8
+
+enum { ROLE_CONN, ROLE_IDLE };
 
 typedef struct {
   pid_t pid;
   /* The source key, not its table slot: removing another source's entry
-   * moves colliding entries to other slots. */
+   * moves colliding entries to other slots. keylen 0: no connection
+   * counted (an acceptor that has not admitted one). */
   unsigned char key[S6NET_SERVER_KEYMAX];
   unsigned char keylen;
+  unsigned char role;     /* with acceptors, the server's view of the process */
 } conn;
 
 typedef struct {
@@ -61,7 +68,8 @@ struct s6net_server {
   s6net_server_adapter const *a;
   void *ctx;
   int sigfd;
-  unsigned int nconn;
+  unsigned int nproc;     /* processes holding a slot (connections and acceptors) */
+  unsigned int nlive;     /* connections counted in src (under lock with acceptors) */
   conn *conns;            /* maxconn entries */
   unsigned int *freelist; /* conn indices freed by reap, a stack */
   unsigned int nfree;
@@ -72,7 +80,8 @@ struct s6net_server {
   s6net_server_ratetab rate;
   char const **envp;      /* base + slots + NULL */
   size_t nbase;
-  envslot *slots;
+  envslot *slots;         /* the values given with s6net_server_setenv */
+  char *scratch;          /* without clone: this connection's "NAME=value" strings */
   char path[PATHMAX];     /* resolved program path */
   int pathsearch;         /* not found at start: let posix_spawnp search */
   posix_spawnattr_t attr;
@@ -82,6 +91,14 @@ struct s6net_server {
   unsigned char *area;    /* USE_CLONE: maxconn slots of slotsize bytes */
   size_t slotsize;
   size_t slotblock;       /* the child's arguments, at the end of its slot */
+  /* Acceptors (USE_CLONE only; see the comment above acceptor_main). */
+  unsigned int want;      /* idle acceptors to keep; 0 = the loop accepts */
+  unsigned int nidle;     /* entries of idle */
+  unsigned int idle[MAX_ACCEPTORS]; /* slots of the acceptors last seen idle */
+  int evfd;               /* eventfd: an acceptor has news for the loop */
+  int clonefail;          /* the last attempt to start an acceptor failed */
+  pid_t self;
+  uint32_t lock;          /* futex: 0 free, else owner (slot + 1) | LOCK_WAITERS */
 };
 
 /* ---- hashing and tables ------------------------------------------------ */
@@ -249,15 +266,38 @@ static int const trapped[] = { SIGCHLD, SIGTERM, SIGHUP, SIGQUIT, SIGABRT };
 
 /* ---- spawning --------------------------------------------------------------- */
 
-#ifndef USE_CLONE
-static void build_envp(s6net_server *s)
+int s6net_server_env_set(s6net_server_env *e, unsigned int i, char const *val, size_t len)
+{
+  if (i >= S6NET_SERVER_MAXVARS) { errno = EINVAL; return -1; }
+  if (!val) { e->set[i] = 2; return 0; }
+  if (len > S6NET_SERVER_VALMAX) { errno = ENAMETOOLONG; return -1; }
+  memcpy(e->val[i], val, len);
+  e->len[i] = (unsigned short)len;
+  e->set[i] = 1;
+  return 0;
+}
+
+/* The children's environment into envp (base + variables + NULL), the
+ * "NAME=value" strings of this connection's values into strings (room
+ * for every variable at its longest). A variable e leaves alone has the
+ * value of s6net_server_setenv. No libc call that could touch errno. */
+static void fill_env(s6net_server const *s, s6net_server_env const *e, char const **envp, char *strings)
 {
   size_t n = s->nbase;
-  for (unsigned int i = 0; i < s->a->nvars; i++)
-    if (s->slots[i].set) s->envp[n++] = s->slots[i].buf;
-  s->envp[n] = 0;
+  if (envp != s->envp) memcpy(envp, s->envp, s->nbase * sizeof *envp);
+  for (unsigned int i = 0; i < s->a->nvars; i++) {
+    unsigned char how = e ? e->set[i] : 0;
+    if (how == 1) {
+      size_t nl = s->slots[i].namelen;
+      memcpy(strings, s->slots[i].buf, nl);
+      memcpy(strings + nl, e->val[i], e->len[i]);
+      strings[nl + e->len[i]] = 0;
+      envp[n++] = strings;
+      strings += nl + e->len[i] + 1;
+    } else if (!how && s->slots[i].set) envp[n++] = s->slots[i].buf;
+  }
+  envp[n] = 0;
 }
-#endif
 
 #ifdef USE_CLONE
 
@@ -271,7 +311,7 @@ static void build_envp(s6net_server *s)
  *
  * Since the child runs while we go on, everything it reads lives in its
  * connection slot until it is reaped: its stack, its argument block and
- * a private copy of the environment. It makes system calls only.
+ * its environment. It makes system calls only.
  *
  * In this mode the server has no signal handler at all: the signals it
  * acts on (and SIGPIPE) stay blocked and are read from a signalfd, their
@@ -280,34 +320,53 @@ static void build_envp(s6net_server *s)
  * system calls from clone to exec, none of them sigaction. */
 
 typedef struct {
+  s6net_server *s;
+  unsigned int ci;
   char const *path;
   char const *const *argv;
   char const *const *envp;
   int fd;
   int pathsearch;
   volatile int err;       /* the child's execve error, read at reap */
+  int warn;               /* an acceptor's accept() errno: transient, to log */
+  volatile int fatal;     /* ... or fatal: the loop dies with it */
 } childarg;
 
 /* The child shares our thread pointer, hence our errno: a libc call
  * failing in it (execve of a missing program) would overwrite the errno
  * we are about to test after poll() or accept(), and we died of
  * "unable to poll: No such file or directory". So the calls that can
- * fail are made raw, returning -errno and touching no memory of ours.
- * (sigaction and sigprocmask below cannot fail with these arguments.) */
-static long raw3(long n, long a, long b, long c)
+ * fail are made raw, returning -errno and touching no memory of ours. */
+static long raw6(long n, long a, long b, long c, long d, long e, long f)
 {
 #if defined(__x86_64__)
   long r;
-  __asm__ volatile ("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  __asm__ volatile ("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9) : "rcx", "r11", "memory");
   return r;
 #else
   register long x8 __asm__("x8") = n;
   register long x0 __asm__("x0") = a;
   register long x1 __asm__("x1") = b;
   register long x2 __asm__("x2") = c;
-  __asm__ volatile ("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
+  register long x3 __asm__("x3") = d;
+  register long x4 __asm__("x4") = e;
+  register long x5 __asm__("x5") = f;
+  __asm__ volatile ("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
   return x0;
 #endif
+}
+
+static long raw3(long n, long a, long b, long c)
+{
+  return raw6(n, a, b, c, 0, 0, 0);
+}
+
+int s6net_server_sockname(int fd, struct sockaddr *sa, socklen_t *len)
+{
+  return (int)raw3(SYS_getsockname, fd, (long)sa, (long)len);
 }
 
 static long child_execve(char const *path, char const *const *argv, char const *const *envp)
@@ -342,66 +401,69 @@ static long child_execvp(char const *name, char const *const *argv, char const *
 
 /* The connection on fd: onto 0 and 1, an empty mask, exec. fd is
  * close-on-exec; if it is 0 or 1 already, that flag is cleared instead. */
-static int child_main(void *varg)
+static _Noreturn void child_exec(childarg *c)
 {
-  childarg *c = varg;
   int fd = c->fd;
   long r = fd == 0 ? raw3(SYS_fcntl, 0, F_SETFD, 0) : raw3(SYS_dup3, fd, 0, 0);
   if (r >= 0) r = fd == 1 ? raw3(SYS_fcntl, 1, F_SETFD, 0) : raw3(SYS_dup3, fd, 1, 0);
   if (r >= 0) {
     sigset_t empty;
     sigemptyset(&empty);
-    sigprocmask(SIG_SETMASK, &empty, 0);
+    raw6(SYS_rt_sigprocmask, SIG_SETMASK, (long)&empty, 0, _NSIG / 8, 0, 0);
     r = c->pathsearch ? child_execvp(c->path, c->argv, c->envp) : child_execve(c->path, c->argv, c->envp);
   }
   c->err = r < 0 ? (int)-r : EIO;
-  _exit(127);
+  raw3(SYS_exit, 127, 0, 0);
+  for (;;) ;
+}
+
+static int child_main(void *varg)
+{
+  child_exec(varg);
 }
 
 /* The arguments at the very end of slot ci, the stack growing down right
  * below them: one child usually touches a single page of its slot, so the
  * slots used at the busiest moment cost 4 kB each. */
-static unsigned char *slot_args(s6net_server const *s, unsigned int ci)
+static childarg *slot_args(s6net_server const *s, unsigned int ci)
 {
-  return s->area + (size_t)(ci + 1) * s->slotsize - s->slotblock;
+  return (childarg *)(s->area + (size_t)(ci + 1) * s->slotsize - s->slotblock);
 }
 
-static pid_t spawn(s6net_server *s, int fd, unsigned int ci)
+/* Slot ci's childarg with its environment filled in for connection fd. */
+static childarg *slot_prepare(s6net_server *s, unsigned int ci, int fd, s6net_server_env const *e)
 {
-  unsigned char *area = slot_args(s, ci);
-  childarg *c = (childarg *)area;
-  char const **envp = (char const **)(area + sizeof(childarg));
-  char *strings = (char *)(envp + s->nbase + s->a->nvars + 1);
-  size_t n = s->nbase;
-  memcpy(envp, s->envp, s->nbase * sizeof *envp);
-  for (unsigned int i = 0; i < s->a->nvars; i++) {
-    if (!s->slots[i].set) continue;
-    size_t l = strlen(s->slots[i].buf) + 1;
-    memcpy(strings, s->slots[i].buf, l);
-    envp[n++] = strings;
-    strings += l;
-  }
-  envp[n] = 0;
+  childarg *c = slot_args(s, ci);
+  char const **envp = (char const **)((unsigned char *)c + sizeof(childarg));
+  fill_env(s, e, envp, (char *)(envp + s->nbase + s->a->nvars + 1));
+  c->s = s;
+  c->ci = ci;
   c->path = s->path;
   c->argv = s->cfg.argv;
   c->envp = envp;
   c->fd = fd;
   c->pathsearch = s->pathsearch;
   c->err = 0;
-  return clone(child_main, area, CLONE_VM | SIGCHLD, c);
+  return c;
+}
+
+static pid_t spawn(s6net_server *s, int fd, unsigned int ci, s6net_server_env const *e)
+{
+  childarg *c = slot_prepare(s, ci, fd, e);
+  return clone(child_main, c, CLONE_VM | SIGCHLD, c);
 }
 
 /* The child's exec error, if any; called at reap. */
 static int spawn_error(s6net_server *s, unsigned int ci)
 {
-  return ((childarg *)slot_args(s, ci))->err;
+  return slot_args(s, ci)->err;
 }
 
 #elif defined(USE_VFORK)
 
 static volatile int child_errno;
 
-static pid_t spawn(s6net_server *s, int fd, unsigned int ci)
+static pid_t spawn(s6net_server *s, int fd, unsigned int ci, s6net_server_env const *e)
 {
   sigset_t all, old;
   pid_t pid;
@@ -409,7 +471,7 @@ static pid_t spawn(s6net_server *s, int fd, unsigned int ci)
   char const *const *envp = s->envp;
   char const *path = s->path;
   (void)ci;
-  build_envp(s);
+  fill_env(s, e, s->envp, s->scratch);
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
   child_errno = 0;
@@ -430,13 +492,13 @@ static pid_t spawn(s6net_server *s, int fd, unsigned int ci)
     child_errno = errno ? errno : EIO;
     _exit(127);
   }
-  int e = errno;
+  int err = errno;
   sigprocmask(SIG_SETMASK, &old, 0);
-  if (pid < 0) { errno = e; return -1; }
+  if (pid < 0) { errno = err; return -1; }
   if (child_errno) {
-    e = child_errno;
+    err = child_errno;
     while (waitpid(pid, 0, 0) < 0 && errno == EINTR) ;
-    errno = e;
+    errno = err;
     return -1;
   }
   return pid;
@@ -446,31 +508,31 @@ static int spawn_error(s6net_server *s, unsigned int ci) { (void)s; (void)ci; re
 
 #else
 
-static pid_t spawn(s6net_server *s, int fd, unsigned int ci)
+static pid_t spawn(s6net_server *s, int fd, unsigned int ci, s6net_server_env const *e)
 {
   pid_t pid;
-  int e;
+  int err;
   (void)ci;
   /* The parent holds no connection fd between spawns, so accept() keeps
    * returning the same number and the file actions are built once. */
   if (fd != s->fafd) {
     posix_spawn_file_actions_destroy(&s->fa);
     s->fafd = -1;
-    if ((e = posix_spawn_file_actions_init(&s->fa))) { errno = e; return -1; }
-    if ((e = posix_spawn_file_actions_adddup2(&s->fa, fd, 0))
-     || (e = posix_spawn_file_actions_adddup2(&s->fa, fd, 1))) {
+    if ((err = posix_spawn_file_actions_init(&s->fa))) { errno = err; return -1; }
+    if ((err = posix_spawn_file_actions_adddup2(&s->fa, fd, 0))
+     || (err = posix_spawn_file_actions_adddup2(&s->fa, fd, 1))) {
       posix_spawn_file_actions_destroy(&s->fa);
       posix_spawn_file_actions_init(&s->fa);
-      errno = e;
+      errno = err;
       return -1;
     }
     s->fafd = fd;
   }
-  build_envp(s);
-  e = s->pathsearch
+  fill_env(s, e, s->envp, s->scratch);
+  err = s->pathsearch
     ? posix_spawnp(&pid, s->path, &s->fa, &s->attr, (char *const *)s->cfg.argv, (char *const *)s->envp)
     : posix_spawn(&pid, s->path, &s->fa, &s->attr, (char *const *)s->cfg.argv, (char *const *)s->envp);
-  if (e) { errno = e; return -1; }
+  if (err) { errno = err; return -1; }
   return pid;
 }
 
@@ -478,6 +540,13 @@ static int spawn_error(s6net_server *s, unsigned int ci) { (void)s; (void)ci; re
 
 #endif
 
+#ifndef USE_CLONE
+/* No acceptors here: errno may tell the caller why. */
+int s6net_server_sockname(int fd, struct sockaddr *sa, socklen_t *len)
+{
+  return getsockname(fd, sa, len) < 0 ? -errno : 0;
+}
+#endif
 
 /* Everything lives in one anonymous mapping made at start: no malloc in
  * the server at all (less code and fewer pages touched: idle RSS), and
@@ -493,7 +562,7 @@ s6net_server *s6net_server_new(s6net_server_config const *cfg, s6net_server_adap
 {
   if (!cfg->maxconn || cfg->maxconn > S6NET_SERVER_MAXCONN || !cfg->localmaxconn
    || cfg->localmaxconn > cfg->maxconn || !cfg->argv || !cfg->argv[0] || cfg->rate > 1000000
-   || (a->nvars && !a->vars)) {
+   || (a->nvars && !a->vars) || a->nvars > S6NET_SERVER_MAXVARS) {
     errno = EINVAL;
     return 0;
   }
@@ -512,6 +581,7 @@ s6net_server *s6net_server_new(s6net_server_config const *cfg, s6net_server_adap
   size_t o_envp = carve(&off, (nbase + a->nvars + 1) * sizeof(char const *));
   size_t o_slots = carve(&off, a->nvars * sizeof(envslot));
   size_t o_bufs = carve(&off, bufs);
+  size_t o_scratch = carve(&off, bufs);
   size_t slotsize = 0, slotblock = 0, o_area = off;
 #ifdef USE_CLONE
   slotblock = (sizeof(childarg) + (nbase + a->nvars + 1) * sizeof(char *) + bufs + 15) & ~(size_t)15;
@@ -532,6 +602,7 @@ s6net_server *s6net_server_new(s6net_server_config const *cfg, s6net_server_adap
   s->src.tab = (s6net_server_srcent *)(m + o_src);
   s->envp = (char const **)(m + o_envp);
   s->slots = (envslot *)(m + o_slots);
+  s->scratch = (char *)(m + o_scratch);
   if (rtab) s->rate.tab = (s6net_server_rateent *)(m + o_rate);
   s->area = m + o_area;
   s->slotsize = slotsize;
@@ -622,6 +693,19 @@ s6net_server *s6net_server_new(s6net_server_config const *cfg, s6net_server_adap
     if (sigprocmask(SIG_UNBLOCK, &set, 0) < 0) return 0;
   }
 #endif
+#ifdef USE_CLONE
+  s->want = cfg->acceptors < cfg->maxconn ? cfg->acceptors : cfg->maxconn;
+  if (s->want > MAX_ACCEPTORS) s->want = MAX_ACCEPTORS;
+  s->self = getpid();
+  s->evfd = -1;
+  if (s->want) {
+    /* The acceptors block in accept(): the listener stays blocking. */
+    s->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (s->evfd < 0) return 0;
+    if (s6net_fd_block(cfg->fd) < 0) return 0;
+    return s;
+  }
+#endif
   if (s6net_fd_nonblock(cfg->fd) < 0) return 0;
   return s;
 }
@@ -640,18 +724,431 @@ int s6net_server_setenv(s6net_server *s, unsigned int i, char const *val, size_t
 
 unsigned int s6net_server_nconn(s6net_server const *s)
 {
-  return s->nconn;
+  return __atomic_load_n(&s->nlive, __ATOMIC_RELAXED);
+}
+
+/* ---- acceptors ------------------------------------------------------------ */
+
+/* With acceptors (cfg.acceptors > 0, USE_CLONE builds), the loop does not
+ * accept: it keeps a few processes started with clone(CLONE_VM) blocked
+ * in accept() on the listener, and each of them, once it has a
+ * connection, counts it, builds its environment and becomes the child
+ * with execve. A sequential client then waits for one wake-up and one
+ * exec, not for the loop's wake-up, accept and clone, then the child's
+ * start: on a 2-vCPU VM the median connect-to-close time of a minimal
+ * handler went from 128 to 109 us (bench/tcpserver; s6-tcpserverd(1)).
+ *
+ * Every process, acceptor or connection, holds one slot, and the loop
+ * starts an acceptor only while fewer than maxconn slots are held: at
+ * maxconn connections there is no acceptor left, so extra clients wait
+ * in the kernel's backlog as without acceptors. A connection refused
+ * by -C or the rate limit is closed by its acceptor, which goes back to
+ * accept().
+ *
+ * The source table, the rate table and the connection count are shared
+ * by the acceptors and the loop's reaping, under a futex lock. An
+ * acceptor shares our thread pointer, so it makes raw system calls only
+ * and never touches errno or stdio (see raw6); it writes its own log
+ * lines. It marks its slot ROLE_CONN under the lock when it admits a
+ * connection, or leaves an accept() errno in its slot, and wakes the loop
+ * through an eventfd: the loop then starts another acceptor, or logs.
+ *
+ * The acceptors die with the loop (PR_SET_PDEATHSIG, cleared once a
+ * connection is admitted: a connection outlives the server, as the
+ * reference's do); when the loop exits on a signal it kills the idle
+ * ones itself, and they are never sent the SIGTERM of SIGHUP or
+ * SIGQUIT, which is for connections. */
+
+#ifdef USE_CLONE
+
+/* From <linux/futex.h>, which musl-gcc cannot see. */
+#ifndef FUTEX_WAIT_PRIVATE
+#define FUTEX_WAIT_PRIVATE (0 | 128)
+#define FUTEX_WAKE_PRIVATE (1 | 128)
+#endif
+
+#define LOCK_WAITERS 0x80000000u
+#define LOOP_OWNER 0x7fffffffu
+
+
+static void futex_wait(uint32_t *w, uint32_t v, long ms)
+{
+  struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+  raw6(SYS_futex, (long)w, FUTEX_WAIT_PRIVATE, v, ms >= 0 ? (long)&ts : 0, 0, 0);
+}
+
+/* Whether the lock's holder is an acceptor that is dead: known dead
+ * (dead_ci, being reaped), or exited and not yet reaped. Loop only. */
+static int holder_dead(s6net_server *s, uint32_t v, long dead_ci)
+{
+  uint32_t o = v & ~LOCK_WAITERS;
+  if (!o || o == LOOP_OWNER || o > s->cfg.maxconn) return 0;
+  if ((long)o - 1 == dead_ci) return 1;
+  pid_t pid = s->conns[o - 1].pid;
+  siginfo_t si;
+  si.si_pid = 0;
+  return pid > 0 && !waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) && si.si_pid == pid;
+}
+
+/* The holder of the lock was killed inside its critical section, which
+ * may have left the source counts or nlive half-updated: count again the
+ * connections of the live processes (their keys are complete: keylen is
+ * set last, in one store). The dead holder's connection, if it had one,
+ * is gone with it. Loop only, lock held; rare, so O(maxconn) is fine. */
+static void recount(s6net_server *s, unsigned int dead_ci)
+{
+  unsigned int n = 0;
+  memset(s->src.tab, 0, (s->src.mask + 1) * sizeof *s->src.tab);
+  s->conns[dead_ci].keylen = 0;
+  for (size_t i = 0; i <= s->pidmask; i++) {
+    if (!s->pidtab[i]) continue;
+    conn const *c = s->conns + s->pidtab[i] - 1;
+    if (!c->keylen) continue;
+    size_t si = s6net_server_src_find(&s->src, c->key, c->keylen);
+    if (!s->src.tab[si].keylen) {
+      memcpy(s->src.tab[si].key, c->key, c->keylen);
+      s->src.tab[si].keylen = c->keylen;
+    }
+    s->src.tab[si].count++;
+    n++;
+  }
+  s->nlive = n;
+}
+
+/* me: the slot + 1 of an acceptor, or LOOP_OWNER. The loop waits in
+ * steps of 20 ms and takes the lock over from a holder that died in it
+ * (a SIGKILL from outside): nobody else would ever release it. */
+static void lock_take(s6net_server *s, uint32_t me, long dead_ci)
+{
+  uint32_t *w = &s->lock, v = 0;
+  if (__atomic_compare_exchange_n(w, &v, me, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
+  for (;;) {
+    v = __atomic_load_n(w, __ATOMIC_RELAXED);
+    if (!v) {
+      if (__atomic_compare_exchange_n(w, &v, me | LOCK_WAITERS, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
+      continue;
+    }
+    if (!(v & LOCK_WAITERS)) {
+      if (!__atomic_compare_exchange_n(w, &v, v | LOCK_WAITERS, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) continue;
+      v |= LOCK_WAITERS;
+    }
+    if (me != LOOP_OWNER) { futex_wait(w, v, -1); continue; }
+    if (holder_dead(s, v, dead_ci)
+     && __atomic_compare_exchange_n(w, &v, me | LOCK_WAITERS, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+      recount(s, (v & ~LOCK_WAITERS) - 1);
+      /* The process being reaped is out of the pid index already, so
+       * not in the new counts: nothing left to take back for it. */
+      if (dead_ci >= 0) s->conns[dead_ci].keylen = 0;
+      return;
+    }
+    futex_wait(w, v, 20);
+  }
+}
+
+static void lock_give(s6net_server *s)
+{
+  if (__atomic_exchange_n(&s->lock, 0, __ATOMIC_RELEASE) & LOCK_WAITERS)
+    raw6(SYS_futex, (long)&s->lock, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+}
+
+static void acceptor_wake(s6net_server *s)
+{
+  uint64_t one = 1;
+  raw3(SYS_write, s->evfd, (long)&one, sizeof one);
+}
+
+#define LOCK(s, me) do { if ((s)->want) lock_take((s), (me), -1); } while (0)
+#define UNLOCK(s) do { if ((s)->want) lock_give(s); } while (0)
+
+#else
+
+#define LOCK(s, me) do { (void)(me); } while (0)
+#define UNLOCK(s) do { } while (0)
+
+#endif
+
+/* ---- admitting a connection ------------------------------------------------ */
+
+/* A log line: by the loop through core/diag, by an acceptor with a raw
+ * write of the same line (errno is the loop's, so acceptors have no
+ * ": reason"). */
+static void say(int inchild, char const *kind, char const *msg)
+{
+#ifdef USE_CLONE
+  if (inchild) {
+    char line[600];
+    size_t n = s6net_diag_line(line, sizeof line, kind, "%s", msg);
+    raw3(SYS_write, 2, (long)line, (long)n);
+    return;
+  }
+#else
+  (void)inchild;
+#endif
+  if (kind[0] == 'i') s6net_info("%s", msg);
+  else s6net_warn("%s", msg);
+}
+
+static void refuse(s6net_server *s, s6net_server_peer const *p, char const *why, int inchild)
+{
+  if (s->cfg.verbosity >= 1) {
+    char peer[256], msg[400];
+    s->a->fmt(s->ctx, p, peer, sizeof peer);
+    snprintf(msg, sizeof msg, "refused %s: %s", peer, why);
+    say(inchild, "warning", msg);
+  }
+}
+
+/* Take back the count of admit() (spawn or environment failure). */
+static void unadmit(s6net_server *s, unsigned int ci, uint32_t me)
+{
+  conn *c = s->conns + ci;
+  LOCK(s, me);
+  if (c->keylen) {
+    size_t si = s6net_server_src_find(&s->src, c->key, c->keylen);
+    if (s->src.tab[si].keylen && !--s->src.tab[si].count) s6net_server_src_delete(&s->src, si);
+    s->nlive--;
+    c->keylen = 0;
+  }
+  UNLOCK(s);
+}
+
+/* The limits, then the count in slot ci's name. Returns the number of
+ * connections from this source before this one, or -1 if refused
+ * (logged). *live gets the number of connections, this one included. */
+static long admit(s6net_server *s, s6net_server_peer *p, unsigned int ci, uint32_t me, int inchild, unsigned int *live)
+{
+  char why[96];
+  if (s->a->source(s->ctx, p) < 0 || !p->keylen || p->keylen > S6NET_SERVER_KEYMAX) {
+    if (s->cfg.verbosity >= 1) {
+      if (inchild) say(1, "warning", "unable to identify the source of a connection");
+      else s6net_warnsys("unable to identify the source of a connection");
+    }
+    return -1;
+  }
+  LOCK(s, me);
+  size_t si = s6net_server_src_find(&s->src, p->key, p->keylen);
+  unsigned int count = s->src.tab[si].count;
+  if (count >= s->cfg.localmaxconn) {
+    UNLOCK(s);
+    snprintf(why, sizeof why, "too many connections from this source (%u/%u)", count, s->cfg.localmaxconn);
+    refuse(s, p, why, inchild);
+    return -1;
+  }
+  if (s->cfg.rate && !s6net_server_rate_take(&s->rate, p->key, p->keylen, s6net_now_ms())) {
+    UNLOCK(s);
+    snprintf(why, sizeof why, "over %u connections per second from this source", s->cfg.rate);
+    refuse(s, p, why, inchild);
+    return -1;
+  }
+  conn *c = s->conns + ci;
+  memcpy(c->key, p->key, p->keylen);
+  if (!s->src.tab[si].keylen) {
+    memcpy(s->src.tab[si].key, p->key, p->keylen);
+    s->src.tab[si].keylen = (unsigned char)p->keylen;
+  }
+  s->src.tab[si].count = count + 1;
+  *live = ++s->nlive;
+  c->keylen = (unsigned char)p->keylen;   /* last: see recount() */
+  /* Under the lock: once the loop holds it, every admitted connection
+   * shows (see shutdown_acceptors). */
+  if (inchild) __atomic_store_n(&c->role, ROLE_CONN, __ATOMIC_RELAXED);
+  UNLOCK(s);
+#ifdef USE_CLONE
+  if (inchild) acceptor_wake(s);  /* the loop starts the next acceptor */
+#endif
+  return count;
+}
+
+static void started(s6net_server *s, s6net_server_peer const *p, pid_t pid, unsigned int live, long count, int inchild)
+{
+  char peer[256], msg[400];
+  s->a->fmt(s->ctx, p, peer, sizeof peer);
+  snprintf(msg, sizeof msg, "pid %ld from %s connections %u/%u source %u/%u", (long)pid, peer,
+           live, s->cfg.maxconn, (unsigned int)count + 1, s->cfg.localmaxconn);
+  say(inchild, "info", msg);
 }
 
 /* ---- children ------------------------------------------------------------- */
 
+static unsigned int slot_get(s6net_server *s)
+{
+  return s->nfree ? s->freelist[s->nfree - 1] : s->nfresh;
+}
+
+static void slot_take(s6net_server *s, unsigned int ci, pid_t pid)
+{
+  if (s->nfree) s->nfree--; else s->nfresh++;
+  s->conns[ci].pid = pid;
+  pid_insert(s, pid, ci);
+  s->nproc++;
+}
+
+#ifdef USE_CLONE
+
+static int accept_failed(s6net_server *s, unsigned int ci, int e)
+{
+  switch (e) {
+    case EAGAIN: {
+      /* Somebody made the listener non-blocking: wait for a client. */
+      struct pollfd pf = { .fd = s->cfg.fd, .events = POLLIN };
+      raw6(SYS_ppoll, (long)&pf, 1, 0, 0, 0, 0);
+      return 1;
+    }
+    case EINTR: case ECONNABORTED: case EPROTO: case EPERM:
+    case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN: case ENONET:
+    case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH: case ETIMEDOUT:
+      return 1;
+    case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM: {
+      struct timespec ts = { .tv_sec = 0, .tv_nsec = PAUSE_MS * 1000000L };
+      if (s->cfg.verbosity >= 1) { slot_args(s, ci)->warn = e; acceptor_wake(s); }
+      raw3(SYS_nanosleep, (long)&ts, 0, 0);
+      return 1;
+    }
+    default:
+      slot_args(s, ci)->fatal = e;
+      acceptor_wake(s);
+      return 0;
+  }
+}
+
+static int acceptor_main(void *varg)
+{
+  childarg *c = varg;
+  s6net_server *s = c->s;
+  unsigned int ci = c->ci, live = 0;
+  s6net_server_peer p;
+  long count;
+  /* An acceptor outliving the loop would go on serving unchecked. */
+  raw3(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0);
+  if (raw3(SYS_getppid, 0, 0, 0) != s->self) raw3(SYS_exit, 0, 0, 0);
+  if (s->cfg.acceptor_name) raw3(SYS_prctl, PR_SET_NAME, (long)s->cfg.acceptor_name, 0);
+  for (;;) {
+    p.salen = sizeof p.sa;
+    long fd = raw6(SYS_accept4, s->cfg.fd, (long)&p.sa, (long)&p.salen, SOCK_CLOEXEC, 0, 0);
+    if (fd < 0) {
+      if (accept_failed(s, ci, (int)-fd)) continue;
+      raw3(SYS_exit, 0, 0, 0);
+    }
+    p.fd = (int)fd;
+    count = admit(s, &p, ci, ci + 1, 1, &live);
+    if (count >= 0) {
+      s6net_server_env e;
+      memset(e.set, 0, sizeof e.set);
+      if (s->a->env(s->ctx, &e, &p, (unsigned int)count) >= 0) {
+        raw3(SYS_prctl, PR_SET_PDEATHSIG, 0, 0);
+        slot_prepare(s, ci, p.fd, &e);
+        if (s->cfg.verbosity >= 2) started(s, &p, (pid_t)raw3(SYS_getpid, 0, 0, 0), live, count, 1);
+        child_exec(c);
+      }
+      unadmit(s, ci, ci + 1);
+      refuse(s, &p, "unable to set up the environment", 1);
+      /* The loop was told this one was taken: it has started another. */
+      raw3(SYS_close, p.fd, 0, 0);
+      raw3(SYS_exit, 0, 0, 0);
+    }
+    raw3(SYS_close, p.fd, 0, 0);
+  }
+}
+
+static void sync_acceptors(s6net_server *s);
+
+/* Keep want idle acceptors while slots remain. */
+static void replenish(s6net_server *s)
+{
+  while (s->nidle < s->want && s->nproc < s->cfg.maxconn && !s->pause_until) {
+    unsigned int ci = slot_get(s);
+    childarg *c = slot_args(s, ci);
+    /* Before clone: the acceptor may admit a connection before we run again. */
+    s->conns[ci].keylen = 0;
+    s->conns[ci].role = ROLE_IDLE;
+    c->s = s;
+    c->ci = ci;
+    c->err = c->warn = c->fatal = 0;
+    pid_t pid = clone(acceptor_main, c, CLONE_VM | SIGCHLD, c);
+    if (pid < 0) {
+      /* Retried every PAUSE_MS (the process limit, memory). Said once
+       * each time no acceptor is left idle, clients then waiting in the
+       * backlog; with one idle, the server still serves. */
+      s->conns[ci].role = ROLE_CONN;
+      if (!s->nidle) {
+        if (s->cfg.verbosity >= 1 && !s->clonefail) s6net_warnsys("unable to start an acceptor");
+        s->clonefail = 1;
+      }
+      s->pause_until = s6net_now_ms() + PAUSE_MS;
+      return;
+    }
+    s->clonefail = 0;
+    slot_take(s, ci, pid);
+    s->idle[s->nidle++] = ci;
+  }
+}
+
+/* Before the loop exits: once it holds the lock, every acceptor that
+ * admitted a connection shows it; the others are killed (a client one of
+ * them has just accepted sees its connection reset, as those in the
+ * backlog do when the listener closes). */
+static void shutdown_acceptors(s6net_server *s)
+{
+  if (!s->want) return;
+  s->want = 0;
+  lock_take(s, LOOP_OWNER, -1);
+  sync_acceptors(s);
+  for (unsigned int i = 0; i < s->nidle; i++) kill(s->conns[s->idle[i]].pid, SIGKILL);
+  lock_give(s);
+}
+
+static void acceptor_fatal(s6net_server *s, int e)
+{
+  shutdown_acceptors(s);
+  errno = e;
+  s6net_diesys(111, "unable to accept");
+}
+
+/* What the acceptors have to say: warnings, a fatal error, which of
+ * them are no longer idle. */
+static void sync_acceptors(s6net_server *s)
+{
+  uint64_t v;
+  if (read(s->evfd, &v, sizeof v) < 0) { /* nothing new, or already read */ }
+  for (unsigned int i = 0; i < s->nidle;) {
+    unsigned int ci = s->idle[i];
+    childarg *c = slot_args(s, ci);
+    int w = __atomic_exchange_n(&c->warn, 0, __ATOMIC_RELAXED);
+    if (w) { errno = w; s6net_warnsys("unable to accept"); }
+    if (c->fatal) acceptor_fatal(s, c->fatal);
+    if (__atomic_load_n(&s->conns[ci].role, __ATOMIC_RELAXED) != ROLE_IDLE) s->idle[i] = s->idle[--s->nidle];
+    else i++;
+  }
+}
+
+/* Slot ci's process is gone: out of the idle list if it was there. */
+static void acceptor_gone(s6net_server *s, unsigned int ci)
+{
+  for (unsigned int i = 0; i < s->nidle; i++)
+    if (s->idle[i] == ci) { s->idle[i] = s->idle[--s->nidle]; break; }
+  if (s->conns[ci].role == ROLE_IDLE && slot_args(s, ci)->fatal) acceptor_fatal(s, slot_args(s, ci)->fatal);
+}
+
+#else
+
+static void replenish(s6net_server *s) { (void)s; }
+static void shutdown_acceptors(s6net_server *s) { (void)s; }
+static void sync_acceptors(s6net_server *s) { (void)s; }
+static void acceptor_gone(s6net_server *s, unsigned int ci) { (void)s; (void)ci; }
+
+#endif
+
 static void killall(s6net_server *s, int sig)
 {
+  if (s->want) sync_acceptors(s);
   for (size_t i = 0; i <= s->pidmask; i++) {
     if (!s->pidtab[i]) continue;
-    pid_t pid = s->conns[s->pidtab[i] - 1].pid;
-    kill(pid, sig);
-    if (sig == SIGTERM) kill(pid, SIGCONT);
+    conn const *c = s->conns + s->pidtab[i] - 1;
+    /* Idle acceptors are ours, not connections (SIGABRT kills them too:
+     * the loop exits right after). */
+    if (__atomic_load_n(&c->role, __ATOMIC_RELAXED) == ROLE_IDLE && sig != SIGKILL) continue;
+    kill(c->pid, sig);
+    if (sig == SIGTERM) kill(c->pid, SIGCONT);
   }
 }
 
@@ -663,20 +1160,35 @@ static void reap(s6net_server *s)
     if (pid <= 0) break;
     long ci = pid_remove(s, pid);
     if (ci < 0) continue; /* not one of ours (inherited across exec) */
-    size_t si = s6net_server_src_find(&s->src, s->conns[ci].key, s->conns[ci].keylen);
+    conn *c = s->conns + ci;
+    if (s->want) acceptor_gone(s, (unsigned int)ci);
+    unsigned int live;
+    int counted = 0;
+#ifdef USE_CLONE
+    if (s->want) lock_take(s, LOOP_OWNER, ci);
+#endif
+    if (c->keylen) {
+      size_t si = s6net_server_src_find(&s->src, c->key, c->keylen);
+      if (s->src.tab[si].keylen && !--s->src.tab[si].count) s6net_server_src_delete(&s->src, si);
+      s->nlive--;
+      c->keylen = 0;
+      counted = 1;
+    }
+    live = s->nlive;
+    UNLOCK(s);
     int serr = spawn_error(s, (unsigned int)ci);
+    s->freelist[s->nfree++] = (unsigned int)ci;
+    s->nproc--;
+    if (!counted) continue; /* an acceptor that had no connection */
     if (serr && s->cfg.verbosity >= 1) {
       errno = serr;
       s6net_warnsys("unable to spawn %s", s->cfg.argv[0]);
     }
-    if (!--s->src.tab[si].count) s6net_server_src_delete(&s->src, si);
-    s->freelist[s->nfree++] = (unsigned int)ci;
-    s->nconn--;
     if (s->cfg.verbosity >= 2) {
       if (WIFSIGNALED(wstat))
-        s6net_info("end pid %ld signal %d connections %u/%u", (long)pid, WTERMSIG(wstat), s->nconn, s->cfg.maxconn);
+        s6net_info("end pid %ld signal %d connections %u/%u", (long)pid, WTERMSIG(wstat), live, s->cfg.maxconn);
       else
-        s6net_info("end pid %ld exit %d connections %u/%u", (long)pid, WEXITSTATUS(wstat), s->nconn, s->cfg.maxconn);
+        s6net_info("end pid %ld exit %d connections %u/%u", (long)pid, WEXITSTATUS(wstat), live, s->cfg.maxconn);
     }
   }
 }
@@ -716,72 +1228,43 @@ static int handle_signals(s6net_server *s)
   return ret;
 }
 
-static void refuse(s6net_server *s, s6net_server_peer const *p, char const *why)
-{
-  if (s->cfg.verbosity >= 1) {
-    char peer[256];
-    s->a->fmt(s->ctx, p, peer, sizeof peer);
-    s6net_warn("refused %s: %s", peer, why);
-  }
-}
-
+/* Without acceptors: one connection accepted by the loop. */
 static void handle_conn(s6net_server *s, s6net_server_peer *p)
 {
-  char why[96];
-  if (s->a->source(s->ctx, p) < 0 || !p->keylen || p->keylen > S6NET_SERVER_KEYMAX) {
-    if (s->cfg.verbosity >= 1) s6net_warnsys("unable to identify the source of a connection");
-    return;
-  }
-  size_t si = s6net_server_src_find(&s->src, p->key, p->keylen);
-  unsigned int count = s->src.tab[si].count;
-  if (count >= s->cfg.localmaxconn) {
-    snprintf(why, sizeof why, "too many connections from this source (%u/%u)", count, s->cfg.localmaxconn);
-    refuse(s, p, why);
-    return;
-  }
-  if (s->cfg.rate && !s6net_server_rate_take(&s->rate, p->key, p->keylen, s6net_now_ms())) {
-    snprintf(why, sizeof why, "over %u connections per second from this source", s->cfg.rate);
-    refuse(s, p, why);
-    return;
-  }
-  if (s->a->env(s->ctx, s, p, count) < 0) {
+  unsigned int ci = slot_get(s), live = 0;
+  long count = admit(s, p, ci, 0, 0, &live);
+  if (count < 0) return;
+  s6net_server_env e;
+  memset(e.set, 0, sizeof e.set);
+  if (s->a->env(s->ctx, &e, p, (unsigned int)count) < 0) {
+    int err = errno;
+    unadmit(s, ci, 0);
     if (s->cfg.verbosity >= 1) {
       char peer[256];
       s->a->fmt(s->ctx, p, peer, sizeof peer);
+      errno = err;
       s6net_warnsys("refused %s: unable to set up the environment", peer);
     }
     return;
   }
-  /* nconn < maxconn here, so a slot is free; it is taken once spawned. */
-  unsigned int ci = s->nfree ? s->freelist[s->nfree - 1] : s->nfresh;
-  pid_t pid = spawn(s, p->fd, ci);
+  /* nproc < maxconn here, so a slot is free; it is taken once spawned. */
+  pid_t pid = spawn(s, p->fd, ci, &e);
   if (pid < 0) {
+    int err = errno;
+    unadmit(s, ci, 0);
+    errno = err;
     if (s->cfg.verbosity >= 1) s6net_warnsys("unable to spawn %s", s->cfg.argv[0]);
     return;
   }
-  if (s->nfree) s->nfree--; else s->nfresh++;
-  s->conns[ci].pid = pid;
-  memcpy(s->conns[ci].key, p->key, p->keylen);
-  s->conns[ci].keylen = (unsigned char)p->keylen;
-  pid_insert(s, pid, ci);
-  if (!s->src.tab[si].keylen) {
-    memcpy(s->src.tab[si].key, p->key, p->keylen);
-    s->src.tab[si].keylen = (unsigned char)p->keylen;
-  }
-  s->src.tab[si].count = count + 1;
-  s->nconn++;
-  if (s->cfg.verbosity >= 2) {
-    char peer[256];
-    s->a->fmt(s->ctx, p, peer, sizeof peer);
-    s6net_info("pid %ld from %s connections %u/%u source %u/%u", (long)pid, peer,
-               s->nconn, s->cfg.maxconn, count + 1, s->cfg.localmaxconn);
-  }
+  s->conns[ci].role = ROLE_CONN;
+  slot_take(s, ci, pid);
+  if (s->cfg.verbosity >= 2) started(s, p, pid, live, count, 0);
 }
 
 static void accept_some(s6net_server *s)
 {
   s6net_server_peer p;
-  for (unsigned int n = 0; n < ACCEPT_BURST && s->nconn < s->cfg.maxconn; n++) {
+  for (unsigned int n = 0; n < ACCEPT_BURST && s->nproc < s->cfg.maxconn; n++) {
     p.salen = sizeof p.sa;
 #ifdef SOCK_CLOEXEC
     p.fd = accept4(s->cfg.fd, (struct sockaddr *)&p.sa, &p.salen, SOCK_CLOEXEC);
@@ -833,10 +1316,18 @@ int s6net_server_run(s6net_server *s)
     if (s6net_write_all(1, s->cfg.ready, len) < 0) s6net_diesys(111, "unable to write readiness notification");
     if (fd != 1) { if (dup2(fd, 1) < 0) s6net_diesys(111, "unable to dup2"); close(fd); }
   }
+  int acceptors = 0;
+#ifdef USE_CLONE
+  acceptors = s->want > 0;
+#endif
   struct pollfd pfd[2];
   pfd[0].fd = s->sigfd;
   pfd[0].events = POLLIN;
+#ifdef USE_CLONE
+  pfd[1].fd = acceptors ? s->evfd : s->cfg.fd;
+#else
   pfd[1].fd = s->cfg.fd;
+#endif
   pfd[1].events = POLLIN;
   for (;;) {
     int timeout = -1;
@@ -846,7 +1337,8 @@ int s6net_server_run(s6net_server *s)
       if (left <= 0) s->pause_until = 0;
       else timeout = (int)left;
     }
-    if (!s->pause_until && s->nconn < s->cfg.maxconn) n = 2;
+    if (acceptors) { replenish(s); n = 2; }
+    else if (!s->pause_until && s->nproc < s->cfg.maxconn) n = 2;
     pfd[1].revents = 0;
     int r = poll(pfd, n, timeout);
     if (r < 0) {
@@ -856,10 +1348,13 @@ int s6net_server_run(s6net_server *s)
     /* New connections first: when a child's exit and the next client
      * arrive together (a sequential client), the reaping is not on
      * anybody's critical path but the spawn is. */
-    if (n == 2 && pfd[1].revents) accept_some(s);
+    if (n == 2 && pfd[1].revents) {
+      if (acceptors) sync_acceptors(s);
+      else accept_some(s);
+    }
     if (pfd[0].revents) {
       int ret = handle_signals(s);
-      if (ret >= 0) return ret;
+      if (ret >= 0) { shutdown_acceptors(s); return ret; }
     }
   }
 }

@@ -1,8 +1,8 @@
 /* The accept loop of a UCSPI super-server, generic over the address family.
  *
  * s6-tcpserverd (TCP) and s6-ipcserverd (UNIX domain) share this loop: a
- * listening socket is polled together with a self-pipe for signals; each
- * accepted connection is attributed to a "source" (an IP address or network
+ * listening socket, a signalfd (or self-pipe) for signals; each accepted
+ * connection is attributed to a "source" (an IP address or network
  * prefix, a uid, ...) chosen by an adapter; the global limit (-c) and the
  * per-source limit (-C) are enforced; a child is spawned with the socket on
  * fds 0 and 1 and an environment the adapter fills; children are reaped as
@@ -10,22 +10,28 @@
  *
  * Nothing is allocated after s6net_server_new(): the connection table, the
  * pid index and the source counters are sized from maxconn at start (one
- * anonymous mapping whose pages appear as they are used), and the child's
- * environment is rebuilt in place for every connection.
+ * anonymous mapping whose pages appear as they are used), and each child's
+ * environment is built in its connection slot.
  *
- * Children (Linux): clone(CLONE_VM) from a stack reserved in the
- * connection's slot, so nothing is copied and the loop goes on accepting
- * while the child executes; it gets the socket on fds 0 and 1, default
- * dispositions for the signals the loop traps, an empty signal mask, and
- * only the fds that were open without close-on-exec when the server
- * started (the loop's own fds are all close-on-exec). Elsewhere, or under
- * AddressSanitizer, vfork or posix_spawn. An execve failure is reported
- * when the child is reaped ("unable to spawn PROG: ...").
+ * Children (Linux, x86_64 and aarch64): clone(CLONE_VM) from a stack
+ * reserved in the connection's slot, so nothing is copied and the loop
+ * goes on while the child executes; it gets the socket on fds 0 and 1,
+ * default dispositions for the signals the loop traps, an empty signal
+ * mask, and only the fds that were open without close-on-exec when the
+ * server started (the loop's own fds are all close-on-exec). Elsewhere, or
+ * under AddressSanitizer, vfork or posix_spawn. An execve failure is
+ * reported when the child is reaped ("unable to spawn PROG: ...").
+ *
+ * Acceptors (cfg.acceptors > 0, same builds as clone): the loop does not
+ * accept; it keeps that many processes blocked in accept(), each of which
+ * admits its connection and becomes the child (see server.c). Each holds
+ * a connection slot; idle ones are not sent the SIGTERM of SIGHUP/SIGQUIT
+ * and are killed when the loop exits.
  *
  * Limits.
- *   - At maxconn live children the listening socket is no longer polled:
- *     extra clients wait in the kernel's backlog and are served when a
- *     child exits.
+ *   - At maxconn live children (acceptors included) the listening socket
+ *     is no longer accepted from: extra clients wait in the kernel's
+ *     backlog and are served when a child exits.
  *   - A connection whose source already has localmaxconn live children is
  *     accepted and closed at once (a warning at verbosity >= 1).
  *   - Optional rate limit: at most `rate` new connections per second per
@@ -61,6 +67,7 @@
 #define S6NET_SERVER_MAXCONN 16384 /* upper bound for maxconn */
 #define S6NET_SERVER_KEYMAX 24     /* bytes of a source key */
 #define S6NET_SERVER_VALMAX 256    /* bytes of one environment value */
+#define S6NET_SERVER_MAXVARS 8     /* variables an adapter sets per connection */
 
 /* One accepted connection, as the adapter sees it. */
 typedef struct {
@@ -69,13 +76,35 @@ typedef struct {
   socklen_t salen;
   unsigned char key[S6NET_SERVER_KEYMAX]; /* source key, set by adapter->source */
   unsigned int keylen;           /* 1..S6NET_SERVER_KEYMAX */
+  unsigned long long aux[2];     /* the adapter's own, for env() and fmt() */
 } s6net_server_peer;
 
 typedef struct s6net_server s6net_server;
 
-/* What the address family contributes. Callbacks run in the server
- * process, one connection at a time, in the order source, env, fmt: an
- * adapter may keep what source() parsed in its ctx for env() and fmt(). */
+/* One connection's values of the adapter's variables, filled by
+ * adapter->env with s6net_server_env_set; a variable it leaves alone
+ * keeps the value given with s6net_server_setenv (or stays absent). */
+typedef struct {
+  unsigned char set[S6NET_SERVER_MAXVARS];   /* 0 default, 1 val[i], 2 absent */
+  unsigned short len[S6NET_SERVER_MAXVARS];
+  char val[S6NET_SERVER_MAXVARS][S6NET_SERVER_VALMAX];
+} s6net_server_env;
+
+/* Give variable i this connection's value val[0..len), or (val NULL)
+ * leave it out. -1 (ENAMETOOLONG) if len > S6NET_SERVER_VALMAX, (EINVAL)
+ * if i >= S6NET_SERVER_MAXVARS. Touches errno only on failure. */
+int s6net_server_env_set(s6net_server_env *e, unsigned int i, char const *val, size_t len);
+
+/* getsockname(2) made so that a pre-forked acceptor (see acceptors
+ * below) may call it: returns 0 or -errno. In builds with acceptors it
+ * never writes errno; elsewhere errno is also set on failure. */
+int s6net_server_sockname(int fd, struct sockaddr *sa, socklen_t *len);
+
+/* What the address family contributes. Callbacks are called in the order
+ * source, env, fmt for one connection, and must keep what they parse in
+ * the peer, not in ctx: with acceptors they run in several processes at
+ * once that share our memory. Then they must also leave errno, stdio and
+ * malloc alone (formatting into the given buffers is fine). */
 typedef struct {
   /* Names of the variables the adapter sets per connection. Inherited
    * variables of these names are dropped from the children's environment;
@@ -85,18 +114,18 @@ typedef struct {
   /* Derive p->key / p->keylen (connections with equal keys count as one
    * source). Return 0, or -1 with errno set to refuse the connection. */
   int (*source)(void *ctx, s6net_server_peer *p);
-  /* Set this connection's variables with s6net_server_setenv. connnum is
+  /* Set this connection's variables with s6net_server_env_set. connnum is
    * the number of live connections from the same source, this one
    * excluded (TCPCONNNUM is that; IPCCONNNUM is connnum + 1). Return 0,
    * or -1 with errno set to refuse the connection. */
-  int (*env)(void *ctx, s6net_server *s, s6net_server_peer const *p, unsigned int connnum);
+  int (*env)(void *ctx, s6net_server_env *e, s6net_server_peer const *p, unsigned int connnum);
   /* Describe the peer for log lines ("127.0.0.1:1234", "uid 0 gid 0"):
    * NUL-terminated, at most len - 1 bytes. */
   void (*fmt)(void *ctx, s6net_server_peer const *p, char *buf, size_t len);
 } s6net_server_adapter;
 
 typedef struct {
-  int fd;                     /* listening socket; made non-blocking */
+  int fd;                     /* listening socket; made non-blocking (blocking with acceptors) */
   unsigned int maxconn;       /* 1..S6NET_SERVER_MAXCONN */
   unsigned int localmaxconn;  /* 1..maxconn */
   unsigned int rate;          /* new connections per second per source; 0 = no limit */
@@ -105,6 +134,9 @@ typedef struct {
                                  then fd 1 is pointed at /dev/null */
   char const *const *argv;    /* the program to spawn (argv[0] searched in PATH once, at start) */
   char const *const *envp;    /* base environment of the children */
+  unsigned int acceptors;     /* pre-forked acceptors to keep (Linux, x86_64 and
+                                 aarch64, no ASan); 0 = the loop accepts */
+  char const *acceptor_name;  /* their process name (comm, up to 15 bytes) */
 } s6net_server_config;
 
 /* Allocate the tables, build the base environment, trap the signals.

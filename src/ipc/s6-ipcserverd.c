@@ -27,31 +27,33 @@ static char const *const vars[] = { "PROTO", "IPCREMOTEEUID", "IPCREMOTEEGID", "
 
 typedef struct {
   int creds;
-  uid_t uid;
-  gid_t gid;
 } ipcctx;
 
+/* The uid and gid go into p->aux for env() and fmt(). */
 static int ipc_source(void *c, s6net_server_peer *p)
 {
-  ipcctx *x = c;
+  ipcctx const *x = c;
+  uid_t uid;
+  gid_t gid;
   if (!x->creds) {
     /* Without credentials every client is "the same user". */
     p->key[0] = 0;
     p->keylen = 1;
     return 0;
   }
-  if (s6net_ipc_peercred(p->fd, &x->uid, &x->gid, 0) < 0) return -1;
-  unsigned long long u = x->uid;
-  memcpy(p->key, &u, sizeof u);
-  p->keylen = sizeof u;
+  if (s6net_ipc_peercred(p->fd, &uid, &gid, 0) < 0) return -1;
+  p->aux[0] = uid;
+  p->aux[1] = gid;
+  memcpy(p->key, &p->aux[0], sizeof p->aux[0]);
+  p->keylen = sizeof p->aux[0];
   return 0;
 }
 
-static int setnum(s6net_server *s, unsigned int i, unsigned long long n)
+static int setnum(s6net_server_env *e, unsigned int i, unsigned long long n)
 {
   char buf[24];
   size_t len = s6net_fmt_ull(buf, n);
-  return s6net_server_setenv(s, i, buf, len);
+  return s6net_server_env_set(e, i, buf, len);
 }
 
 /* The peer's bound path, "" for an unbound (or abstract) client socket. */
@@ -67,22 +69,21 @@ static size_t peer_path(s6net_server_peer const *p, char const **path)
   return strnlen(sa->sun_path, max);
 }
 
-static int ipc_env(void *c, s6net_server *s, s6net_server_peer const *p, unsigned int connnum)
+static int ipc_env(void *c, s6net_server_env *e, s6net_server_peer const *p, unsigned int connnum)
 {
-  ipcctx *x = c;
+  ipcctx const *x = c;
   char const *path;
   size_t plen = peer_path(p, &path);
-  if (x->creds && (setnum(s, V_EUID, x->uid) < 0 || setnum(s, V_EGID, x->gid) < 0)) return -1;
-  if (s6net_server_setenv(s, V_PATH, path, plen) < 0) return -1;
+  if (x->creds && (setnum(e, V_EUID, p->aux[0]) < 0 || setnum(e, V_EGID, p->aux[1]) < 0)) return -1;
+  if (s6net_server_env_set(e, V_PATH, path, plen) < 0) return -1;
   /* Unlike TCPCONNNUM, IPCCONNNUM counts this connection too. */
-  return setnum(s, V_CONNNUM, (unsigned long long)connnum + 1);
+  return setnum(e, V_CONNNUM, (unsigned long long)connnum + 1);
 }
 
 static void ipc_fmt(void *c, s6net_server_peer const *p, char *buf, size_t len)
 {
-  ipcctx *x = c;
-  (void)p;
-  if (x->creds) snprintf(buf, len, "uid %llu gid %llu", (unsigned long long)x->uid, (unsigned long long)x->gid);
+  ipcctx const *x = c;
+  if (x->creds) snprintf(buf, len, "uid %llu gid %llu", p->aux[0], p->aux[1]);
   else snprintf(buf, len, "an unidentified client");
 }
 

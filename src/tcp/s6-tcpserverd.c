@@ -15,6 +15,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Pre-forked acceptors kept waiting in accept() (lib/server). */
+#define ACCEPTORS 2
+
 #define USAGE "[ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -P v4bits,v6bits ] [ -R rate ] prog..."
 
 extern char **environ;
@@ -27,48 +30,60 @@ static char const *const vars[NVARS] = {
 typedef struct {
   unsigned int bits4, bits6;
   int wildcard;           /* bound to 0.0.0.0 or ::: ask the kernel per connection */
-  s6net_ip46 rip;
-  uint16_t rport;
 } tcpctx;
+
+/* The callbacks may run in several acceptors at once (lib/server): they
+ * parse the peer again rather than keep anything in the shared ctx, and
+ * make no call that could set errno. */
+static int tcp_peer(s6net_server_peer const *p, s6net_ip46 *ip, uint16_t *port)
+{
+  return s6net_sockaddr_get((struct sockaddr *)&p->sa, p->salen, ip, port);
+}
 
 static int tcp_source(void *vctx, s6net_server_peer *p)
 {
-  tcpctx *c = vctx;
-  if (s6net_sockaddr_get((struct sockaddr *)&p->sa, p->salen, &c->rip, &c->rport) < 0) return -1;
-  p->keylen = s6net_server_ipkey(p->key, &c->rip, c->bits4, c->bits6);
+  tcpctx const *c = vctx;
+  s6net_ip46 rip;
+  if (tcp_peer(p, &rip, 0) < 0) return -1;
+  p->keylen = s6net_server_ipkey(p->key, &rip, c->bits4, c->bits6);
   return 0;
 }
 
-static int tcp_env(void *vctx, s6net_server *s, s6net_server_peer const *p, unsigned int connnum)
+static int tcp_env(void *vctx, s6net_server_env *e, s6net_server_peer const *p, unsigned int connnum)
 {
-  tcpctx *c = vctx;
+  tcpctx const *c = vctx;
   char buf[S6NET_IP46_FMTLEN];
+  s6net_ip46 rip;
+  uint16_t rport;
   size_t n;
+  if (tcp_peer(p, &rip, &rport) < 0) return -1;
   if (c->wildcard) {
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof ss;
     s6net_ip46 lip;
-    if (getsockname(p->fd, (struct sockaddr *)&ss, &sslen) < 0
+    if (s6net_server_sockname(p->fd, (struct sockaddr *)&ss, &sslen) < 0
      || s6net_sockaddr_get((struct sockaddr *)&ss, sslen, &lip, 0) < 0) return -1;
     n = s6net_ip46_fmt(buf, &lip);
-    s6net_server_setenv(s, V_LOCALIP, buf, n);
+    s6net_server_env_set(e, V_LOCALIP, buf, n);
   }
-  n = s6net_ip46_fmt(buf, &c->rip);
-  s6net_server_setenv(s, V_REMOTEIP, buf, n);
-  n = s6net_fmt_ull(buf, c->rport);
-  s6net_server_setenv(s, V_REMOTEPORT, buf, n);
+  n = s6net_ip46_fmt(buf, &rip);
+  s6net_server_env_set(e, V_REMOTEIP, buf, n);
+  n = s6net_fmt_ull(buf, rport);
+  s6net_server_env_set(e, V_REMOTEPORT, buf, n);
   n = s6net_fmt_ull(buf, connnum);
-  s6net_server_setenv(s, V_CONNNUM, buf, n);
+  s6net_server_env_set(e, V_CONNNUM, buf, n);
   return 0;
 }
 
 static void tcp_fmt(void *vctx, s6net_server_peer const *p, char *buf, size_t len)
 {
-  tcpctx *c = vctx;
   char ip[S6NET_IP46_FMTLEN];
-  (void)p;
-  s6net_ip46_fmt(ip, &c->rip);
-  snprintf(buf, len, c->rip.is6 ? "[%s]:%u" : "%s:%u", ip, (unsigned int)c->rport);
+  s6net_ip46 rip;
+  uint16_t rport;
+  (void)vctx;
+  if (tcp_peer(p, &rip, &rport) < 0) { snprintf(buf, len, "an unknown peer"); return; }
+  s6net_ip46_fmt(ip, &rip);
+  snprintf(buf, len, rip.is6 ? "[%s]:%u" : "%s:%u", ip, (unsigned int)rport);
 }
 
 static unsigned int scan_opt(char const *s, unsigned int min, unsigned int max, char const *what)
@@ -142,6 +157,7 @@ int main(int argc, char **argv)
     .fd = 0, .maxconn = maxconn, .localmaxconn = localmaxconn, .rate = rate,
     .verbosity = verbosity, .ready = ready ? readybuf : 0,
     .argv = (char const *const *)argv, .envp = (char const *const *)environ,
+    .acceptors = ACCEPTORS, .acceptor_name = "s6-tcp-acceptor",
   };
   s6net_server_adapter ad = { .vars = vars, .nvars = NVARS, .source = tcp_source, .env = tcp_env, .fmt = tcp_fmt };
   /* static: the tables stay reachable until exit (no leak report). */

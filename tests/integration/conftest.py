@@ -164,3 +164,16 @@ def free_port(host="127.0.0.1", kind=socket.SOCK_STREAM):
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+# s6-tcpserverd keeps idle acceptors (processes waiting in accept() for the
+# next connection) under this process name; they are not connections.
+ACCEPTOR_COMM = "s6-tcp-acceptor"
+
+
+def is_acceptor(pid):
+    try:
+        with open("/proc/%d/comm" % int(pid)) as f:
+            return f.read().strip() == ACCEPTOR_COMM
+    except OSError:
+        return False

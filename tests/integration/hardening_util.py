@@ -7,7 +7,7 @@ import socket
 import ssl
 import time
 
-from conftest import BUILD, ROOT, helper, run
+from conftest import BUILD, ROOT, helper, is_acceptor, run
 
 
 def wait_until(cond, timeout=10.0, step=0.01):
@@ -29,7 +29,7 @@ def _stat(pid):
 
 def children(pid, uid=None):
     """(pid, state) of the children of pid, or with pid None, of every
-    process of real uid `uid`."""
+    process of real uid `uid`; idle acceptors of s6-tcpserverd left out."""
     out = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -41,6 +41,8 @@ def children(pid, uid=None):
             if uid is not None and os.stat("/proc/" + d).st_uid != uid:
                 continue
         except (OSError, ValueError):
+            continue
+        if is_acceptor(d):
             continue
         out.append((int(d), rest[0]))
     return out

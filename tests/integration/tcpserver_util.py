@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import base_env, helper, need, prog, read_line
+from conftest import base_env, helper, is_acceptor, need, prog, read_line
 
 LOOP = {"4": "127.0.0.1", "6": "::1"}
 
@@ -157,13 +157,20 @@ def wait_until(cond, timeout=10, step=0.01):
     return cond()
 
 
-def children(pid):
-    """Pids of the live or zombie children of pid."""
+def children(pid, acceptors=False):
+    """Pids of the live or zombie children of pid: its connections, and
+    with acceptors=True also its idle acceptors."""
     try:
         with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(x) for x in f.read().split()]
+            pids = [int(x) for x in f.read().split()]
     except (FileNotFoundError, ProcessLookupError):
         return []
+    return pids if acceptors else [c for c in pids if not is_acceptor(c)]
+
+
+def acceptors(pid):
+    """Pids of the idle acceptors of the s6-tcpserverd pid."""
+    return [c for c in children(pid, True) if is_acceptor(c)]
 
 
 def state(pid):

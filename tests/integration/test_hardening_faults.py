@@ -15,6 +15,7 @@ import pytest
 from conftest import SANITIZE, base_env, helper, need, prog, run
 from hardening_util import (children, free_uid, handler_musl, limit_fds_to_open, listen_port, log_lines,
                             serve_one, tls_client_ctx, wait_until)
+from tcpserver_util import acceptors
 from tls_util import certs, server_env  # noqa: F401
 
 
@@ -44,15 +45,35 @@ def test_no_readiness_before_setup_is_complete(procs):
 
 def test_emfile_on_accept_waits_and_recovers(procs):
     """Out of descriptors at accept(): one warning per back-off, the client
-    stays queued, and is served as soon as descriptors are available."""
+    stays queued, and is served as soon as descriptors are available.
+    An acceptor already blocked in accept() holds the descriptor it will
+    return (the kernel takes it before waiting), so with acceptors the
+    clients they already wait for are served first."""
     p, port = tcpserver(procs, [], [helper("hard_handler"), "env"])
     assert serve_one(port).startswith(b"ENV TCP ")
+    # Two acceptors once the one that served the first connection has
+    # been replaced (none in sanitizer builds).
+    nacc = 0 if SANITIZE else 2
+    assert wait_until(lambda: len(acceptors(p.pid)) == nacc, 10)
     soft, hard = limit_fds_to_open(p.pid)
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.settimeout(0.5)
-    with pytest.raises(socket.timeout):
-        s.recv(100)
-    resource.prlimit(p.pid, resource.RLIMIT_NOFILE, (soft, hard))
+    for pid in acceptors(p.pid):
+        limit_fds_to_open(pid)
+    served = 0
+    for _ in range(nacc + 1):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.settimeout(0.5)
+        try:
+            assert s.recv(100).startswith(b"ENV TCP ")
+            served += 1
+            s.close()
+        except socket.timeout:
+            break
+    else:
+        pytest.fail("every client was served")
+    assert served == nacc
+    # The acceptors started since inherited the limit; lift it everywhere.
+    for pid in [p.pid] + acceptors(p.pid):
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
     s.settimeout(10)
     assert s.recv(100).startswith(b"ENV TCP ")
     s.close()
@@ -95,9 +116,11 @@ def test_emfile_in_tls_engine_is_a_clean_exit(procs, certs):  # noqa: F811
 
 
 def test_nproc_limit_refuses_then_serves(procs):
-    """RLIMIT_NPROC for the unprivileged uid the server runs as: a spawn
-    that fails is a warning and a closed connection; the next one, once a
-    process has gone, is served."""
+    """RLIMIT_NPROC for the unprivileged uid the server runs as. Without
+    acceptors (sanitizer builds), a spawn that fails is a warning and a
+    closed connection; with them, the acceptor that cannot be started is
+    one warning, and the client waits in the backlog until a process has
+    gone. Either way the next client is served."""
     uid = free_uid()
     existing = sum(1 for _ in children(None, uid=uid))
 
@@ -108,13 +131,23 @@ def test_nproc_limit_refuses_then_serves(procs):
     a = socket.create_connection(("127.0.0.1", port), timeout=10)
     a.sendall(b"a")
     assert a.recv(10) == b"a"
+    with_acceptors = not SANITIZE
     b = socket.create_connection(("127.0.0.1", port), timeout=10)
-    try:
-        assert b.recv(10) == b""
-    except ConnectionResetError:
-        pass
+    if with_acceptors:
+        b.sendall(b"b")
+        b.settimeout(0.5)
+        with pytest.raises(socket.timeout):
+            b.recv(10)
+        a.close()
+        b.settimeout(10)
+        assert b.recv(10) == b"b"
+    else:
+        try:
+            assert b.recv(10) == b""
+        except ConnectionResetError:
+            pass
+        a.close()
     b.close()
-    a.close()
     assert wait_until(lambda: not children(p.pid), 10)
     c = socket.create_connection(("127.0.0.1", port), timeout=10)
     c.sendall(b"c")
@@ -122,7 +155,14 @@ def test_nproc_limit_refuses_then_serves(procs):
     c.close()
     assert p.poll() is None
     lines = log_lines(p, 0.5)
-    assert any("warning: unable to spawn" in l and "Resource temporarily unavailable" in l for l in lines), lines
+    if with_acceptors:
+        # Said once each time the server is left without an idle acceptor
+        # (here while a, then b, are served), not at every retry.
+        warned = [l for l in lines if "warning: unable to start an acceptor" in l]
+        assert 1 <= len(warned) <= 3, lines
+        assert all("Resource temporarily unavailable" in l for l in warned), lines
+    else:
+        assert any("warning: unable to spawn" in l and "Resource temporarily unavailable" in l for l in lines), lines
 
 
 # AddressSanitizer reserves terabytes of address space at start: under

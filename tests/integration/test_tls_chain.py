@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import prog, helper, run, need, procs, base_env, recv_all  # noqa: F401
+from conftest import prog, helper, run, need, procs, base_env, recv_all, is_acceptor  # noqa: F401
 from tls_util import certs, server_env, client_env, wait_listen  # noqa: F401
 from tcpserver_util import alive
 
@@ -33,7 +33,7 @@ def children(pid):
             try:
                 with open("/proc/%s/stat" % d) as f:
                     fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[1]) == pid:
+                if int(fields[1]) == pid and not is_acceptor(d):
                     out.append(int(d))
             except (OSError, IndexError):
                 pass
