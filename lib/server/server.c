@@ -44,6 +44,7 @@
 #define ACCEPT_BURST 16   /* accepts per wakeup: keeps signals serviced under a flood */
 #define PAUSE_MS 100      /* back-off after EMFILE and friends */
 #define MAX_ACCEPTORS 8
+#define WARM_SLOTS 16     /* free slots whose pages are kept; deeper ones are given back */
 
 enum { ROLE_CONN, ROLE_IDLE };
 
@@ -55,6 +56,7 @@ typedef struct {
   unsigned char key[S6NET_SERVER_KEYMAX];
   unsigned char keylen;
   unsigned char role;     /* with acceptors, the server's view of the process */
+  unsigned char cold;     /* its pages were given back (see slot_free) */
 } conn;
 
 typedef struct {
@@ -975,9 +977,30 @@ static unsigned int slot_get(s6net_server *s)
   return s->nfree ? s->freelist[s->nfree - 1] : s->nfresh;
 }
 
+/* Slot ci is free again. The free list is a stack, so the slots reused
+ * are the ones freed last; a slot that sinks WARM_SLOTS deep has not been
+ * needed for a while, and its pages (stack and environment, 4-8 kB) go
+ * back to the kernel: after a burst of connections the server's memory
+ * comes back down to what it serves, instead of keeping the pages of
+ * every slot the burst used (up to maxconn of them). */
+static void slot_free(s6net_server *s, unsigned int ci)
+{
+  s->freelist[s->nfree++] = ci;
+#ifdef USE_CLONE
+  if (s->nfree > WARM_SLOTS) {
+    unsigned int c = s->freelist[s->nfree - 1 - WARM_SLOTS];
+    if (!s->conns[c].cold) {
+      madvise(s->area + (size_t)c * s->slotsize, s->slotsize, MADV_DONTNEED);
+      s->conns[c].cold = 1;
+    }
+  }
+#endif
+}
+
 static void slot_take(s6net_server *s, unsigned int ci, pid_t pid)
 {
   if (s->nfree) s->nfree--; else s->nfresh++;
+  s->conns[ci].cold = 0;
   s->conns[ci].pid = pid;
   pid_insert(s, pid, ci);
   s->nproc++;
@@ -1177,7 +1200,7 @@ static void reap(s6net_server *s)
     live = s->nlive;
     UNLOCK(s);
     int serr = spawn_error(s, (unsigned int)ci);
-    s->freelist[s->nfree++] = (unsigned int)ci;
+    slot_free(s, (unsigned int)ci);
     s->nproc--;
     if (!counted) continue; /* an acceptor that had no connection */
     if (serr && s->cfg.verbosity >= 1) {

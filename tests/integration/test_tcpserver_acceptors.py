@@ -213,3 +213,41 @@ def test_refused_connections_keep_the_acceptor(procs):
     assert p.wait(10) == 0
     warned = [l for l in p.stderr.read().decode().splitlines() if "too many connections" in l]
     assert len(warned) == 20 and all(l.startswith("s6-tcpserverd: warning: refused 127.0.0.1:") for l in warned)
+
+
+def test_memory_comes_back_after_a_burst(procs):
+    """Each connection slot in use holds a few pages (the child's stack and
+    environment); after a burst of 200 connections the slots that sank
+    deep in the free list give their pages back, so the server's RSS ends
+    near where it started instead of at the burst's peak."""
+    p, port = server(procs, opts=["-c", "300", "-C", "300"], mode=("hold",))
+
+    def rss():
+        with open("/proc/%d/status" % p.pid) as f:
+            return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+    def burst(n):
+        held = []
+        for _ in range(n):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            buf = b""
+            while not buf.endswith(b"\n"):
+                b = s.recv(100)
+                assert b
+                buf += b
+            held.append(s)
+        return held
+
+    for s in burst(1):
+        s.close()
+    assert wait_until(lambda: not children(p.pid))
+    before = rss()
+    for _ in range(2):
+        held = burst(200)
+        peak = rss()
+        for s in held:
+            s.close()
+        assert wait_until(lambda: not children(p.pid))
+        after = rss()
+        assert peak - before >= 400, (before, peak)
+        assert after - before <= 256, (before, peak, after)
