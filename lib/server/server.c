@@ -84,6 +84,7 @@ struct s6net_server {
   size_t nbase;
   envslot *slots;         /* the values given with s6net_server_setenv */
   char *scratch;          /* without clone: this connection's "NAME=value" strings */
+  size_t bufs;            /* room for every variable once, at its longest */
   char path[PATHMAX];     /* resolved program path */
   int pathsearch;         /* not found at start: let posix_spawnp search */
   posix_spawnattr_t attr;
@@ -268,35 +269,52 @@ static int const trapped[] = { SIGCHLD, SIGTERM, SIGHUP, SIGQUIT, SIGABRT };
 
 /* ---- spawning --------------------------------------------------------------- */
 
+struct s6net_server_env {
+  s6net_server const *s;
+  unsigned char set[S6NET_SERVER_MAXVARS];   /* 0 default, 1 str[i], 2 absent */
+  char const *str[S6NET_SERVER_MAXVARS];     /* "NAME=value" */
+  char *buf;              /* where the strings go: room for every variable once */
+  size_t used, cap;
+};
+
+/* Nothing set yet; the strings go to buf (the child's slot, or scratch). */
+static void env_start(s6net_server_env *e, s6net_server const *s, char *buf)
+{
+  e->s = s;
+  memset(e->set, 0, sizeof e->set);
+  e->buf = buf;
+  e->used = 0;
+  e->cap = s->bufs;
+}
+
 int s6net_server_env_set(s6net_server_env *e, unsigned int i, char const *val, size_t len)
 {
-  if (i >= S6NET_SERVER_MAXVARS) { errno = EINVAL; return -1; }
+  if (i >= e->s->a->nvars) { errno = EINVAL; return -1; }
   if (!val) { e->set[i] = 2; return 0; }
   if (len > S6NET_SERVER_VALMAX) { errno = ENAMETOOLONG; return -1; }
-  memcpy(e->val[i], val, len);
-  e->len[i] = (unsigned short)len;
+  size_t nl = e->s->slots[i].namelen;
+  if (e->used + nl + len + 1 > e->cap) { errno = ENOBUFS; return -1; }
+  char *d = e->buf + e->used;
+  memcpy(d, e->s->slots[i].buf, nl);
+  memcpy(d + nl, val, len);
+  d[nl + len] = 0;
+  e->str[i] = d;
   e->set[i] = 1;
+  e->used += nl + len + 1;
   return 0;
 }
 
-/* The children's environment into envp (base + variables + NULL), the
- * "NAME=value" strings of this connection's values into strings (room
- * for every variable at its longest). A variable e leaves alone has the
- * value of s6net_server_setenv. No libc call that could touch errno. */
-static void fill_env(s6net_server const *s, s6net_server_env const *e, char const **envp, char *strings)
+/* The children's environment into envp (base + variables + NULL): the
+ * value e set, or else the one of s6net_server_setenv. No libc call that
+ * could touch errno. */
+static void fill_env(s6net_server const *s, s6net_server_env const *e, char const **envp)
 {
   size_t n = s->nbase;
   if (envp != s->envp) memcpy(envp, s->envp, s->nbase * sizeof *envp);
   for (unsigned int i = 0; i < s->a->nvars; i++) {
     unsigned char how = e ? e->set[i] : 0;
-    if (how == 1) {
-      size_t nl = s->slots[i].namelen;
-      memcpy(strings, s->slots[i].buf, nl);
-      memcpy(strings + nl, e->val[i], e->len[i]);
-      strings[nl + e->len[i]] = 0;
-      envp[n++] = strings;
-      strings += nl + e->len[i] + 1;
-    } else if (!how && s->slots[i].set) envp[n++] = s->slots[i].buf;
+    if (how == 1) envp[n++] = e->str[i];
+    else if (!how && s->slots[i].set) envp[n++] = s->slots[i].buf;
   }
   envp[n] = 0;
 }
@@ -376,8 +394,10 @@ static long child_execve(char const *path, char const *const *argv, char const *
   return raw3(SYS_execve, (long)path, (long)argv, (long)envp);
 }
 
-/* execvpe without libc: the PATH of the child's environment. */
-static long child_execvp(char const *name, char const *const *argv, char const *const *envp)
+/* execvpe without libc: the PATH of the child's environment. Not
+ * inlined: its 4 kB buffer (and the stack probes that come with it) stays
+ * off the stack of the children that do not search PATH. */
+__attribute__((noinline)) static long child_execvp(char const *name, char const *const *argv, char const *const *envp)
 {
   char buf[PATHMAX];
   char const *p = 0;
@@ -432,12 +452,24 @@ static childarg *slot_args(s6net_server const *s, unsigned int ci)
   return (childarg *)(s->area + (size_t)(ci + 1) * s->slotsize - s->slotblock);
 }
 
-/* Slot ci's childarg with its environment filled in for connection fd. */
+static char const **slot_envp(s6net_server const *s, unsigned int ci)
+{
+  return (char const **)((unsigned char *)slot_args(s, ci) + sizeof(childarg));
+}
+
+/* Where the environment strings of slot ci's child go. */
+static char *env_room(s6net_server const *s, unsigned int ci)
+{
+  return (char *)(slot_envp(s, ci) + s->nbase + s->a->nvars + 1);
+}
+
+/* Slot ci's childarg with its environment filled in for connection fd
+ * (e's strings already in the slot: env_start with env_room). */
 static childarg *slot_prepare(s6net_server *s, unsigned int ci, int fd, s6net_server_env const *e)
 {
   childarg *c = slot_args(s, ci);
-  char const **envp = (char const **)((unsigned char *)c + sizeof(childarg));
-  fill_env(s, e, envp, (char *)(envp + s->nbase + s->a->nvars + 1));
+  char const **envp = slot_envp(s, ci);
+  fill_env(s, e, envp);
   c->s = s;
   c->ci = ci;
   c->path = s->path;
@@ -473,7 +505,7 @@ static pid_t spawn(s6net_server *s, int fd, unsigned int ci, s6net_server_env co
   char const *const *envp = s->envp;
   char const *path = s->path;
   (void)ci;
-  fill_env(s, e, s->envp, s->scratch);
+  fill_env(s, e, s->envp);
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
   child_errno = 0;
@@ -530,7 +562,7 @@ static pid_t spawn(s6net_server *s, int fd, unsigned int ci, s6net_server_env co
     }
     s->fafd = fd;
   }
-  fill_env(s, e, s->envp, s->scratch);
+  fill_env(s, e, s->envp);
   err = s->pathsearch
     ? posix_spawnp(&pid, s->path, &s->fa, &s->attr, (char *const *)s->cfg.argv, (char *const *)s->envp)
     : posix_spawn(&pid, s->path, &s->fa, &s->attr, (char *const *)s->cfg.argv, (char *const *)s->envp);
@@ -543,6 +575,12 @@ static int spawn_error(s6net_server *s, unsigned int ci) { (void)s; (void)ci; re
 #endif
 
 #ifndef USE_CLONE
+static char *env_room(s6net_server const *s, unsigned int ci)
+{
+  (void)ci;
+  return s->scratch;
+}
+
 /* No acceptors here: errno may tell the caller why. */
 int s6net_server_sockname(int fd, struct sockaddr *sa, socklen_t *len)
 {
@@ -605,6 +643,7 @@ s6net_server *s6net_server_new(s6net_server_config const *cfg, s6net_server_adap
   s->envp = (char const **)(m + o_envp);
   s->slots = (envslot *)(m + o_slots);
   s->scratch = (char *)(m + o_scratch);
+  s->bufs = bufs;
   if (rtab) s->rate.tab = (s6net_server_rateent *)(m + o_rate);
   s->area = m + o_area;
   s->slotsize = slotsize;
@@ -873,8 +912,10 @@ static void acceptor_wake(s6net_server *s)
 
 /* A log line: by the loop through core/diag, by an acceptor with a raw
  * write of the same line (errno is the loop's, so acceptors have no
- * ": reason"). */
-static void say(int inchild, char const *kind, char const *msg)
+ * ": reason"). The log helpers are not inlined: their buffers (1-2 kB)
+ * would otherwise sit in the acceptor's frame on every connection and
+ * push its stack into a second page per slot. */
+__attribute__((noinline)) static void say(int inchild, char const *kind, char const *msg)
 {
 #ifdef USE_CLONE
   if (inchild) {
@@ -890,7 +931,7 @@ static void say(int inchild, char const *kind, char const *msg)
   else s6net_warn("%s", msg);
 }
 
-static void refuse(s6net_server *s, s6net_server_peer const *p, char const *why, int inchild)
+__attribute__((noinline)) static void refuse(s6net_server *s, s6net_server_peer const *p, char const *why, int inchild)
 {
   if (s->cfg.verbosity >= 1) {
     char peer[256], msg[400];
@@ -961,7 +1002,7 @@ static long admit(s6net_server *s, s6net_server_peer *p, unsigned int ci, uint32
   return count;
 }
 
-static void started(s6net_server *s, s6net_server_peer const *p, pid_t pid, unsigned int live, long count, int inchild)
+__attribute__((noinline)) static void started(s6net_server *s, s6net_server_peer const *p, pid_t pid, unsigned int live, long count, int inchild)
 {
   char peer[256], msg[400];
   s->a->fmt(s->ctx, p, peer, sizeof peer);
@@ -1056,7 +1097,7 @@ static int acceptor_main(void *varg)
     count = admit(s, &p, ci, ci + 1, 1, &live);
     if (count >= 0) {
       s6net_server_env e;
-      memset(e.set, 0, sizeof e.set);
+      env_start(&e, s, env_room(s, ci));
       if (s->a->env(s->ctx, &e, &p, (unsigned int)count) >= 0) {
         raw3(SYS_prctl, PR_SET_PDEATHSIG, 0, 0);
         slot_prepare(s, ci, p.fd, &e);
@@ -1258,7 +1299,7 @@ static void handle_conn(s6net_server *s, s6net_server_peer *p)
   long count = admit(s, p, ci, 0, 0, &live);
   if (count < 0) return;
   s6net_server_env e;
-  memset(e.set, 0, sizeof e.set);
+  env_start(&e, s, env_room(s, ci));
   if (s->a->env(s->ctx, &e, p, (unsigned int)count) < 0) {
     int err = errno;
     unadmit(s, ci, 0);

@@ -11,7 +11,9 @@
  * Nothing is allocated after s6net_server_new(): the connection table, the
  * pid index and the source counters are sized from maxconn at start (one
  * anonymous mapping whose pages appear as they are used), and each child's
- * environment is built in its connection slot.
+ * environment is built in its connection slot. Free slots deeper than 16
+ * in the free list give their pages back (madvise), so memory comes back
+ * down after a burst.
  *
  * Children (Linux, x86_64 and aarch64): clone(CLONE_VM) from a stack
  * reserved in the connection's slot, so nothing is copied and the loop
@@ -83,16 +85,15 @@ typedef struct s6net_server s6net_server;
 
 /* One connection's values of the adapter's variables, filled by
  * adapter->env with s6net_server_env_set; a variable it leaves alone
- * keeps the value given with s6net_server_setenv (or stays absent). */
-typedef struct {
-  unsigned char set[S6NET_SERVER_MAXVARS];   /* 0 default, 1 val[i], 2 absent */
-  unsigned short len[S6NET_SERVER_MAXVARS];
-  char val[S6NET_SERVER_MAXVARS][S6NET_SERVER_VALMAX];
-} s6net_server_env;
+ * keeps the value given with s6net_server_setenv (or stays absent). The
+ * values are written straight where the child's environment lives. */
+typedef struct s6net_server_env s6net_server_env;
 
 /* Give variable i this connection's value val[0..len), or (val NULL)
  * leave it out. -1 (ENAMETOOLONG) if len > S6NET_SERVER_VALMAX, (EINVAL)
- * if i >= S6NET_SERVER_MAXVARS. Touches errno only on failure. */
+ * if i is not a variable of the adapter, (ENOBUFS) once more than
+ * S6NET_SERVER_VALMAX bytes per variable have been given. Touches errno
+ * only on failure. */
 int s6net_server_env_set(s6net_server_env *e, unsigned int i, char const *val, size_t len);
 
 /* getsockname(2) made so that a pre-forked acceptor (see acceptors

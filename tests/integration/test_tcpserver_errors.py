@@ -8,7 +8,7 @@ import pytest
 
 from conftest import base_env, prog, run
 from hardening_util import limit_fds_to_open
-from tcpserver_util import LOOP, Log, fetch, handler, parse_env, server, start
+from tcpserver_util import LOOP, Log, fetch, handler, parse_env, server, start, wait_until
 
 H = ["/bin/true"]
 
@@ -255,6 +255,13 @@ def test_accept_emfile_warns_and_keeps_running(procs):
                     stderr=subprocess.PIPE, env=base_env())
     ls.close()
     assert p.stdout.readline().strip() == str(port).encode()   # set up: its descriptors are open
+
+    def settled():
+        # /dev/null, opened to replace stdout after the readiness line, is
+        # closed right after it: not the descriptor to limit above.
+        top = max(int(f) for f in os.listdir("/proc/%d/fd" % p.pid))
+        return os.readlink("/proc/%d/fd/%d" % (p.pid, top)) != "/dev/null"
+    assert wait_until(settled)
     limit_fds_to_open(p.pid)
     c = socket.create_connection(("127.0.0.1", port), timeout=10)
     line = Log(p).wait_for("unable to accept")
