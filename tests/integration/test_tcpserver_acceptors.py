@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import SANITIZE, base_env, prog
+from conftest import SANITIZE, base_env, prog, recv_all
 from tcpserver_util import (Holder, acceptors, alive, children, handler, parse_env, server, start,
                             wait_until)
 
@@ -98,15 +98,8 @@ def live_acceptors(pid):
 
 
 def fetch_env(port):
-    c = socket.create_connection(("127.0.0.1", port), timeout=10)
-    out = b""
-    while True:
-        b = c.recv(4096)
-        if not b:
-            break
-        out += b
-    c.close()
-    return parse_env(out)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+        return parse_env(recv_all(c))
 
 
 def test_killed_acceptors_are_replaced_and_counts_stay_right(procs):
