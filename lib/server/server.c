@@ -216,6 +216,30 @@ static long pid_remove(s6net_server *s, pid_t pid)
   return ci;
 }
 
+/* One more connection from key, whose entry is (or goes) in slot i of
+ * the source table (s6net_server_src_find). */
+static void src_add(s6net_server_srctab *t, size_t i, unsigned char const *key, unsigned int keylen)
+{
+  s6net_server_srcent *e = t->tab + i;
+  if (!e->keylen) {
+    memcpy(e->key, key, keylen);
+    e->keylen = (unsigned char)keylen;
+  }
+  e->count++;
+}
+
+/* Take back the connection counted in c, if any (with acceptors, under
+ * the lock). 1 if there was one. */
+static int uncount(s6net_server *s, conn *c)
+{
+  if (!c->keylen) return 0;
+  size_t si = s6net_server_src_find(&s->src, c->key, c->keylen);
+  if (s->src.tab[si].keylen && !--s->src.tab[si].count) s6net_server_src_delete(&s->src, si);
+  s->nlive--;
+  c->keylen = 0;
+  return 1;
+}
+
 /* ---- set-up --------------------------------------------------------------- */
 
 static size_t pow2_at_least(size_t n)
@@ -470,8 +494,6 @@ static childarg *slot_prepare(s6net_server *s, unsigned int ci, int fd, s6net_se
   childarg *c = slot_args(s, ci);
   char const **envp = slot_envp(s, ci);
   fill_env(s, e, envp);
-  c->s = s;
-  c->ci = ci;
   c->path = s->path;
   c->argv = s->cfg.argv;
   c->envp = envp;
@@ -845,12 +867,7 @@ static void recount(s6net_server *s, unsigned int dead_ci)
     if (!s->pidtab[i]) continue;
     conn const *c = s->conns + s->pidtab[i] - 1;
     if (!c->keylen) continue;
-    size_t si = s6net_server_src_find(&s->src, c->key, c->keylen);
-    if (!s->src.tab[si].keylen) {
-      memcpy(s->src.tab[si].key, c->key, c->keylen);
-      s->src.tab[si].keylen = c->keylen;
-    }
-    s->src.tab[si].count++;
+    src_add(&s->src, s6net_server_src_find(&s->src, c->key, c->keylen), c->key, c->keylen);
     n++;
   }
   s->nlive = n;
@@ -944,23 +961,19 @@ __attribute__((noinline)) static void refuse(s6net_server *s, s6net_server_peer 
 /* Take back the count of admit() (spawn or environment failure). */
 static void unadmit(s6net_server *s, unsigned int ci, uint32_t me)
 {
-  conn *c = s->conns + ci;
   LOCK(s, me);
-  if (c->keylen) {
-    size_t si = s6net_server_src_find(&s->src, c->key, c->keylen);
-    if (s->src.tab[si].keylen && !--s->src.tab[si].count) s6net_server_src_delete(&s->src, si);
-    s->nlive--;
-    c->keylen = 0;
-  }
+  uncount(s, s->conns + ci);
   UNLOCK(s);
 }
 
-/* The limits, then the count in slot ci's name. Returns the number of
- * connections from this source before this one, or -1 if refused
- * (logged). *live gets the number of connections, this one included. */
-static long admit(s6net_server *s, s6net_server_peer *p, unsigned int ci, uint32_t me, int inchild, unsigned int *live)
+/* The limits, then the count in slot ci's name. me: the acceptor's slot
+ * + 1, or 0 in the loop. Returns the number of connections from this
+ * source before this one, or -1 if refused (logged). *live gets the
+ * number of connections, this one included. */
+static long admit(s6net_server *s, s6net_server_peer *p, unsigned int ci, uint32_t me, unsigned int *live)
 {
   char why[96];
+  int inchild = me != 0;
   if (s->a->source(s->ctx, p) < 0 || !p->keylen || p->keylen > S6NET_SERVER_KEYMAX) {
     if (s->cfg.verbosity >= 1) {
       if (inchild) say(1, "warning", "unable to identify the source of a connection");
@@ -985,11 +998,7 @@ static long admit(s6net_server *s, s6net_server_peer *p, unsigned int ci, uint32
   }
   conn *c = s->conns + ci;
   memcpy(c->key, p->key, p->keylen);
-  if (!s->src.tab[si].keylen) {
-    memcpy(s->src.tab[si].key, p->key, p->keylen);
-    s->src.tab[si].keylen = (unsigned char)p->keylen;
-  }
-  s->src.tab[si].count = count + 1;
+  src_add(&s->src, si, p->key, p->keylen);
   *live = ++s->nlive;
   c->keylen = (unsigned char)p->keylen;   /* last: see recount() */
   /* Under the lock: once the loop holds it, every admitted connection
@@ -1012,6 +1021,25 @@ __attribute__((noinline)) static void started(s6net_server *s, s6net_server_peer
 }
 
 /* ---- children ------------------------------------------------------------- */
+
+enum { ACCEPT_RETRY, ACCEPT_BACKOFF, ACCEPT_FATAL };
+
+/* What to do when accept() failed with e (other than EAGAIN): the
+ * network errors Linux passes on from the new connection are retried at
+ * once; running out of descriptors or memory backs off PAUSE_MS. */
+static int accept_error(int e)
+{
+  switch (e) {
+    case EINTR: case ECONNABORTED: case EPROTO: case EPERM:
+    case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN: case ENONET:
+    case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH: case ETIMEDOUT:
+      return ACCEPT_RETRY;
+    case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM:
+      return ACCEPT_BACKOFF;
+    default:
+      return ACCEPT_FATAL;
+  }
+}
 
 static unsigned int slot_get(s6net_server *s)
 {
@@ -1049,20 +1077,19 @@ static void slot_take(s6net_server *s, unsigned int ci, pid_t pid)
 
 #ifdef USE_CLONE
 
+/* 1 to accept again, 0 to exit (the loop is told why). */
 static int accept_failed(s6net_server *s, unsigned int ci, int e)
 {
-  switch (e) {
-    case EAGAIN: {
-      /* Somebody made the listener non-blocking: wait for a client. */
-      struct pollfd pf = { .fd = s->cfg.fd, .events = POLLIN };
-      raw6(SYS_ppoll, (long)&pf, 1, 0, 0, 0, 0);
+  if (e == EAGAIN) {
+    /* Somebody made the listener non-blocking: wait for a client. */
+    struct pollfd pf = { .fd = s->cfg.fd, .events = POLLIN };
+    raw6(SYS_ppoll, (long)&pf, 1, 0, 0, 0, 0);
+    return 1;
+  }
+  switch (accept_error(e)) {
+    case ACCEPT_RETRY:
       return 1;
-    }
-    case EINTR: case ECONNABORTED: case EPROTO: case EPERM:
-    case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN: case ENONET:
-    case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH: case ETIMEDOUT:
-      return 1;
-    case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM: {
+    case ACCEPT_BACKOFF: {
       struct timespec ts = { .tv_sec = 0, .tv_nsec = PAUSE_MS * 1000000L };
       if (s->cfg.verbosity >= 1) { slot_args(s, ci)->warn = e; acceptor_wake(s); }
       raw3(SYS_nanosleep, (long)&ts, 0, 0);
@@ -1094,7 +1121,7 @@ static int acceptor_main(void *varg)
       raw3(SYS_exit, 0, 0, 0);
     }
     p.fd = (int)fd;
-    count = admit(s, &p, ci, ci + 1, 1, &live);
+    count = admit(s, &p, ci, ci + 1, &live);
     if (count >= 0) {
       s6net_server_env e;
       env_start(&e, s, env_room(s, ci));
@@ -1226,19 +1253,11 @@ static void reap(s6net_server *s)
     if (ci < 0) continue; /* not one of ours (inherited across exec) */
     conn *c = s->conns + ci;
     if (s->want) acceptor_gone(s, (unsigned int)ci);
-    unsigned int live;
-    int counted = 0;
 #ifdef USE_CLONE
     if (s->want) lock_take(s, LOOP_OWNER, ci);
 #endif
-    if (c->keylen) {
-      size_t si = s6net_server_src_find(&s->src, c->key, c->keylen);
-      if (s->src.tab[si].keylen && !--s->src.tab[si].count) s6net_server_src_delete(&s->src, si);
-      s->nlive--;
-      c->keylen = 0;
-      counted = 1;
-    }
-    live = s->nlive;
+    int counted = uncount(s, c);
+    unsigned int live = s->nlive;
     UNLOCK(s);
     int serr = spawn_error(s, (unsigned int)ci);
     slot_free(s, (unsigned int)ci);
@@ -1296,7 +1315,7 @@ static int handle_signals(s6net_server *s)
 static void handle_conn(s6net_server *s, s6net_server_peer *p)
 {
   unsigned int ci = slot_get(s), live = 0;
-  long count = admit(s, p, ci, 0, 0, &live);
+  long count = admit(s, p, ci, 0, &live);
   if (count < 0) return;
   s6net_server_env e;
   env_start(&e, s, env_room(s, ci));
@@ -1337,17 +1356,11 @@ static void accept_some(s6net_server *s)
     if (p.fd >= 0) s6net_fd_cloexec(p.fd);
 #endif
     if (p.fd < 0) {
-      switch (errno) {
-        case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-        case EWOULDBLOCK:
-#endif
-          return;
-        case EINTR: case ECONNABORTED: case EPROTO: case EPERM:
-        case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN: case ENONET:
-        case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH: case ETIMEDOUT:
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      switch (accept_error(errno)) {
+        case ACCEPT_RETRY:
           continue;
-        case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM:
+        case ACCEPT_BACKOFF:
           if (s->cfg.verbosity >= 1) s6net_warnsys("unable to accept");
           s->pause_until = s6net_now_ms() + PAUSE_MS;
           return;
