@@ -78,7 +78,7 @@ typedef struct {
   socklen_t salen;
   unsigned char key[S6NET_SERVER_KEYMAX]; /* source key, set by adapter->source */
   unsigned int keylen;           /* 1..S6NET_SERVER_KEYMAX */
-  unsigned long long aux[2];     /* the adapter's own, for env() and fmt() */
+  unsigned long long aux[4];     /* the adapter's own: what source() parsed, for env() and fmt() */
 } s6net_server_peer;
 
 typedef struct s6net_server s6net_server;
@@ -121,7 +121,8 @@ typedef struct {
    * or -1 with errno set to refuse the connection. */
   int (*env)(void *ctx, s6net_server_env *e, s6net_server_peer const *p, unsigned int connnum);
   /* Describe the peer for log lines ("127.0.0.1:1234", "uid 0 gid 0"):
-   * NUL-terminated, at most len - 1 bytes. */
+   * NUL-terminated, at most len - 1 bytes. Only called once source()
+   * has succeeded. */
   void (*fmt)(void *ctx, s6net_server_peer const *p, char *buf, size_t len);
 } s6net_server_adapter;
 

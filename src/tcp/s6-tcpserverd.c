@@ -32,31 +32,39 @@ typedef struct {
   int wildcard;           /* bound to 0.0.0.0 or ::: ask the kernel per connection */
 } tcpctx;
 
-/* The callbacks may run in several acceptors at once (lib/server): they
- * parse the peer again rather than keep anything in the shared ctx, and
- * make no call that could set errno. */
-static int tcp_peer(s6net_server_peer const *p, s6net_ip46 *ip, uint16_t *port)
+/* The callbacks may run in several acceptors at once (lib/server): what
+ * source() parses goes in the peer (p->aux), not in the shared ctx, and
+ * none of them makes a call that could set errno. */
+typedef struct {
+  s6net_ip46 ip;
+  uint16_t port;
+} tcppeer;
+
+_Static_assert(sizeof(tcppeer) <= sizeof(((s6net_server_peer *)0)->aux), "tcppeer must fit in aux");
+
+static tcppeer tcp_peer(s6net_server_peer const *p)
 {
-  return s6net_sockaddr_get((struct sockaddr *)&p->sa, p->salen, ip, port);
+  tcppeer r;
+  memcpy(&r, p->aux, sizeof r);
+  return r;
 }
 
 static int tcp_source(void *vctx, s6net_server_peer *p)
 {
   tcpctx const *c = vctx;
-  s6net_ip46 rip;
-  if (tcp_peer(p, &rip, 0) < 0) return -1;
-  p->keylen = s6net_server_ipkey(p->key, &rip, c->bits4, c->bits6);
+  tcppeer r;
+  if (s6net_sockaddr_get((struct sockaddr *)&p->sa, p->salen, &r.ip, &r.port) < 0) return -1;
+  memcpy(p->aux, &r, sizeof r);
+  p->keylen = s6net_server_ipkey(p->key, &r.ip, c->bits4, c->bits6);
   return 0;
 }
 
 static int tcp_env(void *vctx, s6net_server_env *e, s6net_server_peer const *p, unsigned int connnum)
 {
   tcpctx const *c = vctx;
+  tcppeer r = tcp_peer(p);
   char buf[S6NET_IP46_FMTLEN];
-  s6net_ip46 rip;
-  uint16_t rport;
   size_t n;
-  if (tcp_peer(p, &rip, &rport) < 0) return -1;
   if (c->wildcard) {
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof ss;
@@ -66,9 +74,9 @@ static int tcp_env(void *vctx, s6net_server_env *e, s6net_server_peer const *p, 
     n = s6net_ip46_fmt(buf, &lip);
     s6net_server_env_set(e, V_LOCALIP, buf, n);
   }
-  n = s6net_ip46_fmt(buf, &rip);
+  n = s6net_ip46_fmt(buf, &r.ip);
   s6net_server_env_set(e, V_REMOTEIP, buf, n);
-  n = s6net_fmt_ull(buf, rport);
+  n = s6net_fmt_ull(buf, r.port);
   s6net_server_env_set(e, V_REMOTEPORT, buf, n);
   n = s6net_fmt_ull(buf, connnum);
   s6net_server_env_set(e, V_CONNNUM, buf, n);
@@ -77,13 +85,11 @@ static int tcp_env(void *vctx, s6net_server_env *e, s6net_server_peer const *p, 
 
 static void tcp_fmt(void *vctx, s6net_server_peer const *p, char *buf, size_t len)
 {
+  tcppeer r = tcp_peer(p);
   char ip[S6NET_IP46_FMTLEN];
-  s6net_ip46 rip;
-  uint16_t rport;
   (void)vctx;
-  if (tcp_peer(p, &rip, &rport) < 0) { snprintf(buf, len, "an unknown peer"); return; }
-  s6net_ip46_fmt(ip, &rip);
-  snprintf(buf, len, rip.is6 ? "[%s]:%u" : "%s:%u", ip, (unsigned int)rport);
+  s6net_ip46_fmt(ip, &r.ip);
+  snprintf(buf, len, r.ip.is6 ? "[%s]:%u" : "%s:%u", ip, (unsigned int)r.port);
 }
 
 static unsigned int scan_opt(char const *s, unsigned int min, unsigned int max, char const *what)
