@@ -171,9 +171,14 @@ def free_port(host="127.0.0.1", kind=socket.SOCK_STREAM):
 ACCEPTOR_COMM = "s6-tcp-acceptor"
 
 
-def is_acceptor(pid):
+def comm(pid):
+    """A process's name (/proc/PID/comm), None once it is gone."""
     try:
         with open("/proc/%d/comm" % int(pid)) as f:
-            return f.read().strip() == ACCEPTOR_COMM
+            return f.read().strip()
     except OSError:
-        return False
+        return None
+
+
+def is_acceptor(pid):
+    return comm(pid) == ACCEPTOR_COMM

@@ -10,18 +10,13 @@ import subprocess
 
 import pytest
 
-from conftest import SANITIZE, base_env, prog, recv_all
+from conftest import SANITIZE, base_env, comm, prog, recv_all
 from tcpserver_util import (Holder, acceptors, alive, children, handler, parse_env, server, start,
                             wait_until)
 
 pytestmark = pytest.mark.skipif(SANITIZE, reason="sanitizer builds have no acceptors (the server accepts)")
 
 NACC = 2   # idle acceptors s6-tcpserverd keeps
-
-
-def comm(pid):
-    with open("/proc/%d/comm" % pid) as f:
-        return f.read().strip()
 
 
 def test_two_idle_acceptors_named_in_ps(procs):

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from conftest import prog, helper, run, need, procs, base_env, recv_all, is_acceptor  # noqa: F401
+from conftest import prog, helper, run, need, procs, base_env, recv_all  # noqa: F401
 from tls_util import certs, server_env, client_env, wait_listen  # noqa: F401
-from tcpserver_util import alive
+from tcpserver_util import alive, children
 
 
 def tlsserver(procs, certs, *opts, app, key="server", env=None, **extra):
@@ -24,20 +24,6 @@ def curl(port, certs, *extra, name="localhost"):
     return run(["curl", "-sS", "--max-time", "10", "--cacert", certs.p("ca.pem"),
                 "--resolve", "%s:%d:127.0.0.1" % (name, port)] + list(extra)
                + ["https://%s:%d/" % (name, port)], timeout=20)
-
-
-def children(pid):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[1]) == pid and not is_acceptor(d):
-                    out.append(int(d))
-            except (OSError, IndexError):
-                pass
-    return out
 
 
 def status(pid, key):
