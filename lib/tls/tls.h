@@ -75,8 +75,10 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
 void s6net_tls_warmup(s6net_tls_ctx *ctx, s6net_tls_conf const *c);
 /* In a process forked from one that used the random generator: reseed
  * it from the kernel before any handshake, whatever the library's own
- * fork detection does. */
-void s6net_tls_forked(void);
+ * fork detection does. With a ctx (a pre-forked worker), also make the
+ * session object of the next s6net_tls_handshake now, while no
+ * connection waits for it. */
+void s6net_tls_forked(s6net_tls_ctx *ctx);
 /* For a pre-forking server whose conf had prefork set before
  * s6net_tls_ctx_new: call s6net_tls_prefork right before each fork and
  * s6net_tls_postfork in the parent right after it. They hand each worker

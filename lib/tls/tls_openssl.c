@@ -43,6 +43,7 @@ struct sni_entry {
 
 struct s6net_tls_ctx {
   SSL_CTX *def;
+  SSL *spare;       /* made ahead by s6net_tls_forked, for the next handshake */
   int hasdefault;   /* server: the default context holds a keypair */
   size_t nsni;
   struct sni_entry sni[SNI_MAX];
@@ -512,12 +513,13 @@ void s6net_tls_warmup(s6net_tls_ctx *t, s6net_tls_conf const *c)
   ERR_clear_error();
 }
 
-void s6net_tls_forked(void)
+void s6net_tls_forked(s6net_tls_ctx *t)
 {
   EVP_RAND_CTX *r = RAND_get0_public(NULL);
   if (r) EVP_RAND_reseed(r, 0, NULL, 0, NULL, 0);
   r = RAND_get0_private(NULL);
   if (r) EVP_RAND_reseed(r, 0, NULL, 0, NULL, 0);
+  if (t && !t->spare) t->spare = SSL_new(t->def);
   ERR_clear_error();
 }
 
@@ -575,7 +577,8 @@ static char const *hs_reason(SSL *ssl, int r, int e)
 int s6net_tls_handshake(s6net_tls_ctx *t, s6net_tls_conf const *c, int netr, int netw, s6net_tls_conn **out)
 {
   static s6net_tls_conn conn;
-  SSL *ssl = SSL_new(t->def);
+  SSL *ssl = t->spare ? t->spare : SSL_new(t->def);
+  t->spare = NULL;
   if (!ssl) { s6net_warn("unable to create TLS session: %s", ossl_reason()); return S6NET_TLS_EXIT_SETUP; }
   int r = S6NET_TLS_EXIT_SETUP;
   if (!SSL_set_rfd(ssl, netr) || !SSL_set_wfd(ssl, netw)) {

@@ -172,7 +172,7 @@ int s6net_tlsz_serve(char const *name, s6net_tls_conf *c, char const *const *env
       pid_t pid = fork();
       if (pid) s6net_tls_postfork();
       if (!pid) {
-        s6net_tls_forked();
+        s6net_tls_forked(ctx);
         close(busy[0]);
         worker(self, l, busy[1], owner, ctx, c, fp, fplen, req, sizeof req);
       }
