@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -34,6 +35,7 @@
 
 #define KEYFILE_MAX (1 << 20)
 #define SNI_MAX 256
+#define READ_BUFFER (4 * (16384 + 2048)) /* bytes read from the network at once */
 #define CADIR_MAX 20000
 
 struct sni_entry {
@@ -279,6 +281,12 @@ static SSL_CTX *ctx_make(s6net_tls_ctx *t, s6net_tls_conf const *c, X509_STORE *
   SSL_CTX *ctx = SSL_CTX_new(c->server ? TLS_server_method() : TLS_client_method());
   if (!ctx) die_ossl(S6NET_TLS_EXIT_SETUP, "create", "TLS context");
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  /* Read what the socket holds, not one record header then one record
+   * body: a handshake flight or a run of full-size records then takes one
+   * system call instead of two per record. Nothing but TLS follows on the
+   * connection once the engine owns it, so nothing is read too far. */
+  SSL_CTX_set_read_ahead(ctx, 1);
+  SSL_CTX_set_default_read_buffer_len(ctx, READ_BUFFER);
   /* No session state survives a connection: every engine process serves
    * exactly one, so caches and tickets would only cost time. */
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
@@ -735,9 +743,11 @@ static int read_status(SSL *ssl, int r, short *wr, short *ww)
 
 int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int appw)
 {
-  static unsigned char ob[65536], ib[16384 + 512];
+  static unsigned char ob[65536], ib[65536];
+  static char rreason[256];
   SSL *ssl = conn->ssl;
   size_t ooff = 0, olen = 0, ioff = 0, ilen = 0;
+  int rfail = 0, rerrno = 0;  /* net -> app failed: 1 EOF with -J, 2 errno, 3 TLS error */
   int a_eof = 0, a_shut = 0;  /* app -> net: app sent EOF; we passed it on */
   int n_eof = 0;              /* net -> app: peer finished */
   int closing = 0;            /* -S: close_notify sent, waiting for the peer's */
@@ -807,27 +817,38 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
       }
     }
 
-    /* net -> app */
-    if (!n_eof && !ilen) {
-      ERR_clear_error();
-      errno = 0;
-      int r = SSL_read(ssl, ib, sizeof ib);
-      if (r > 0) { ilen = (size_t)r; ioff = 0; progress = 1; }
-      else {
+    /* net -> app: every record already received (read-ahead brings
+     * several per system call), up to a full buffer, then one write to
+     * the application. A failure met after some records were gathered
+     * is reported once they are delivered, as if met on the next read. */
+    if (!n_eof && !ilen && !rfail) {
+      ioff = 0;
+      for (;;) {
+        ERR_clear_error();
+        errno = 0;
+        int r = SSL_read(ssl, ib + ilen, (int)(sizeof ib - ilen));
+        if (r > 0) {
+          ilen += (size_t)r;
+          progress = 1;
+          if (ilen < sizeof ib && SSL_has_pending(ssl)) continue;
+          break;
+        }
         int st = read_status(ssl, r, &wnr, &wnw);
         if (st == 1) { n_eof = 1; progress = 1; }
         else if (st == 2) {
-          if (c->strict) { s6net_warn("peer closed the connection without close_notify"); return S6NET_TLS_EXIT_RUN; }
-          n_eof = 1; progress = 1;
+          if (c->strict) rfail = 1;
+          else { n_eof = 1; progress = 1; }
         } else if (st < 0 && a_shut && !c->strict) {
           /* We ended our side without close_notify (-s); many peers answer
            * that with an alert or a reset. The exchange is over either way. */
           n_eof = 1; progress = 1;
         } else if (st < 0) {
-          if (!ERR_peek_error()) s6net_warnsys("unable to read from peer");
-          else s6net_warn("unable to read from peer: %s", ossl_reason());
-          return S6NET_TLS_EXIT_RUN;
+          rfail = 2;
+          rerrno = errno;
+          if (ERR_peek_error()) { rfail = 3; snprintf(rreason, sizeof rreason, "%s", ossl_reason()); }
         }
+        if (rfail) progress = 1;
+        break;
       }
     }
     if (ilen) {
@@ -839,6 +860,12 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
         /* The application stopped reading: drop what it will never see. */
         close(appw); appw = -1; ilen = 0; progress = 1;
       } else { s6net_warnsys("unable to write to local application"); return 111; }
+    }
+    if (rfail && !ilen) {
+      if (rfail == 1) s6net_warn("peer closed the connection without close_notify");
+      else if (rfail == 3) s6net_warn("unable to read from peer: %s", rreason);
+      else { errno = rerrno; s6net_warnsys("unable to read from peer"); }
+      return S6NET_TLS_EXIT_RUN;
     }
     if (n_eof && !ilen && appw >= 0) { close(appw); appw = -1; progress = 1; }
     if (n_eof && !ilen && a_shut) return 0;

@@ -186,3 +186,83 @@ def test_truncated_handshake_exits_98(certs):
     rc, err = e.finish()
     assert rc == 98
     assert err.startswith(b"s6-tlsd-io: ") and err.count(b"\n") == 1
+
+
+class MemClient:
+    """A TLS client over memory BIOs on the engine's raw socket: the test
+    decides what bytes reach the wire and in which TCP writes."""
+
+    def __init__(self, e, certs):
+        ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
+        ctx.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF
+        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.o = ctx.wrap_bio(self.inc, self.out, server_hostname="localhost")
+        self.raw = e.raw
+        while True:
+            try:
+                self.o.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self.flush()
+                d = self.raw.recv(65536)
+                assert d, "engine closed during the handshake"
+                self.inc.write(d)
+        self.flush()
+
+    def flush(self):
+        d = self.out.read()
+        if d:
+            self.raw.sendall(d)
+
+    def records(self, *chunks):
+        """The wire bytes of one record per chunk, not sent."""
+        for c in chunks:
+            self.o.write(c)
+        return self.out.read()
+
+
+def test_many_records_in_one_segment(certs):
+    """Records that arrive together are all delivered, in order, whatever
+    the engine reads at once."""
+    e = Engine([], server_env(certs))
+    c = MemClient(e, certs)
+    chunks = [bytes([65 + i % 26]) * (100 + 37 * i) for i in range(60)]
+    e.raw.sendall(c.records(*chunks))
+    e.raw.shutdown(socket.SHUT_WR)
+    assert e.app_read_all() == b"".join(chunks)
+    os.close(e.app_w)
+    assert e.finish()[0] == 0
+
+
+def test_bad_record_after_good_ones(certs):
+    """Good records followed, in the same TCP write, by a corrupted one:
+    the application gets every good byte, then the engine reports the bad
+    record in one line and exits 98."""
+    e = Engine([], server_env(certs))
+    c = MemClient(e, certs)
+    good = c.records(b"first record ", b"second record")
+    bad = bytearray(c.records(b"never delivered"))
+    bad[-1] ^= 0xFF  # breaks the record's authentication tag
+    e.raw.sendall(good + bytes(bad))
+    assert e.app_read_all() == b"first record second record"
+    os.close(e.app_w)
+    rc, err = e.finish()
+    assert rc == 98, err
+    assert err.startswith(b"s6-tlsd-io: warning: unable to read from peer: ") and err.count(b"\n") == 1, err
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_records_and_eof_together(certs, strict):
+    """Several records and the TCP FIN arrive at once: all the data first,
+    then the end (-J: the missing close_notify is reported after it)."""
+    e = Engine(["-J"] if strict else [], server_env(certs))
+    c = MemClient(e, certs)
+    e.raw.sendall(c.records(b"a" * 20000, b"b" * 3000, b"c"))
+    e.raw.shutdown(socket.SHUT_WR)
+    assert e.app_read_all() == b"a" * 20000 + b"b" * 3000 + b"c"
+    os.close(e.app_w)
+    rc, err = e.finish()
+    if strict:
+        assert rc == 98 and err.count(b"\n") == 1 and b"close_notify" in err, err
+    else:
+        assert rc == 0, err
