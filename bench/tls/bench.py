@@ -11,6 +11,8 @@ Rounds alternate A B C A B C; the table shows medians and ratios.
   bulk        tls_hsloop -b 1 GiB through the tunnel into tls_sink,
               which returns the byte count it received (verified);
               BULK_ROUNDS rounds (default 7), the noisiest measure
+  reference   the reference suite's 220 hs/s (issue 6), scaled by this
+              run's stunnel and socat against the issue's 440 and 320
 """
 import json
 import os
@@ -112,8 +114,11 @@ class Server:
                                       stderr=subprocess.DEVNULL, start_new_session=True)
         else:
             self.port = free_port()
+            # nodelay: without it every handshake waits ~45 ms for a
+            # delayed ACK (Nagle holds back the end of the server's flight)
+            # and socat measures ~20 hs/s instead of ~200 here.
             self.p = subprocess.Popen(self.wrap() + ["socat", "OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,backlog=512,"
-                                       "cert=%s,key=%s,verify=0" % (self.port, cert, key),
+                                       "nodelay,cert=%s,key=%s,verify=0" % (self.port, cert, key),
                                        "EXEC:%s" % app], stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, start_new_session=True)
         if not listening(self.port):
@@ -251,6 +256,19 @@ def main():
             print("%-16s" % ("cpu_%s ms/conn" % kind) + "".join("%14.2f" % r[n] for n in names)
                   + "".join("%17.2fx" % (r["stunnel"] / r[n]) for n in ours)
                   + "   (lower is better; ratio = stunnel / ours)")
+    # The issue's absolute target, 2x the reference suite's 220 hs/s, was
+    # measured on a machine where stunnel did ~440 and socat ~320 sequential
+    # handshakes/s. This machine's speed varies (stunnel 230-450 here), so
+    # the reference figure is also given scaled by how fast stunnel and
+    # socat are in this very run (geometric mean of the two factors).
+    r = res["seq_ec"]
+    if r["stunnel"] > 0 and r["socat"] > 0:
+        scale = (r["stunnel"] / 440.0 * r["socat"] / 320.0) ** 0.5
+        ref = 220.0 * scale
+        res["reference_estimate"] = {"scale": scale, "seq_ec": ref}
+        print("reference estimate, seq_ec: 220 hs/s x %.2f (this run's stunnel/440, socat/320) = %.0f hs/s; "
+              "%s" % (scale, ref, ", ".join("%s %.2fx" % (n, r[n] / ref) for n in ours))
+              + "; absolute: %s" % ", ".join("%s %.2fx of 220" % (n, r[n] / 220.0) for n in ours))
     # The machine's noise, in numbers: the ratio to stunnel round by round
     # (each round runs every server back to back).
     for key in ("seq_ec", "seq_rsa", "conc_ec", "conc_rsa", "bulk"):
