@@ -3,7 +3,8 @@
 Every server runs the same per-connection application (tls_httpd for
 handshakes, tls_sink for bulk), so each tunnel pays for one process
 start of the application and the comparison is about the TLS layer.
-Rounds alternate A B C A B C; the table shows medians and ratios.
+Each round measures every server, starting with a different one each
+round (A B C, B C A, C A B, ...); the table shows medians and ratios.
 
   sequential  tls_hsloop -n N: connect, full handshake (no resumption),
               GET, read to EOF, one connection at a time
@@ -188,6 +189,14 @@ def bulk(port):
     return float(r.stdout.split()[0])
 
 
+def rotated(names, i):
+    """Round i starts with a different contender: the one measured right
+    after another server's burst pays for that server's processes still
+    exiting, and a fixed order would always charge the same one."""
+    k = i % len(names)
+    return names[k:] + names[:k]
+
+
 def have_perf():
     try:
         return subprocess.run(["perf", "stat", "-e", "task-clock", "true"], stdout=subprocess.DEVNULL,
@@ -212,8 +221,8 @@ def main():
                 seq(srv[n].port)
             for test, fn in (("seq", seq), ("conc", conc)):
                 vals = {n: [] for n in names}
-                for _ in range(ROUNDS):
-                    for n in names:
+                for i in range(ROUNDS):
+                    for n in rotated(names, i):
                         v = fn(srv[n].port)
                         if isinstance(v, tuple):
                             if v[1]:
@@ -228,8 +237,8 @@ def main():
                 res["cpu_%s" % kind] = cpu_per_conn(names, kind, d)
         srv = {n: Server(n, "ec", SINK, d) for n in names}
         vals = {n: [] for n in names}
-        for _ in range(BULK_ROUNDS):
-            for n in names:
+        for i in range(BULK_ROUNDS):
+            for n in rotated(names, i):
                 vals[n].append(bulk(srv[n].port))
         res["bulk"] = {n: statistics.median(vals[n]) for n in names}
         res["bulk_all"] = vals
