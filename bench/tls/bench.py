@@ -276,7 +276,7 @@ def main():
                   + "   (lower is better; ratio = stunnel / ours)")
     # The absolute target, 2x the reference suite's 220 hs/s, was
     # measured on a machine where stunnel did ~440 and socat ~320 sequential
-    # handshakes/s. This machine's speed varies (stunnel 230-450 here), so
+    # handshakes/s. This machine's speed varies (stunnel 230-400 here), so
     # the reference figure is also given scaled by how fast stunnel and
     # socat are in this very run (geometric mean of the two factors).
     r = res["seq_ec"]
