@@ -744,13 +744,13 @@ static int read_status(SSL *ssl, int r, short *wr, short *ww)
 int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int appw)
 {
   static unsigned char ob[65536], ib[65536];
-  static char rreason[256];
+  static char rfail[320];     /* net -> app failed: the line to report once delivered, or "" */
   SSL *ssl = conn->ssl;
   size_t ooff = 0, olen = 0, ioff = 0, ilen = 0;
-  int rfail = 0, rerrno = 0;  /* net -> app failed: 1 EOF with -J, 2 errno, 3 TLS error */
   int a_eof = 0, a_shut = 0;  /* app -> net: app sent EOF; we passed it on */
   int n_eof = 0;              /* net -> app: peer finished */
   int closing = 0;            /* -S: close_notify sent, waiting for the peer's */
+  rfail[0] = 0;
   signal(SIGPIPE, SIG_IGN);
   if (s6net_fd_nonblock(appr) < 0 || s6net_fd_nonblock(appw) < 0) {
     s6net_warnsys("unable to set local fds non-blocking");
@@ -821,7 +821,7 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
      * several per system call), up to a full buffer, then one write to
      * the application. A failure met after some records were gathered
      * is reported once they are delivered, as if met on the next read. */
-    if (!n_eof && !ilen && !rfail) {
+    if (!n_eof && !ilen && !*rfail) {
       ioff = 0;
       for (;;) {
         ERR_clear_error();
@@ -836,18 +836,17 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
         int st = read_status(ssl, r, &wnr, &wnw);
         if (st == 1) { n_eof = 1; progress = 1; }
         else if (st == 2) {
-          if (c->strict) rfail = 1;
+          if (c->strict) snprintf(rfail, sizeof rfail, "peer closed the connection without close_notify");
           else { n_eof = 1; progress = 1; }
         } else if (st < 0 && a_shut && !c->strict) {
           /* We ended our side without close_notify (-s); many peers answer
            * that with an alert or a reset. The exchange is over either way. */
           n_eof = 1; progress = 1;
         } else if (st < 0) {
-          rfail = 2;
-          rerrno = errno;
-          if (ERR_peek_error()) { rfail = 3; snprintf(rreason, sizeof rreason, "%s", ossl_reason()); }
+          snprintf(rfail, sizeof rfail, "unable to read from peer: %s",
+                   ERR_peek_error() ? ossl_reason() : strerror(errno ? errno : EIO));
         }
-        if (rfail) progress = 1;
+        if (*rfail) progress = 1;
         break;
       }
     }
@@ -861,10 +860,8 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
         close(appw); appw = -1; ilen = 0; progress = 1;
       } else { s6net_warnsys("unable to write to local application"); return 111; }
     }
-    if (rfail && !ilen) {
-      if (rfail == 1) s6net_warn("peer closed the connection without close_notify");
-      else if (rfail == 3) s6net_warn("unable to read from peer: %s", rreason);
-      else { errno = rerrno; s6net_warnsys("unable to read from peer"); }
+    if (*rfail && !ilen) {
+      s6net_warn("%s", rfail);
       return S6NET_TLS_EXIT_RUN;
     }
     if (n_eof && !ilen && appw >= 0) { close(appw); appw = -1; progress = 1; }

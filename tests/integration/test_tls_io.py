@@ -2,6 +2,7 @@
 TCP connection, Python's ssl module (OpenSSL) on the other, cleartext on
 pipes. Exit codes and close semantics (-S/-s, -J/-j) are checked exactly."""
 import os
+import random
 import socket
 import ssl
 import subprocess
@@ -284,7 +285,6 @@ def test_corruption_anywhere_delivers_exactly_the_good_records(certs, seed):
     field, which would only make the engine wait for more), the run sent
     in random-sized TCP writes: the application gets exactly the records
     before the damaged one, and the engine exits 98 with one line."""
-    import random
     rnd = random.Random(seed)
     e = Engine([], server_env(certs))
     c = MemClient(e, certs)
