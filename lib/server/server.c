@@ -1393,18 +1393,11 @@ int s6net_server_run(s6net_server *s)
     if (s6net_write_all(1, s->cfg.ready, len) < 0) s6net_diesys(111, "unable to write readiness notification");
     if (fd != 1) { if (dup2(fd, 1) < 0) s6net_diesys(111, "unable to dup2"); close(fd); }
   }
-  int acceptors = 0;
-#ifdef USE_CLONE
-  acceptors = s->want > 0;
-#endif
+  int acceptors = s->want > 0;   /* always 0 without USE_CLONE */
   struct pollfd pfd[2];
   pfd[0].fd = s->sigfd;
   pfd[0].events = POLLIN;
-#ifdef USE_CLONE
   pfd[1].fd = acceptors ? s->evfd : s->cfg.fd;
-#else
-  pfd[1].fd = s->cfg.fd;
-#endif
   pfd[1].events = POLLIN;
   for (;;) {
     int timeout = -1;
