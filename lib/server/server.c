@@ -43,6 +43,7 @@
 #define CHILD_STACK 32768 /* an acceptor formats a log line and the environment */
 #define ACCEPT_BURST 16   /* accepts per wakeup: keeps signals serviced under a flood */
 #define PAUSE_MS 100      /* back-off after EMFILE and friends */
+#define RELEASE_MS 5000   /* longest wait at exit for our processes to let go of the listener */
 #define MAX_ACCEPTORS 8
 #define WARM_SLOTS 16     /* free slots whose pages are kept; deeper ones are given back */
 
@@ -370,7 +371,9 @@ typedef struct {
   char const *const *argv;
   char const *const *envp;
   int fd;
+  int lfd;                /* the listener, closed before the exec */
   int pathsearch;
+  volatile int dropped;   /* the child no longer holds the listener (see release_listener) */
   volatile int err;       /* the child's execve error, read at reap */
   int warn;               /* an acceptor's accept() errno: transient, to log */
   volatile int fatal;     /* ... or fatal: the loop dies with it */
@@ -446,12 +449,17 @@ __attribute__((noinline)) static long child_execvp(char const *name, char const 
 }
 
 /* The connection on fd: onto 0 and 1, an empty mask, exec. fd is
- * close-on-exec; if it is 0 or 1 already, that flag is cleared instead. */
+ * close-on-exec; if it is 0 or 1 already, that flag is cleared instead.
+ * The listener (fd 0, replaced here, or close-on-exec elsewhere) is let
+ * go of before the exec, and the loop is told: a server on its way out
+ * waits for that, so no child keeps the listener past the server's exit. */
 static _Noreturn void child_exec(childarg *c)
 {
   int fd = c->fd;
   long r = fd == 0 ? raw3(SYS_fcntl, 0, F_SETFD, 0) : raw3(SYS_dup3, fd, 0, 0);
   if (r >= 0) r = fd == 1 ? raw3(SYS_fcntl, 1, F_SETFD, 0) : raw3(SYS_dup3, fd, 1, 0);
+  if (c->lfd > 1 && c->lfd != fd) raw3(SYS_close, c->lfd, 0, 0);
+  __atomic_store_n(&c->dropped, 1, __ATOMIC_RELEASE);
   if (r >= 0) {
     sigset_t empty;
     sigemptyset(&empty);
@@ -498,6 +506,7 @@ static childarg *slot_prepare(s6net_server *s, unsigned int ci, int fd, s6net_se
   c->argv = s->cfg.argv;
   c->envp = envp;
   c->fd = fd;
+  c->lfd = s->cfg.fd;
   c->pathsearch = s->pathsearch;
   c->err = 0;
   return c;
@@ -506,6 +515,7 @@ static childarg *slot_prepare(s6net_server *s, unsigned int ci, int fd, s6net_se
 static pid_t spawn(s6net_server *s, int fd, unsigned int ci, s6net_server_env const *e)
 {
   childarg *c = slot_prepare(s, ci, fd, e);
+  c->dropped = 0;
   return clone(child_main, c, CLONE_VM | SIGCHLD, c);
 }
 
@@ -1143,6 +1153,46 @@ static int acceptor_main(void *varg)
 
 static void sync_acceptors(s6net_server *s);
 
+/* Whether the process in slot ci may still hold the listener: an
+ * acceptor, or a child that has not reached child_exec's close, and has
+ * not exited (a zombie has let go of its fds). */
+static int holds_listener(s6net_server *s, unsigned int ci)
+{
+  conn const *c = s->conns + ci;
+  siginfo_t si;
+  if (__atomic_load_n(&c->role, __ATOMIC_RELAXED) != ROLE_IDLE
+   && __atomic_load_n(&slot_args(s, ci)->dropped, __ATOMIC_ACQUIRE)) return 0;
+  si.si_pid = 0;
+  if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0) return 0;
+  return si.si_pid != c->pid;
+}
+
+/* Before the loop exits: wait until no process of ours holds the
+ * listener, so that once the server is gone, so is the socket, and a
+ * client is refused rather than queued for nobody. Idle acceptors are
+ * killed; the others are a clone away from child_exec. Bounded by
+ * RELEASE_MS, in case a process is stuck in the kernel. */
+static void release_listener(s6net_server *s)
+{
+  int64_t deadline = s6net_now_ms() + RELEASE_MS;
+  for (size_t i = 0; i <= s->pidmask; i++) {
+    if (!s->pidtab[i]) continue;
+    conn const *c = s->conns + s->pidtab[i] - 1;
+    if (__atomic_load_n(&c->role, __ATOMIC_RELAXED) == ROLE_IDLE) kill(c->pid, SIGKILL);
+  }
+  for (size_t i = 0; i <= s->pidmask; i++) {
+    if (!s->pidtab[i]) continue;
+    while (holds_listener(s, s->pidtab[i] - 1)) {
+      struct timespec ts = { .tv_sec = 0, .tv_nsec = 200000 };
+      if (s6net_now_ms() >= deadline) {
+        if (s->cfg.verbosity >= 1) s6net_warn("a process of ours still holds the listener: pid %ld", (long)s->conns[s->pidtab[i] - 1].pid);
+        return;
+      }
+      nanosleep(&ts, 0);
+    }
+  }
+}
+
 /* Keep want idle acceptors while slots remain. */
 static void replenish(s6net_server *s)
 {
@@ -1154,7 +1204,7 @@ static void replenish(s6net_server *s)
     s->conns[ci].role = ROLE_IDLE;
     c->s = s;
     c->ci = ci;
-    c->err = c->warn = c->fatal = 0;
+    c->err = c->warn = c->fatal = c->dropped = 0;
     pid_t pid = clone(acceptor_main, c, CLONE_VM | SIGCHLD, c);
     if (pid < 0) {
       /* Retried every PAUSE_MS (the process limit, memory). Said once
@@ -1177,15 +1227,18 @@ static void replenish(s6net_server *s)
 /* Before the loop exits: once it holds the lock, every acceptor that
  * admitted a connection shows it; the others are killed (a client one of
  * them has just accepted sees its connection reset, as those in the
- * backlog do when the listener closes). */
+ * backlog do when the listener closes). Then wait for the listener to
+ * be ours alone (release_listener), with or without acceptors. */
 static void shutdown_acceptors(s6net_server *s)
 {
-  if (!s->want) return;
-  s->want = 0;
-  lock_take(s, LOOP_OWNER, -1);
-  sync_acceptors(s);
-  for (unsigned int i = 0; i < s->nidle; i++) kill(s->conns[s->idle[i]].pid, SIGKILL);
-  lock_give(s);
+  if (s->want) {
+    s->want = 0;
+    lock_take(s, LOOP_OWNER, -1);
+    sync_acceptors(s);
+    for (unsigned int i = 0; i < s->nidle; i++) kill(s->conns[s->idle[i]].pid, SIGKILL);
+    lock_give(s);
+  }
+  release_listener(s);
 }
 
 static void acceptor_fatal(s6net_server *s, int e)
@@ -1223,6 +1276,9 @@ static void acceptor_gone(s6net_server *s, unsigned int ci)
 #else
 
 static void replenish(s6net_server *s) { (void)s; }
+/* vfork and posix_spawn children have made their exec (and dropped the
+ * listener: fd 0 is replaced, other fds are close-on-exec) by the time
+ * the loop goes on. */
 static void shutdown_acceptors(s6net_server *s) { (void)s; }
 static void sync_acceptors(s6net_server *s) { (void)s; }
 static void acceptor_gone(s6net_server *s, unsigned int ci) { (void)s; (void)ci; }
