@@ -41,15 +41,20 @@ int main(int argc, char **argv)
     switch (opt) {
       case 'd': reuse = 1; break;
       case 'D': reuse = 0; break;
-      case 'b': if (s6net_scan_uint(optarg, 0, 1u << 20, &backlog) < 0) s6net_dieusage(USAGE); break;
+      case 'b':
+        if (s6net_scan_uint(optarg, 0, 1u << 20, &backlog) < 0)
+          s6net_die(100, "invalid backlog: %s (must be 0 to %u)", optarg, 1u << 20);
+        break;
       case 'M': dgram = 0; break;
       case 'm': dgram = 1; break;
-      case 'a': if (scan_perms(optarg, &perms) < 0) s6net_dieusage(USAGE); break;
+      case 'a':
+        if (scan_perms(optarg, &perms) < 0) s6net_die(100, "invalid perms: %s (must be octal, 0 to 0777)", optarg);
+        break;
       case 'B': blocking = 1; break;
       default: s6net_dieusage(USAGE);
     }
   }
-  if (argc - optind < 2) s6net_dieusage(USAGE);
+  if (argc - optind < 2 || !*argv[optind] || !*argv[optind + 1]) s6net_dieusage(USAGE);
   char const *path = argv[optind];
   struct sockaddr_un sa;
   socklen_t salen = s6net_ipc_addr(&sa, path);

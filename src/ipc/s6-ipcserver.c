@@ -5,17 +5,61 @@
  *   [s6-applyuidgid [-U] [-u uid] [-g gid] [-G gidlist]]
  *   s6-ipcserverd [-1] -v N [-P|-p] [-c maxconn] [-C localmaxconn] prog...
  * with every link one of our siblings named by full path, never a
- * same-named program found in PATH. Options are checked by the program
- * that uses them; this one only routes them. */
+ * same-named program found in PATH. Every option is checked here as
+ * well, with the rules of the program that uses it, before anything is
+ * run: a mistake exits 100 with one line and leaves no socket file
+ * behind (the binder would otherwise create it before the daemon saw
+ * the mistake). */
 #include "core/diag.h"
 #include "core/exec.h"
+#include "core/num.h"
 
 #include <stdlib.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define USAGE "[ -1 ] [ -q | -Q | -v ] [ -d | -D ] [ -P | -p ] [ -a perms ] [ -c maxconn ] [ -C localmaxconn ] [ -b backlog ] [ -G gidlist ] [ -g gid ] [ -u uid ] [ -U ] path prog..."
 
+#define MAXCONN_LIMIT 1000   /* s6-ipcserverd's bound for -c and -C */
+#define BACKLOG_LIMIT (1u << 20) /* s6-ipcserver-socketbinder's for -b */
+#define MAXGROUPS 256        /* s6-applyuidgid's for -G and GIDLIST */
+
 extern char **environ;
+
+static void scan_opt(char const *s, unsigned int min, unsigned int max, char const *what)
+{
+  unsigned int u;
+  if (s6net_scan_uint(s, min, max, &u) < 0)
+    s6net_die(100, "invalid %s: %s (must be %u to %u)", what, s, min, max);
+}
+
+/* Octal 0 to 0777, as s6-ipcserver-socketbinder takes it. */
+static void scan_perms(char const *s)
+{
+  char const *p = s;
+  unsigned int v = 0;
+  if (!*p) goto bad;
+  for (; *p; p++) {
+    if (*p < '0' || *p > '7' || v > 0777) goto bad;
+    v = v * 8 + (unsigned int)(*p - '0');
+  }
+  if (v <= 0777) return;
+ bad:
+  s6net_die(100, "invalid perms: %s (must be octal, 0 to 0777)", s);
+}
+
+static void scan_id(char const *s, char const *what)
+{
+  unsigned long long x;
+  if (s6net_scan_ull(s, 0, (uid_t)-2, &x) < 0) s6net_die(100, "invalid %s: %s", what, s);
+}
+
+static void scan_groups(char const *s, char const *what)
+{
+  gid_t list[MAXGROUPS];
+  size_t n;
+  if (s6net_scan_idlist(s, list, MAXGROUPS, &n) < 0) s6net_die(100, "invalid %s: %s", what, s);
+}
 
 int main(int argc, char **argv)
 {
@@ -33,18 +77,28 @@ int main(int argc, char **argv)
       case 'D': norebind = 1; break;
       case 'P': nocreds = 1; break;
       case 'p': nocreds = 0; break;
-      case 'a': perms = optarg; break;
-      case 'c': maxconn = optarg; break;
-      case 'C': localmax = optarg; break;
-      case 'b': backlog = optarg; break;
-      case 'G': gidlist = optarg; break;
-      case 'g': gid = optarg; break;
-      case 'u': uid = optarg; break;
+      case 'a': scan_perms(optarg); perms = optarg; break;
+      case 'c': scan_opt(optarg, 1, MAXCONN_LIMIT, "maxconn"); maxconn = optarg; break;
+      case 'C': scan_opt(optarg, 1, MAXCONN_LIMIT, "localmaxconn"); localmax = optarg; break;
+      case 'b': scan_opt(optarg, 0, BACKLOG_LIMIT, "backlog"); backlog = optarg; break;
+      case 'G': scan_groups(optarg, "gidlist"); gidlist = optarg; break;
+      case 'g': scan_id(optarg, "gid"); gid = optarg; break;
+      case 'u': scan_id(optarg, "uid"); uid = optarg; break;
       case 'U': fromenv = 1; break;
       default: s6net_dieusage(USAGE);
     }
   }
-  if (argc - optind < 2) s6net_dieusage(USAGE);
+  if (argc - optind < 2 || !*argv[optind] || !*argv[optind + 1]) s6net_dieusage(USAGE);
+  if (fromenv) {
+    /* s6-applyuidgid -U needs both, and would only say so once the
+     * socket is bound. */
+    char const *u = getenv("UID"), *g = getenv("GID"), *l = getenv("GIDLIST");
+    if (!u) s6net_die(100, "-U given but UID not set");
+    if (!g) s6net_die(100, "-U given but GID not set");
+    scan_id(u, "UID");
+    scan_id(g, "GID");
+    if (l) scan_groups(l, "GIDLIST");
+  }
 
   static char binder[4200], apply[4200], daemon[4200];
   if (s6net_sibling(binder, sizeof binder, "s6-ipcserver-socketbinder") < 0

@@ -80,10 +80,12 @@ int main(int argc, char **argv)
       case 'U': {
         char const *u = getenv("UID"), *g = getenv("GID"), *l = getenv("GIDLIST");
         /* Silently staying root because the variables are missing would
-         * be the worst outcome of a typo in a run script. */
-        if (!u && !g) s6net_die(100, "-U given but UID and GID are not set");
-        if (u && s6net_scan_ull(u, 0, (uid_t)-2, &x) < 0) s6net_die(100, "invalid UID: %s", u);
-        if (g && s6net_scan_ull(g, 0, (gid_t)-2, &x) < 0) s6net_die(100, "invalid GID: %s", g);
+         * be the worst outcome of a typo in a run script; s6-applyuidgid
+         * wants both, and would only say so once the socket is bound. */
+        if (!u) s6net_die(100, "-U given but UID not set");
+        if (!g) s6net_die(100, "-U given but GID not set");
+        if (s6net_scan_ull(u, 0, (uid_t)-2, &x) < 0) s6net_die(100, "invalid UID: %s", u);
+        if (s6net_scan_ull(g, 0, (gid_t)-2, &x) < 0) s6net_die(100, "invalid GID: %s", g);
         if (l && s6net_scan_idlist(l, list, 256, &n) < 0) s6net_die(100, "invalid GIDLIST: %s", l);
         if (g) lastgid = g;
         if (l) haslist = 1;
