@@ -4,6 +4,7 @@
 #include "core/diag.h"
 #include "core/env.h"
 #include "core/fd.h"
+#include "core/num.h"
 #include "core/sig.h"
 
 #include <errno.h>
@@ -1485,15 +1486,47 @@ int s6net_server_run(s6net_server *s)
   }
 }
 
-void s6net_server_check_listener(void)
+/* fd (named what in messages) must be a listening stream socket of
+ * domain (AF_INET: IPv4 or IPv6). */
+static void check_listener(int fd, char const *what, int domain)
 {
-  int acc = 0, type = 0;
+  int acc = 0, type = 0, dom = 0;
   socklen_t olen = sizeof acc;
-  if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &acc, &olen) < 0) {
-    if (errno == ENOTSOCK || errno == EBADF) s6net_die(100, "stdin is not a socket");
-    s6net_diesys(111, "unable to getsockopt on stdin");
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &olen) < 0) {
+    if (errno == ENOTSOCK || errno == EBADF) s6net_die(100, "%s is not a socket", what);
+    s6net_diesys(111, "unable to getsockopt on %s", what);
   }
   olen = sizeof type;
-  if (getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &olen) < 0) s6net_diesys(111, "unable to getsockopt on stdin");
-  if (type != SOCK_STREAM || !acc) s6net_die(100, "stdin is not a listening stream socket");
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &olen) < 0) s6net_diesys(111, "unable to getsockopt on %s", what);
+  if (type != SOCK_STREAM || !acc) s6net_die(100, "%s is not a listening stream socket", what);
+  olen = sizeof dom;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &olen) < 0) s6net_diesys(111, "unable to getsockopt on %s", what);
+  if (domain == AF_UNIX ? dom != AF_UNIX : dom != AF_INET && dom != AF_INET6)
+    s6net_die(100, "%s is not %s socket", what, domain == AF_UNIX ? "a UNIX domain" : "an IPv4 or IPv6");
+}
+
+int s6net_server_listener(int domain)
+{
+  char const *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+  unsigned long long n = 0;
+  int fd = 0;
+  if (pid && fds && s6net_scan_ull(pid, 1, INT32_MAX, &n) == 0 && (pid_t)n == getpid()) {
+    if (s6net_scan_ull(fds, 0, INT32_MAX, &n) < 0) s6net_die(100, "invalid LISTEN_FDS: %s", fds);
+    if (n != 1)
+      s6net_die(100, "socket activation passed %s sockets (LISTEN_FDS), only one is supported", fds);
+    fd = 3;
+    check_listener(fd, "fd 3 (LISTEN_FDS)", domain);
+    if (s6net_fd_cloexec(fd) < 0) s6net_diesys(111, "unable to make fd 3 close-on-exec");
+  }
+  /* Not for our children, whose pid is not LISTEN_PID anyway. */
+  if (unsetenv("LISTEN_PID") < 0 || unsetenv("LISTEN_FDS") < 0 || unsetenv("LISTEN_FDNAMES") < 0)
+    s6net_diesys(111, "unable to unset the socket activation variables");
+  if (fd) {
+    /* fd 0 may be closed under a service manager: keep 0-2 taken, so
+     * that no connection or fd of ours lands there. */
+    if (s6net_fd_ensure012() < 0) s6net_diesys(111, "unable to open /dev/null");
+    return fd;
+  }
+  check_listener(0, "stdin", domain);
+  return 0;
 }

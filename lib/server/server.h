@@ -154,10 +154,15 @@ int s6net_server_setenv(s6net_server *s, unsigned int i, char const *val, size_t
 /* Run the accept loop. Returns the exit code when a signal asks to exit
  * (0); dies with 111 on an unrecoverable error. */
 int s6net_server_run(s6net_server *s);
-/* Both super-servers take a listening stream socket on fd 0: die 100 if
- * it is anything else, 111 if it cannot be asked. Call it before opening
- * anything, so that a closed fd 0 is not taken by one of our own fds. */
-void s6net_server_check_listener(void);
+/* The listening socket of both super-servers, returned: fd 3 under
+ * systemd socket activation (LISTEN_PID is our pid and LISTEN_FDS is 1;
+ * any other count dies 100), made close-on-exec; else fd 0. It must be
+ * a listening stream socket of domain (AF_UNIX, or AF_INET for IPv4 or
+ * IPv6): die 100 if it is anything else, 111 if it cannot be asked.
+ * LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES are unset in every case, so
+ * no child sees them. Call it before opening anything, so that a closed
+ * fd 0 is not taken by one of our own fds. */
+int s6net_server_listener(int domain);
 
 /* Live connections, for tests and adapters. */
 unsigned int s6net_server_nconn(s6net_server const *s);

@@ -1,5 +1,6 @@
 /* s6-ipcserverd [-1] [-v verbosity] [-P|-p] [-c maxconn] [-C localmaxconn] prog...
- * Accept connections on the listening UNIX socket on stdin and spawn
+ * Accept connections on the listening UNIX socket on stdin (or on fd 3
+ * under systemd socket activation) and spawn
  * prog for each. The loop, limits and signals are lib/server's, shared
  * with s6-tcpserverd; this file only says what a UNIX peer is: its
  * source is its uid (from the kernel), and it gets PROTO=IPC,
@@ -109,7 +110,7 @@ int main(int argc, char **argv)
 
   /* Check before the server opens anything: with fd 0 closed, its own
    * pipes would take that number and be mistaken for the listener. */
-  s6net_server_check_listener();
+  int lfd = s6net_server_listener(AF_UNIX);
 
   /* Like the reference, let go of stdout even without -1 (the server
    * library does it after the notification): a reader of that pipe must
@@ -126,7 +127,7 @@ int main(int argc, char **argv)
     .source = ipc_source, .env = ipc_env, .fmt = ipc_fmt,
   };
   s6net_server_config cfg = {
-    .fd = 0,
+    .fd = lfd,
     .maxconn = maxconn,
     .localmaxconn = localmaxconn,
     .verbosity = verbosity,

@@ -5,7 +5,10 @@
  *     s6-tcpserverd [-1] -v N -c N -C N [-P ..] [-R ..] prog...
  * Every sibling is run by absolute path from our own directory (never
  * from PATH, where Debian's s6 has programs of the same names); the
- * s6-applyuidgid link is only there when a privilege option is given. */
+ * s6-applyuidgid link is only there when a privilege option is given.
+ * Under systemd socket activation (LISTEN_PID is ours) the socket is
+ * already bound: the binder is left out (-b, ip and port are checked,
+ * then unused) and s6-tcpserverd takes the socket from fd 3. */
 #include "core/addr.h"
 #include "core/diag.h"
 #include "core/exec.h"
@@ -121,11 +124,20 @@ int main(int argc, char **argv)
   char const **nargv = malloc(sizeof *nargv * ((size_t)argc + 32 + 2 * MAXPRIV));
   if (!nargv) s6net_diesys(111, "unable to allocate");
   size_t m = 0;
-  nargv[m++] = "s6-tcpserver-socketbinder";
-  if (backlog) { nargv[m++] = "-b"; nargv[m++] = backlog; }
-  nargv[m++] = "--";
-  nargv[m++] = argv[0];
-  nargv[m++] = argv[1];
+  int activated = 0;
+  {
+    char const *lpid = getenv("LISTEN_PID");
+    unsigned long long x;
+    activated = lpid && getenv("LISTEN_FDS") && !s6net_scan_ull(lpid, 1, INT_MAX, &x) && (pid_t)x == getpid();
+  }
+  char const *first = activated ? npriv ? "s6-applyuidgid" : "s6-tcpserverd" : "s6-tcpserver-socketbinder";
+  if (!activated) {
+    nargv[m++] = "s6-tcpserver-socketbinder";
+    if (backlog) { nargv[m++] = "-b"; nargv[m++] = backlog; }
+    nargv[m++] = "--";
+    nargv[m++] = argv[0];
+    nargv[m++] = argv[1];
+  }
   if (npriv) {
     nargv[m++] = apath;
     for (unsigned int i = 0; i < npriv; i++) {
@@ -156,6 +168,6 @@ int main(int argc, char **argv)
       close(fd);
     } else if (fcntl(1, F_SETFD, 0) < 0) s6net_diesys(111, "unable to redirect stdout");
   }
-  s6net_exec_sibling("s6-tcpserver-socketbinder", nargv, (char const *const *)environ);
-  s6net_diesys(111, "unable to exec s6-tcpserver-socketbinder");
+  s6net_exec_sibling(first, nargv, (char const *const *)environ);
+  s6net_diesys(111, "unable to exec %s", first);
 }

@@ -1,4 +1,5 @@
-/* s6-tcpserverd: accept TCP connections on fd 0, one child per connection.
+/* s6-tcpserverd: accept TCP connections on fd 0 (or fd 3 under systemd
+ * socket activation), one child per connection.
  * The loop is lib/server; this file is the TCP adapter: source keys from
  * (masked) peer addresses, the UCSPI TCP environment, log formatting. */
 #include "core/addr.h"
@@ -138,14 +139,14 @@ int main(int argc, char **argv)
     localmaxconn = maxconn;
   }
 
-  s6net_server_check_listener();
+  int lfd = s6net_server_listener(AF_INET);
 
   struct sockaddr_storage ss;
   socklen_t sslen = sizeof ss;
   s6net_ip46 lip;
   uint16_t lport;
-  if (getsockname(0, (struct sockaddr *)&ss, &sslen) < 0) s6net_diesys(111, "unable to getsockname on stdin");
-  if (s6net_sockaddr_get((struct sockaddr *)&ss, sslen, &lip, &lport) < 0) s6net_die(100, "stdin is not an IPv4 or IPv6 socket");
+  if (getsockname(lfd, (struct sockaddr *)&ss, &sslen) < 0) s6net_diesys(111, "unable to getsockname on the listener");
+  if (s6net_sockaddr_get((struct sockaddr *)&ss, sslen, &lip, &lport) < 0) s6net_die(100, "the listener is not an IPv4 or IPv6 socket");
   {
     static unsigned char const zero[16];
     ctx.wildcard = !memcmp(lip.ip, zero, lip.is6 ? 16 : 4)
@@ -160,7 +161,7 @@ int main(int argc, char **argv)
   readybuf[rl++] = '\n';
   readybuf[rl] = 0;
   s6net_server_config cfg = {
-    .fd = 0, .maxconn = maxconn, .localmaxconn = localmaxconn, .rate = rate,
+    .fd = lfd, .maxconn = maxconn, .localmaxconn = localmaxconn, .rate = rate,
     .verbosity = verbosity, .ready = ready ? readybuf : 0,
     .argv = (char const *const *)argv, .envp = (char const *const *)environ,
     .acceptors = ACCEPTORS, .acceptor_name = "s6-tcp-acceptor",
