@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -104,6 +105,7 @@ struct s6net_server {
   int clonefail;          /* the last attempt to start an acceptor failed */
   pid_t self;
   uint32_t lock;          /* futex: 0 free, else owner (slot + 1) | LOCK_WAITERS */
+  char const *notify;     /* NOTIFY_SOCKET of cfg.envp, or NULL */
 };
 
 /* ---- hashing and tables ------------------------------------------------ */
@@ -251,9 +253,13 @@ static size_t pow2_at_least(size_t n)
   return p;
 }
 
+/* Whether entry is one of the adapter's variables (set per connection),
+ * or NOTIFY_SOCKET, which is for the server alone: a child that sent
+ * its own READY=1 would speak for the server. */
 static int is_var(s6net_server_adapter const *a, char const *entry)
 {
   size_t l = s6net_env_namelen(entry);
+  if (l == 13 && !memcmp(entry, "NOTIFY_SOCKET", 13)) return 1;
   for (unsigned int i = 0; i < a->nvars; i++)
     if (strlen(a->vars[i]) == l && !memcmp(a->vars[i], entry, l)) return 1;
   return 0;
@@ -694,8 +700,10 @@ s6net_server *s6net_server_new(s6net_server_config const *cfg, s6net_server_adap
     s->rate.seed = s->src.seed * 2654435761u + 1;
     s->rate.rate = cfg->rate;
   }
-  for (char const *const *e = cfg->envp; e && *e; e++)
+  for (char const *const *e = cfg->envp; e && *e; e++) {
     if (!is_var(a, *e)) s->envp[s->nbase++] = *e;
+    else if (!strncmp(*e, "NOTIFY_SOCKET=", 14) && (*e)[14]) s->notify = *e + 14;
+  }
   s->envp[s->nbase] = 0;
   {
     char *buf = (char *)(m + o_bufs);
@@ -1434,6 +1442,37 @@ static void accept_some(s6net_server *s)
   }
 }
 
+/* systemd's readiness protocol: one "READY=1" datagram to the AF_UNIX
+ * socket path (or abstract name, '@' for the leading NUL) of
+ * NOTIFY_SOCKET. A failure is one warning: the server serves anyway. */
+static void sd_notify_ready(char const *path)
+{
+  static char const msg[] = "READY=1";
+  struct sockaddr_un sa;
+  size_t l = strlen(path);
+  if ((path[0] != '/' && path[0] != '@') || l < 2 || l > sizeof sa.sun_path) {
+    s6net_warn("unable to notify readiness: unsupported NOTIFY_SOCKET: %s", path);
+    return;
+  }
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  memcpy(sa.sun_path, path, l);
+  if (path[0] == '@') sa.sun_path[0] = 0;
+  else if (l == sizeof sa.sun_path) {
+    /* A path needs its NUL: sun_path is full. */
+    s6net_warn("unable to notify readiness: NOTIFY_SOCKET too long: %s", path);
+    return;
+  }
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) { s6net_warnsys("unable to notify readiness: unable to create a socket"); return; }
+  socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + l + (path[0] == '/'));
+  ssize_t r;
+  do r = sendto(fd, msg, sizeof msg - 1, MSG_NOSIGNAL, (struct sockaddr *)&sa, salen);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) s6net_warnsys("unable to notify readiness to %s", path);
+  close(fd);
+}
+
 int s6net_server_run(s6net_server *s)
 {
   /* A reader that went away (readiness pipe, log pipe) is an error to
@@ -1450,6 +1489,7 @@ int s6net_server_run(s6net_server *s)
     if (s6net_write_all(1, s->cfg.ready, len) < 0) s6net_diesys(111, "unable to write readiness notification");
     if (fd != 1) { if (dup2(fd, 1) < 0) s6net_diesys(111, "unable to dup2"); close(fd); }
   }
+  if (s->notify) sd_notify_ready(s->notify);
   int acceptors = s->want > 0;   /* always 0 without USE_CLONE */
   struct pollfd pfd[2];
   pfd[0].fd = s->sigfd;

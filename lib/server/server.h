@@ -161,7 +161,13 @@ int s6net_server_run(s6net_server *s);
  * IPv6): die 100 if it is anything else, 111 if it cannot be asked.
  * LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES are unset in every case, so
  * no child sees them. Call it before opening anything, so that a closed
- * fd 0 is not taken by one of our own fds. */
+ * fd 0 is not taken by one of our own fds.
+ *
+ * Readiness: when the children's environment (cfg.envp) has
+ * NOTIFY_SOCKET, s6net_server_run sends "READY=1" there (systemd's
+ * sd_notify; a path, or '@' for an abstract name) right after the -1
+ * notification, and the variable is left out of the children's
+ * environment. A failure to notify is a warning. */
 int s6net_server_listener(int domain);
 
 /* Live connections, for tests and adapters. */
