@@ -134,3 +134,45 @@ def test_variables_of_another_process_are_ignored_and_hidden(procs):
     d = parse(fetch(("127.0.0.1", port)))
     assert d["TCPLOCALPORT"] == str(port)
     check_child(d)
+
+
+def unit(path):
+    """Key=value lines of a systemd unit file (last one wins)."""
+    d = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith(("#", "[")) and "=" in line:
+                k, v = line.split("=", 1)
+                d[k] = v
+    return d
+
+
+def test_systemd_example_units(procs, tmp_path):
+    """examples/tcp-service-systemd: the service's command line, run the
+    way its socket unit runs it (one activated socket, Type=notify),
+    serves the example's own handler and notifies readiness."""
+    from activation_util import Notify
+    from conftest import BIN, ROOT
+    ex = os.path.join(ROOT, "examples", "tcp-service-systemd")
+    sock = unit(os.path.join(ex, "s6net-hello.socket"))
+    svc = unit(os.path.join(ex, "s6net-hello.service"))
+    assert sock["Accept"] == "no" and svc["Type"] == "notify"
+    assert "StandardInput" not in svc
+    host = sock["ListenStream"].rsplit(":", 1)[0]
+    argv = svc["ExecStart"].split()
+    assert argv[0] == "/usr/local/bin/s6-tcpserverd"
+    argv[0] = os.path.join(BIN, "s6-tcpserverd")
+    argv[-1] = os.path.join(ex, "handler")
+    n = Notify()
+    try:
+        p, (addr,) = activate(procs, [(host, None)], argv, extra=["-E", "NOTIFY_SOCKET=" + n.value])
+        assert addr[0] == "127.0.0.1"
+        c = socket.create_connection(addr, timeout=10)
+        assert n.recv() == b"READY=1"
+        c.sendall(b"hi\n")
+        out = c.makefile("rb").readline()
+        c.close()
+        assert out.startswith(b"hello 127.0.0.1:") and out.endswith(b"you said: hi\n")
+    finally:
+        n.close()
