@@ -1445,27 +1445,29 @@ static void accept_some(s6net_server *s)
 /* systemd's readiness protocol: one "READY=1" datagram to the AF_UNIX
  * socket path (or abstract name, '@' for the leading NUL) of
  * NOTIFY_SOCKET. A failure is one warning: the server serves anyway. */
+socklen_t s6net_server_notify_addr(struct sockaddr_un *sa, char const *path)
+{
+  size_t l = strlen(path);
+  /* A path needs room for its NUL; an abstract name has none. */
+  if (l < 2 || (path[0] == '/' ? l >= sizeof sa->sun_path : path[0] != '@' || l > sizeof sa->sun_path)) return 0;
+  memset(sa, 0, sizeof *sa);
+  sa->sun_family = AF_UNIX;
+  memcpy(sa->sun_path, path, l);
+  if (path[0] == '@') sa->sun_path[0] = 0;
+  return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + l + (path[0] == '/'));
+}
+
 static void sd_notify_ready(char const *path)
 {
   static char const msg[] = "READY=1";
   struct sockaddr_un sa;
-  size_t l = strlen(path);
-  if ((path[0] != '/' && path[0] != '@') || l < 2 || l > sizeof sa.sun_path) {
+  socklen_t salen = s6net_server_notify_addr(&sa, path);
+  if (!salen) {
     s6net_warn("unable to notify readiness: unsupported NOTIFY_SOCKET: %s", path);
-    return;
-  }
-  memset(&sa, 0, sizeof sa);
-  sa.sun_family = AF_UNIX;
-  memcpy(sa.sun_path, path, l);
-  if (path[0] == '@') sa.sun_path[0] = 0;
-  else if (l == sizeof sa.sun_path) {
-    /* A path needs its NUL: sun_path is full. */
-    s6net_warn("unable to notify readiness: NOTIFY_SOCKET too long: %s", path);
     return;
   }
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) { s6net_warnsys("unable to notify readiness: unable to create a socket"); return; }
-  socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + l + (path[0] == '/'));
   ssize_t r;
   do r = sendto(fd, msg, sizeof msg - 1, MSG_NOSIGNAL, (struct sockaddr *)&sa, salen);
   while (r < 0 && errno == EINTR);
@@ -1545,15 +1547,22 @@ static void check_listener(int fd, char const *what, int domain)
     s6net_die(100, "%s is not %s socket", what, domain == AF_UNIX ? "a UNIX domain" : "an IPv4 or IPv6");
 }
 
+int s6net_server_listen_fds(char const *pid, char const *fds, pid_t self)
+{
+  unsigned long long n;
+  if (!pid || !fds || s6net_scan_ull(pid, 1, INT32_MAX, &n) < 0 || (pid_t)n != self) return -1;
+  if (s6net_scan_ull(fds, 0, INT32_MAX, &n) < 0) return -2;
+  return (int)n;
+}
+
 int s6net_server_listener(int domain)
 {
-  char const *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-  unsigned long long n = 0;
-  int fd = 0;
-  if (pid && fds && s6net_scan_ull(pid, 1, INT32_MAX, &n) == 0 && (pid_t)n == getpid()) {
-    if (s6net_scan_ull(fds, 0, INT32_MAX, &n) < 0) s6net_die(100, "invalid LISTEN_FDS: %s", fds);
+  char const *fds = getenv("LISTEN_FDS");
+  int n = s6net_server_listen_fds(getenv("LISTEN_PID"), fds, getpid()), fd = 0;
+  if (n == -2) s6net_die(100, "invalid LISTEN_FDS: %s", fds);
+  if (n >= 0) {
     if (n != 1)
-      s6net_die(100, "socket activation passed %s sockets (LISTEN_FDS), only one is supported", fds);
+      s6net_die(100, "socket activation passed %d sockets (LISTEN_FDS), only one is supported", n);
     fd = 3;
     check_listener(fd, "fd 3 (LISTEN_FDS)", domain);
     if (s6net_fd_cloexec(fd) < 0) s6net_diesys(111, "unable to make fd 3 close-on-exec");

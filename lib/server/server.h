@@ -65,6 +65,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #define S6NET_SERVER_MAXCONN 16384 /* upper bound for maxconn */
 #define S6NET_SERVER_KEYMAX 24     /* bytes of a source key */
@@ -221,5 +222,16 @@ int s6net_server_rate_take(s6net_server_ratetab *t, unsigned char const *key, un
 unsigned int s6net_server_ipkey(unsigned char *key, s6net_ip46 const *ip, unsigned int bits4, unsigned int bits6);
 
 unsigned int s6net_server_hash(unsigned int seed, unsigned char const *key, unsigned int len);
+
+/* Socket activation as LISTEN_PID and LISTEN_FDS (either may be NULL)
+ * tell it to process self: -1 not for us (unset, not a pid, another
+ * pid), -2 for us but LISTEN_FDS is not a number, else the number of
+ * sockets passed from fd 3 on. */
+int s6net_server_listen_fds(char const *pid, char const *fds, pid_t self);
+
+/* sa for the NOTIFY_SOCKET value path: "/a/path", or "@name" for the
+ * abstract name "\0name". Returns the length to give sendto(), or 0 for
+ * anything else (relative, empty, "@" alone, too long). */
+socklen_t s6net_server_notify_addr(struct sockaddr_un *sa, char const *path);
 
 #endif

@@ -198,6 +198,65 @@ static void test_ipkey_prefixes(void **state)
    * IPv4 before computing the key (s6net_sockaddr_get). */
 }
 
+static void test_listen_fds(void **state)
+{
+  (void)state;
+  assert_int_equal(s6net_server_listen_fds("42", "1", 42), 1);
+  assert_int_equal(s6net_server_listen_fds("42", "3", 42), 3);
+  assert_int_equal(s6net_server_listen_fds("42", "0", 42), 0);
+  /* Meant for another process, or not set: not ours, whatever LISTEN_FDS says. */
+  assert_int_equal(s6net_server_listen_fds("43", "1", 42), -1);
+  assert_int_equal(s6net_server_listen_fds("43", "x", 42), -1);
+  assert_int_equal(s6net_server_listen_fds(0, "1", 42), -1);
+  assert_int_equal(s6net_server_listen_fds("42", 0, 42), -1);
+  assert_int_equal(s6net_server_listen_fds("", "1", 42), -1);
+  assert_int_equal(s6net_server_listen_fds("42x", "1", 42), -1);
+  assert_int_equal(s6net_server_listen_fds("0", "1", 0), -1);
+  assert_int_equal(s6net_server_listen_fds("-42", "1", 42), -1);
+  /* Ours, but not a count. */
+  assert_int_equal(s6net_server_listen_fds("42", "", 42), -2);
+  assert_int_equal(s6net_server_listen_fds("42", "one", 42), -2);
+  assert_int_equal(s6net_server_listen_fds("42", "-1", 42), -2);
+  assert_int_equal(s6net_server_listen_fds("42", "99999999999", 42), -2);
+}
+
+static void test_notify_addr(void **state)
+{
+  (void)state;
+  struct sockaddr_un sa;
+  size_t off = offsetof(struct sockaddr_un, sun_path);
+  char name[sizeof sa.sun_path + 2];
+
+  assert_int_equal(s6net_server_notify_addr(&sa, "/run/systemd/notify"), off + 20);
+  assert_int_equal(sa.sun_family, AF_UNIX);
+  assert_string_equal(sa.sun_path, "/run/systemd/notify");
+
+  /* Abstract: a leading NUL, no trailing one in the length. */
+  assert_int_equal(s6net_server_notify_addr(&sa, "@abc"), off + 4);
+  assert_int_equal(sa.sun_path[0], 0);
+  assert_memory_equal(sa.sun_path + 1, "abc", 3);
+
+  assert_int_equal(s6net_server_notify_addr(&sa, ""), 0);
+  assert_int_equal(s6net_server_notify_addr(&sa, "@"), 0);
+  assert_int_equal(s6net_server_notify_addr(&sa, "/"), 0);
+  assert_int_equal(s6net_server_notify_addr(&sa, "relative/path"), 0);
+  assert_int_equal(s6net_server_notify_addr(&sa, "vsock:2:1234"), 0);
+
+  /* The longest path leaves room for its NUL; an abstract name may fill sun_path. */
+  memset(name, 'x', sizeof name);
+  name[0] = '/';
+  name[sizeof sa.sun_path - 1] = 0;
+  assert_int_equal(s6net_server_notify_addr(&sa, name), off + sizeof sa.sun_path);
+  name[sizeof sa.sun_path - 1] = 'x';
+  name[sizeof sa.sun_path] = 0;
+  assert_int_equal(s6net_server_notify_addr(&sa, name), 0);
+  name[0] = '@';
+  assert_int_equal(s6net_server_notify_addr(&sa, name), off + sizeof sa.sun_path);
+  name[sizeof sa.sun_path] = 'x';
+  name[sizeof sa.sun_path + 1] = 0;
+  assert_int_equal(s6net_server_notify_addr(&sa, name), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -209,6 +268,8 @@ int main(void)
     cmocka_unit_test(test_rate_full_table),
     cmocka_unit_test(test_hash_seeded),
     cmocka_unit_test(test_ipkey_prefixes),
+    cmocka_unit_test(test_listen_fds),
+    cmocka_unit_test(test_notify_addr),
   };
   return cmocka_run_group_tests(tests, 0, 0);
 }
