@@ -103,3 +103,25 @@ def test_children_outlive_the_server(procs):
         assert refused(socket.AF_INET, ("127.0.0.1", port))
     finally:
         c.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGQUIT], ids=["TERM", "QUIT"])
+def test_activated_tcp_refused_after_exit(procs, sig):
+    """The same with the socket from systemd socket activation (fd 3,
+    which children close before their exec)."""
+    from activation_util import activate
+    bad = []
+    deadline = time.monotonic() + BUDGET
+    n = 0
+    while n < ROUNDS // 3 and time.monotonic() < deadline:
+        n += 1
+        p, (addr,) = activate(procs, [("127.0.0.1", None)], [prog("s6-tcpserverd"), "-1"] + handler("env"))
+        # The first connection starts the server; -1 says it serves.
+        socket.create_connection(addr, timeout=10).close()
+        assert read_line(p.stdout, 10) == str(addr[1])
+        os.kill(p.pid, sig)
+        assert p.wait(10) == 0
+        if not refused(socket.AF_INET, addr):
+            bad.append(n)
+    assert n >= 5
+    assert not bad, "connected after exit in %d of %d rounds (first %r)" % (len(bad), n, bad[:5])
