@@ -1541,8 +1541,17 @@ static void check_listener(int fd, char const *what, int domain)
   olen = sizeof type;
   if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &olen) < 0) s6net_diesys(111, "unable to getsockopt on %s", what);
   if (type != SOCK_STREAM || !acc) s6net_die(100, "%s is not a listening stream socket", what);
+#ifdef SO_DOMAIN
   olen = sizeof dom;
   if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &olen) < 0) s6net_diesys(111, "unable to getsockopt on %s", what);
+#else
+  {
+    struct sockaddr_storage ss;
+    olen = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &olen) < 0) s6net_diesys(111, "unable to getsockname on %s", what);
+    dom = ss.ss_family;
+  }
+#endif
   if (domain == AF_UNIX ? dom != AF_UNIX : dom != AF_INET && dom != AF_INET6)
     s6net_die(100, "%s is not %s socket", what, domain == AF_UNIX ? "a UNIX domain" : "an IPv4 or IPv6");
 }
