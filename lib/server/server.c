@@ -1194,7 +1194,8 @@ static void release_listener(s6net_server *s)
     while (holds_listener(s, s->pidtab[i] - 1)) {
       struct timespec ts = { .tv_sec = 0, .tv_nsec = 200000 };
       if (s6net_now_ms() >= deadline) {
-        if (s->cfg.verbosity >= 1) s6net_warn("a process of ours still holds the listener: pid %ld", (long)s->conns[s->pidtab[i] - 1].pid);
+        if (s->cfg.verbosity >= 1)
+          s6net_warn("exiting while pid %ld still holds the listener", (long)s->conns[s->pidtab[i] - 1].pid);
         return;
       }
       nanosleep(&ts, 0);
@@ -1442,9 +1443,6 @@ static void accept_some(s6net_server *s)
   }
 }
 
-/* systemd's readiness protocol: one "READY=1" datagram to the AF_UNIX
- * socket path (or abstract name, '@' for the leading NUL) of
- * NOTIFY_SOCKET. A failure is one warning: the server serves anyway. */
 socklen_t s6net_server_notify_addr(struct sockaddr_un *sa, char const *path)
 {
   size_t l = strlen(path);
@@ -1457,6 +1455,9 @@ socklen_t s6net_server_notify_addr(struct sockaddr_un *sa, char const *path)
   return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + l + (path[0] == '/'));
 }
 
+/* systemd's readiness protocol: one "READY=1" datagram to the AF_UNIX
+ * socket path (or abstract name, '@' for the leading NUL) of
+ * NOTIFY_SOCKET. A failure is one warning: the server serves anyway. */
 static void sd_notify_ready(char const *path)
 {
   static char const msg[] = "READY=1";
