@@ -80,7 +80,9 @@ int main(int argc, char **argv)
       case 'a': scan_perms(optarg); perms = optarg; break;
       case 'c': scan_opt(optarg, 1, MAXCONN_LIMIT, "maxconn"); maxconn = optarg; break;
       case 'C': scan_opt(optarg, 1, MAXCONN_LIMIT, "localmaxconn"); localmax = optarg; break;
-      case 'b': scan_opt(optarg, 0, BACKLOG_LIMIT, "backlog"); backlog = optarg; break;
+      /* 0 would leave the socket not listening, and s6-ipcserverd
+       * would refuse it once the socket file exists. */
+      case 'b': scan_opt(optarg, 1, BACKLOG_LIMIT, "backlog"); backlog = optarg; break;
       case 'G': scan_groups(optarg, "gidlist"); gidlist = optarg; break;
       case 'g': scan_id(optarg, "gid"); gid = optarg; break;
       case 'u': scan_id(optarg, "uid"); uid = optarg; break;

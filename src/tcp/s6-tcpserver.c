@@ -57,7 +57,8 @@ int main(int argc, char **argv)
       case '1': ready = 1; break;
       case 'c': maxconn = scan_opt(optarg, 1, S6NET_SERVER_MAXCONN, "maxconn"); maxc = optarg; break;
       case 'C': localmaxconn = scan_opt(optarg, 1, S6NET_SERVER_MAXCONN, "localmaxconn"); localc = optarg; break;
-      case 'b': scan_opt(optarg, 0, INT_MAX, "backlog"); backlog = optarg; break;
+      /* 0 would leave the socket not listening (the binder's -b 0). */
+      case 'b': scan_opt(optarg, 1, INT_MAX, "backlog"); backlog = optarg; break;
       case 'R': scan_opt(optarg, 1, 1000000, "rate"); rate = optarg; break;
       case 'P': {
         char const *comma = strchr(optarg, ',');
