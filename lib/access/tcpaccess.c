@@ -54,6 +54,7 @@ static void parse_options(int argc, char **argv, options *o)
   int opt;
   memset(o, 0, sizeof *o);
   o->verbosity = 1;
+  opterr = 0; /* one line: our usage, with our name */
   while ((opt = getopt(argc, argv, "+v:WwDdHhRrPpl:B:t:i:x:")) != -1) {
     switch (opt) {
       case 'v':

@@ -139,6 +139,7 @@ int main(int argc, char **argv)
   unsigned int mode = 0600;
   int setmode = 0, opt;
   s6net_prog = "s6-accessrules-cdb-from-fs";
+  opterr = 0;
   while ((opt = getopt(argc, argv, "+m:")) != -1) {
     if (opt != 'm') s6net_dieusage(USAGE);
     char *end;
