@@ -158,6 +158,12 @@ static void lookup_trouble(options const *o, int status, char const *what, char 
   }
 }
 
+static char const *base_name(char const *path)
+{
+  char const *slash = path ? strrchr(path, '/') : 0;
+  return slash ? slash + 1 : path ? path : "";
+}
+
 _Noreturn void s6net_tcpaccess_main(int argc, char **argv, s6net_tcpaccess_ops const *ops)
 {
   static s6net_accessrules_params params;
@@ -168,7 +174,12 @@ _Noreturn void s6net_tcpaccess_main(int argc, char **argv, s6net_tcpaccess_ops c
   s6net_tcpaccess_lookup l;
   s6net_ip46 ip;
   uint16_t port = 0;
-  s6net_prog = "s6-tcpserver-access";
+  /* Messages carry the name the user ran: s6-tcpserver-access execs the
+   * resolver build with argv[0] untouched, so its lines still say
+   * s6-tcpserver-access, while s6-tcpserver-access-dns run by hand
+   * says its own name (in its usage line too). */
+  s6net_prog = ops && !strcmp(base_name(argv[0]), S6NET_TCPACCESS_DNS_PROG)
+    ? S6NET_TCPACCESS_DNS_PROG : "s6-tcpserver-access";
   parse_options(argc, argv, &o);
   char **prog = argv + optind;
 
