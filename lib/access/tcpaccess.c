@@ -33,6 +33,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 extern char **environ;
 
@@ -125,6 +126,16 @@ static s6net_accessrules_result check_rules(options const *o, int ip_stage, s6ne
     r = ip_stage ? s6net_accessrules_keycheck_ip46(ip->ip, ip->is6, o->rulesdir, params, &s6net_accessrules_backend_fs)
                  : s6net_accessrules_keycheck_reversedns(name, o->rulesdir, params, &s6net_accessrules_backend_fs);
     if (r == S6NET_ACCESSRULES_ERROR) s6net_diesys(111, "unable to check rules in %s", o->rulesdir);
+    /* A missing ruleset denies everyone, as with the reference: say so,
+     * once per connection, only on this path (no cost when a rule hits).
+     * A file in its place already failed above (ENOTDIR, exit 111). */
+    if (r == S6NET_ACCESSRULES_NOTFOUND && ip_stage && o->verbosity >= 1) {
+      struct stat st;
+      if (stat(o->rulesdir, &st) < 0) {
+        if (errno == ENOENT || errno == ENOTDIR) s6net_warn("rules directory %s (-i) does not exist: every client is denied", o->rulesdir);
+        else s6net_warnsys("unable to stat rules directory %s (-i)", o->rulesdir);
+      }
+    }
     return r;
   }
   static unsigned char cdbbuf[65536];
