@@ -279,7 +279,7 @@ static void test_keys_ip6(void **state)
   assert_string_equal(seen[3], "ip6/2a00:1450:4002:803::1000_125");
   /* Indexes are 128 - prefix length. The reference page's example
    * strays from the arithmetic in places (::1000_113, 2800::_10); we
-   * follow the arithmetic, as PROTOCOLS.md describes. */
+   * follow the arithmetic (each prefix is the address masked to it). */
   assert_string_equal(seen[12], "ip6/2a00:1450:4002:803::1000_116");
   assert_string_equal(seen[13], "ip6/2a00:1450:4002:803::_115");
   assert_string_equal(seen[16], "ip6/2a00:1450:4002:803::_112");
