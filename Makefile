@@ -231,9 +231,11 @@ demo: deps
 # The programs whose names Debian's s6 package also installs (dpkg -L s6);
 # the one list that install and uninstall honour. With WITHOUT_S6_NAMES=1
 # (WITHOUT_S6_IPC=1 is the older name) they go to PRIVDIR instead of
-# BINDIR, where our chains look first (lib/core/exec.c), and their man
-# pages are not installed: Debian's files with those names stay as they
-# are, and uninstall removes only what install put there (the manifest).
+# BINDIR, where our chains look first (lib/core/exec.c keeps a copy of
+# this list for that, and tests/integration/test_install.py keeps the two
+# equal), and their man pages are not installed: Debian's files with
+# those names stay as they are, and uninstall removes only what install
+# put there (the manifest).
 S6_NAMES := s6-accessrules-cdb-from-fs s6-accessrules-fs-from-cdb s6-applyuidgid s6-envuidgid \
             s6-ipcclient s6-ipcserver s6-ipcserver-access s6-ipcserver-socketbinder s6-ipcserverd \
             s6-sudo s6-sudoc s6-sudod

@@ -15,9 +15,26 @@
  * running program: BINDIR/../libexec/s6net. It is looked at first, so
  * that our s6-tcpserver next to Debian's s6-applyuidgid in /usr/bin
  * still runs ours; in the build tree and in a complete install it does
- * not exist (one failed lookup) and the program's own directory serves.
+ * not exist (one failed access() for those names) and the program's own
+ * directory serves.
  * A program installed in that directory finds its siblings there too. */
 #define PRIVDIR_REL "/../libexec/s6net/"
+
+/* Only these names can be there: the Makefile's S6_NAMES (a test keeps
+ * the two lists equal). Any other sibling, among them the per-connection
+ * TLS engines, is found without the extra lookup. */
+static char const *const s6_names[] = {
+  "s6-accessrules-cdb-from-fs", "s6-accessrules-fs-from-cdb", "s6-applyuidgid", "s6-envuidgid",
+  "s6-ipcclient", "s6-ipcserver", "s6-ipcserver-access", "s6-ipcserver-socketbinder", "s6-ipcserverd",
+  "s6-sudo", "s6-sudoc", "s6-sudod",
+};
+
+static int s6_name(char const *name)
+{
+  for (size_t i = 0; i < sizeof s6_names / sizeof *s6_names; i++)
+    if (!strcmp(name, s6_names[i])) return 1;
+  return 0;
+}
 
 static size_t self_dir(char *self, size_t max, char const **dir)
 {
@@ -46,7 +63,7 @@ int s6net_sibling(char *buf, size_t len, char const *name)
   char self[4096];
   char const *dir;
   size_t dlen = self_dir(self, sizeof self, &dir);
-  if (!join(buf, len, dir, dlen, PRIVDIR_REL, name) && !access(buf, X_OK)) return 0;
+  if (s6_name(name) && !join(buf, len, dir, dlen, PRIVDIR_REL, name) && !access(buf, X_OK)) return 0;
   return join(buf, len, dir, dlen, "/", name);
 }
 

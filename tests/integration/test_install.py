@@ -111,6 +111,11 @@ def test_s6_names_are_what_debian_s6_ships():
     theirs = {os.path.basename(l) for l in r.stdout.decode().splitlines() if "/bin/" in l}
     ours = {os.path.basename(p)[:-2] for p in glob.glob(os.path.join(ROOT, "src/*/*.c"))}
     assert sorted(s6_names()) == sorted(theirs & ours)
+    # lib/core/exec.c looks in libexec/s6net for these names only
+    import re
+    src = open(os.path.join(ROOT, "lib/core/exec.c")).read()
+    table = re.search(r"s6_names\[\] = \{(.*?)\};", src, re.S).group(1)
+    assert sorted(re.findall(r'"([^"]+)"', table)) == sorted(s6_names())
 
 
 FOREIGN_BIN = "#!/bin/sh\n# foreign %s\necho \"foreign $0 ran\" >> \"%s\"\nexit 111\n"

@@ -26,9 +26,9 @@ static void test_sibling(void **state)
   assert_int_equal(errno, ENAMETOOLONG);
 }
 /* A program in DIR/../libexec/s6net wins over one of the same name in
- * DIR (an install next to Debian's s6); a non-executable file there is
- * passed over. The directory is made next to this test's own and
- * removed again. */
+ * DIR (an install next to Debian's s6), for the names Debian's s6 also
+ * ships only; a non-executable file there is passed over. The directory
+ * is made next to this test's own and removed again. */
 static void test_sibling_privdir(void **state)
 {
   (void)state;
@@ -41,17 +41,23 @@ static void test_sibling_privdir(void **state)
   int made_libexec = mkdir(priv, 0755) == 0;
   snprintf(priv, sizeof priv, "%s/../libexec/s6net", self);
   int made_priv = mkdir(priv, 0755) == 0;
-  snprintf(file, sizeof file, "%s/s6net-unit-sibling", priv);
+  snprintf(file, sizeof file, "%s/s6-sudod", priv);
   int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   assert_true(fd >= 0);
   close(fd);
-  assert_int_equal(s6net_sibling(buf, sizeof buf, "s6net-unit-sibling"), 0);
-  assert_string_equal(strrchr(buf, '/'), "/s6net-unit-sibling");
+  assert_int_equal(s6net_sibling(buf, sizeof buf, "s6-sudod"), 0);
+  assert_string_equal(strrchr(buf, '/'), "/s6-sudod");
   assert_null(strstr(buf, "/libexec/")); /* not executable: DIR serves */
   assert_int_equal(chmod(file, 0755), 0);
-  assert_int_equal(s6net_sibling(buf, sizeof buf, "s6net-unit-sibling"), 0);
+  assert_int_equal(s6net_sibling(buf, sizeof buf, "s6-sudod"), 0);
   assert_string_equal(buf, file);
-  unlink(file);
+  /* a name Debian's s6 does not ship is never looked for there */
+  char other[4400];
+  snprintf(other, sizeof other, "%s/s6-tlsd-io", priv);
+  assert_int_equal(rename(file, other), 0);
+  assert_int_equal(s6net_sibling(buf, sizeof buf, "s6-tlsd-io"), 0);
+  assert_null(strstr(buf, "/libexec/"));
+  unlink(other);
   if (made_priv) rmdir(priv);
   if (made_libexec) { snprintf(priv, sizeof priv, "%s/../libexec", self); rmdir(priv); }
 }
