@@ -9,6 +9,7 @@ import pytest
 
 from conftest import BIN, ROOT, base_env, connect, free_port, need, run
 from tls_util import certs  # noqa: F401
+from clock_util import NO_SYS_TIME, sntp_handler, udp_server  # noqa: F401
 
 EXAMPLES = os.path.join(ROOT, "examples")
 
@@ -94,6 +95,7 @@ def public_dir():
 def alone(name, top):
     """Copy examples/NAME on its own into top: nothing else of the tree
     is next to it."""
+    os.makedirs(top, exist_ok=True)
     dst = os.path.join(top, name)
     shutil.copytree(os.path.join(EXAMPLES, name), dst)
     assert os.listdir(top) == [name]
@@ -204,6 +206,32 @@ def test_proxied_service_alone(procs, tmp_path):
     data = read_line_tls(s)
     s.close()
     assert data == b"hello 192.0.2.7:40000, you said: proxied\n", data
+
+
+def test_clock_sync_alone(procs, tmp_path, udp_server):  # noqa: F811
+    """examples/clock-sync copied alone: one round of its loop asks our
+    SNTP peer and hands the adjustment to s6-clockadd, whose clock call is
+    recorded by the shim and never reaches the clock (no CAP_SYS_TIME)."""
+    from conftest import SANITIZE, helper
+    need("setpriv")
+    svc = alone("clock-sync", str(tmp_path / "box"))
+    srv = udp_server(sntp_handler(offset=0.5))
+    rec = tmp_path / "clock.rec"
+    env = base_env(S6NET_BIN=BIN, NTP_SERVER="127.0.0.1", NTP_PORT=str(srv.port),
+                   LD_PRELOAD=helper("shim_clock.so"), S6NET_SHIM_CLOCK_FILE=str(rec))
+    if SANITIZE:
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"
+    before = time.time()
+    procs.start(NO_SYS_TIME + ["./run"], cwd=svc, env=env, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not (rec.exists() and rec.read_text().endswith("\n")):
+        assert time.monotonic() < deadline, "no clock adjustment recorded"
+        time.sleep(0.02)
+    name, clk, sec, nsec = rec.read_text().splitlines()[0].split()
+    assert (name, clk) == ("clock_settime", "0")
+    target = int(sec) + int(nsec) / 1e9
+    assert before + 0.5 - 0.2 <= target <= time.time() + 0.5 + 0.2
 
 
 SCRIPT_DIRS = ["tcp-service", "tcp-service-runit", "tls-service", "starttls-service",
