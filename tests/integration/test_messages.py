@@ -44,9 +44,15 @@ def test_access_dns_names_itself():
 def test_access_execs_dns_under_its_own_name():
     """Executed by s6-tcpserver-access (lookups asked for), the resolver
     build keeps the name the user ran."""
-    env = base_env(PROTO="TCP", TCPREMOTEIP="127.0.0.1", TCPREMOTEPORT="1")
-    r = run([prog("s6-tcpserver-access"), "-r", "-t", "notanumber", "true"], env=env)
-    one_line(r, "s6-tcpserver-access")
+    # -r asks for IDENT: the resolver build is executed, and it is the one
+    # that finds PROTO missing (strace-free check: the -dns build alone
+    # says so under its own name, test above)
+    r = run([prog("s6-tcpserver-access"), "-r", "true"], env=base_env())
+    assert one_line(r, "s6-tcpserver-access") == \
+        "s6-tcpserver-access: fatal: PROTO not set: not run under a UCSPI server\n"
+    r = run([prog("s6-tcpserver-access-dns"), "-r", "true"], env=base_env())
+    assert one_line(r, "s6-tcpserver-access-dns") == \
+        "s6-tcpserver-access-dns: fatal: PROTO not set: not run under a UCSPI server\n"
 
 
 @pytest.mark.parametrize("name", ["s6-sntpclock", "s6-taiclock"])
