@@ -44,9 +44,9 @@ def test_access_dns_names_itself():
 def test_access_execs_dns_under_its_own_name():
     """Executed by s6-tcpserver-access (lookups asked for), the resolver
     build keeps the name the user ran."""
-    # -r asks for IDENT: the resolver build is executed, and it is the one
-    # that finds PROTO missing (strace-free check: the -dns build alone
-    # says so under its own name, test above)
+    # -r asks for IDENT: s6-tcpserver-access execs the resolver build
+    # before looking at its environment, and that build finds PROTO
+    # missing; it says so under the name the user ran
     r = run([prog("s6-tcpserver-access"), "-r", "true"], env=base_env())
     assert one_line(r, "s6-tcpserver-access") == \
         "s6-tcpserver-access: fatal: PROTO not set: not run under a UCSPI server\n"
