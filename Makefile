@@ -55,7 +55,7 @@ STATIC_LIB := $(B)/lib/libs6net.a
 SHARED_LIB := $(B)/lib/libs6net.so.$(VERSION)
 
 .PHONY: all deps check unit integration fuzz-replay lint sanitize fuzz bench demo \
-        install install-static uninstall clean stress static
+        install install-static uninstall clean stress static print-s6-names
 .DEFAULT_GOAL := all
 
 all: $(PROG_BIN) $(STATIC_LIB) $(SHARED_LIB) $(B)/lib/libs6net.pc $(HELPER_BIN)
@@ -228,34 +228,42 @@ demo: deps
 	@sh tools/demo.sh $(abspath $(B))
 
 # ---- install ---------------------------------------------------------------
-INSTALL_PROGS := $(PROGS)
+# The programs whose names Debian's s6 package also installs (dpkg -L s6);
+# the one list that install and uninstall honour. With WITHOUT_S6_NAMES=1
+# (WITHOUT_S6_IPC=1 is the older name) they go to PRIVDIR instead of
+# BINDIR, where our chains look first (lib/core/exec.c keeps a copy of
+# this list for that, and tests/integration/test_install.py keeps the two
+# equal), and their man pages are not installed: Debian's files with
+# those names stay as they are, and uninstall removes only what install
+# put there (the manifest).
+S6_NAMES := s6-accessrules-cdb-from-fs s6-accessrules-fs-from-cdb s6-applyuidgid s6-envuidgid \
+            s6-ipcclient s6-ipcserver s6-ipcserver-access s6-ipcserver-socketbinder s6-ipcserverd \
+            s6-sudo s6-sudoc s6-sudod
 ifeq ($(WITHOUT_S6_IPC),1)
-# The UNIX-socket tools, whose names Debian's s6 package also installs.
-# s6-applyuidgid stays: our server chains run it from their own directory.
-INSTALL_PROGS := $(filter-out s6-ipc% s6-sudo%,$(PROGS))
+WITHOUT_S6_NAMES ?= 1
 endif
+INSTALL_SKIP := $(if $(filter 1,$(WITHOUT_S6_NAMES)),$(filter $(S6_NAMES),$(PROGS)))
+# Fixed relative to BINDIR: the programs find it from their own directory.
+PRIVDIR := $(abspath $(BINDIR)/../libexec/s6net)
+DATADIR ?= $(PREFIX)/share
 PUBLIC_HEADERS := $(wildcard include/s6net/*.h)
 # make install-static: the musl-static programs where possible (make static).
 BINSRC ?= $(B)/bin
+INSTALL_ENV = DESTDIR='$(DESTDIR)' BINDIR='$(BINDIR)' PRIVDIR='$(PRIVDIR)' LIBDIR='$(LIBDIR)' \
+  INCLUDEDIR='$(INCLUDEDIR)' MANDIR='$(MANDIR)' PKGCONFIGDIR='$(PKGCONFIGDIR)' DATADIR='$(DATADIR)' \
+  PREFIX='$(PREFIX)' VERSION='$(VERSION)' BINSRC='$(BINSRC)' STATIC_LIB='$(STATIC_LIB)' \
+  SHARED_LIB='$(SHARED_LIB)' PROGS='$(PROGS)' HEADERS='$(PUBLIC_HEADERS)' MANS='$(MAN_SRC)' \
+  SKIP='$(INSTALL_SKIP)'
 
 install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/s6net $(DESTDIR)$(PKGCONFIGDIR)
-	for p in $(INSTALL_PROGS); do install -m 755 $(BINSRC)/$$p $(DESTDIR)$(BINDIR)/$$p; done
-	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/libs6net.a
-	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/libs6net.so.$(VERSION)
-	ln -sf libs6net.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libs6net.so.0
-	ln -sf libs6net.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libs6net.so
-	for h in $(PUBLIC_HEADERS); do install -m 644 $$h $(DESTDIR)$(INCLUDEDIR)/s6net/; done
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
-	    -e 's|@VERSION@|$(VERSION)|g' tools/libs6net.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libs6net.pc
-	for m in $(MAN_SRC); do s=$${m##*.}; mkdir -p $(DESTDIR)$(MANDIR)/man$$s; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	@$(INSTALL_ENV) sh tools/install.sh install
 
 uninstall:
-	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
-	rm -f $(DESTDIR)$(LIBDIR)/libs6net.a $(DESTDIR)$(LIBDIR)/libs6net.so*
-	rm -rf $(DESTDIR)$(INCLUDEDIR)/s6net
-	rm -f $(DESTDIR)$(PKGCONFIGDIR)/libs6net.pc
-	for m in $(MAN_SRC); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+	@$(INSTALL_ENV) sh tools/install.sh uninstall
+
+# The list above, for tests and packagers.
+print-s6-names:
+	@echo $(S6_NAMES)
 
 clean:
 	rm -rf $(B) build-san build-fuzz build-static

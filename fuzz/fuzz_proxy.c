@@ -29,7 +29,7 @@ static void check_rebuild(s6net_proxy_info const *a)
 
   n = s6net_proxy_build_v2(out, sizeof out, a, S6NET_PROXY_BUILD_CRC32C);
   if (!n) return; /* the original could be at the 64 KiB limit */
-  if (s6net_proxy_parse(out, n, S6NET_PROXY_V2, &b) != (long)n) abort();
+  if (s6net_proxy_parse(out, n, S6NET_PROXY_V2 | S6NET_PROXY_DGRAM_OK, &b) != (long)n) abort();
   if (b.has_addr != a->has_addr || !b.has_crc32c) abort();
   if (a->has_addr && (a->family == S6NET_PROXY_AF_INET || a->family == S6NET_PROXY_AF_INET6)) {
     if (memcmp(a->src, b.src, 16) || memcmp(a->dst, b.dst, 16) || a->sport != b.sport || a->dport != b.dport) abort();
@@ -41,10 +41,13 @@ static void check_rebuild(s6net_proxy_info const *a)
 
 int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
 {
-  static unsigned int const flags[3] = { S6NET_PROXY_ANY, S6NET_PROXY_V1, S6NET_PROXY_V2 };
-  for (int f = 0; f < 3; f++) {
+  static unsigned int const flags[4] = {
+    S6NET_PROXY_ANY | S6NET_PROXY_DGRAM_OK, S6NET_PROXY_ANY, S6NET_PROXY_V1, S6NET_PROXY_V2
+  };
+  long res[4];
+  for (int f = 0; f < 4; f++) {
     s6net_proxy_info info;
-    long r = s6net_proxy_parse(data, size, flags[f], &info);
+    long r = res[f] = s6net_proxy_parse(data, size, flags[f], &info);
     if (r > 0) {
       if ((size_t)r > size) abort();
       s6net_proxy_info again;
@@ -55,5 +58,7 @@ int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
     } else if (r != S6NET_PROXY_INVALID && r != S6NET_PROXY_UNSUPPORTED) abort();
     else if (!info.why) abort();
   }
+  /* accepting UDP changes nothing but what was refused as unsupported */
+  if (res[0] != res[1] && res[1] != S6NET_PROXY_UNSUPPORTED) abort();
   return 0;
 }

@@ -105,6 +105,16 @@ int s6net_accessrules_name_ok(char const *name);
  * gid/GID, uid/default, then gid/default. */
 s6net_accessrules_result s6net_accessrules_keycheck_uidgid(uid_t uid, gid_t gid, void const *handle, s6net_accessrules_params *p, s6net_accessrules_backend_fn *backend);
 
+/* Pure: can a rule stored as KIND/NAME ever be found by the lookups
+ * above? Returns 0 when it can, or a short static reason when it cannot
+ * (an address that does not parse, a mask out of range, a name no
+ * lookup produces). When a lookup would find the same rule under another
+ * spelling (10.0.0.1_8 for 10.0.0.0_8, 2001:DB8::_32 for 2001:db8::_32,
+ * Example.ORG. for example.org), that key is written to hint (NUL-
+ * terminated, cut to hintmax; hint may be 0). A kind other than ip4, ip6,
+ * reversedns, uid and gid gives "not a kind of rule that is looked up". */
+char const *s6net_accessrules_key_problem(char const *kind, char const *name, char *hint, size_t hintmax);
+
 /* ---- envdir reading ----------------------------------------------------- */
 /* Pure: the value an envdir file with these contents gives. Returns 1 and
  * fills out (capacity S6NET_ENVDIR_VALUE_MAX, not NUL-terminated) with

@@ -23,6 +23,9 @@
 #define S6NET_PROXY_V1 0x1u
 #define S6NET_PROXY_V2 0x2u
 #define S6NET_PROXY_ANY (S6NET_PROXY_V1 | S6NET_PROXY_V2)
+/* Also accept a v2 PROXY header whose transport is DGRAM over INET or
+ * INET6 (a UDP "connection"); without it such a header is UNSUPPORTED. */
+#define S6NET_PROXY_DGRAM_OK 0x4u
 
 #define S6NET_PROXY_V1_MAX 107   /* longest v1 line, CRLF included */
 #define S6NET_PROXY_V1_MIN 15    /* "PROXY UNKNOWN\r\n" */
@@ -113,10 +116,16 @@ typedef struct {
 /* Parse the start of buf. Returns the header length (> 0) on success,
  * S6NET_PROXY_NEED_MORE when buf is a proper prefix of a possibly valid
  * header (then every byte of buf belongs to the header), INVALID for bad
- * syntax, UNSUPPORTED for a well-formed header this receiver does not
- * handle (a version disabled by flags, an unknown v2 version, command,
- * family or transport). info may be 0; after a failure only info->why
- * is meaningful. */
+ * syntax (including a header of a version disabled by flags, and a v2
+ * block with an unknown version nibble or command), UNSUPPORTED for a
+ * well-formed header this receiver does not handle (an unknown v2 family
+ * or transport; a DGRAM INET/INET6 PROXY header without
+ * S6NET_PROXY_DGRAM_OK). info may be 0; after a failure only info->why
+ * is meaningful.
+ *
+ * An SSL TLV is decoded whatever its client byte says; its sub-fields
+ * describe the client's TLS session only when ssl_client has
+ * S6NET_PROXY_SSL_CLIENT_SSL. */
 long s6net_proxy_parse(unsigned char const *buf, size_t len, unsigned int flags, s6net_proxy_info *info);
 
 /* How many more bytes a reader may read without risking reading past the

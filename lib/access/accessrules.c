@@ -207,3 +207,82 @@ s6net_accessrules_result s6net_accessrules_keycheck_uidgid(uid_t uid, gid_t gid,
   if (r != S6NET_ACCESSRULES_NOTFOUND) return r;
   return try_key("gid", "default", 0, handle, p, backend);
 }
+
+/* ---- rule names --------------------------------------------------------- */
+
+static void put_hint(char *hint, size_t max, char const *kind, char const *s, size_t len, char const *suffix)
+{
+  if (!hint || !max) return;
+  size_t k = strlen(kind), x = suffix ? strlen(suffix) : 0, n = 0;
+  char const *parts[4] = { kind, "/", s, suffix };
+  size_t lens[4] = { k, 1, len, x };
+  for (int i = 0; i < 4; i++)
+    for (size_t j = 0; j < lens[i] && n + 1 < max; j++) hint[n++] = parts[i][j];
+  hint[n] = 0;
+}
+
+/* Decimal, no sign, no leading zero, at most max. */
+static int scan_dec(char const *s, unsigned long long max, unsigned long long *out)
+{
+  unsigned long long v = 0;
+  if (!*s || (s[0] == '0' && s[1])) return 0;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9') return 0;
+    if (v > (max - (unsigned)(*s - '0')) / 10) return 0;
+    v = v * 10 + (unsigned)(*s - '0');
+  }
+  *out = v;
+  return 1;
+}
+
+static char const *ip_problem(char const *kind, char const *name, unsigned int len, char *hint, size_t hintmax)
+{
+  char addr[S6NET_ACCESSRULES_KEY_MAX], canon[S6NET_IP6_FMTLEN + 8];
+  unsigned char ip[16];
+  unsigned long long bits;
+  char const *us = strrchr(name, '_');
+  if (!us) return len == 4 ? "no _MASK after the IPv4 address" : "no _MASK after the IPv6 address";
+  if (!scan_dec(us + 1, len * 8, &bits))
+    return len == 4 ? "the mask is not a number from 0 to 32" : "the mask is not a number from 0 to 128";
+  size_t alen = (size_t)(us - name);
+  if (alen >= sizeof addr) return len == 4 ? "not an IPv4 address" : "not an IPv6 address";
+  memcpy(addr, name, alen);
+  addr[alen] = 0;
+  if (len == 4 ? s6net_ip4_scan(addr, ip) < 0 : s6net_ip6_scan(addr, ip) < 0)
+    return len == 4 ? "not an IPv4 address" : "not an IPv6 address";
+  s6net_ip_mask(ip, len, (unsigned int)bits);
+  size_t n = len == 4 ? s6net_ip4_fmt(canon, ip) : s6net_ip6_fmt(canon, ip);
+  canon[n++] = '_';
+  n += fmt_uint(canon + n, bits);
+  canon[n] = 0;
+  if (!strcmp(canon, name)) return 0;
+  put_hint(hint, hintmax, kind, canon, n, 0);
+  return len == 4 ? "never looked up: lookups use the network address, in plain dotted form"
+                  : "never looked up: lookups use the network address, in RFC 5952 form";
+}
+
+char const *s6net_accessrules_key_problem(char const *kind, char const *name, char *hint, size_t hintmax)
+{
+  if (hint && hintmax) hint[0] = 0;
+  if (!strcmp(kind, "ip4")) return ip_problem(kind, name, 4, hint, hintmax);
+  if (!strcmp(kind, "ip6")) return ip_problem(kind, name, 16, hint, hintmax);
+  if (!strcmp(kind, "reversedns")) {
+    if (!strcmp(name, "@")) return 0;
+    if (!s6net_accessrules_name_ok(name)) return "not a host name (nor @)";
+    size_t len = strlen(name), i;
+    if (name[len - 1] == '.') len--;
+    for (i = 0; i < len && !(name[i] >= 'A' && name[i] <= 'Z'); i++) ;
+    if (len == strlen(name) && i == len) return 0;
+    char lname[256];
+    for (i = 0; i < len; i++) lname[i] = name[i] >= 'A' && name[i] <= 'Z' ? (char)(name[i] - 'A' + 'a') : name[i];
+    put_hint(hint, hintmax, kind, lname, len, 0);
+    return "never looked up: lookups use the name in lower case, without a final dot";
+  }
+  if (!strcmp(kind, "uid") || !strcmp(kind, "gid")) {
+    unsigned long long id;
+    if (!strcmp(name, "self") || !strcmp(name, "default")) return 0;
+    if (scan_dec(name, 0xfffffffeULL, &id)) return 0; /* (uid_t)-1 is no id */
+    return "not a number, self or default";
+  }
+  return "not a kind of rule that is looked up (ip4, ip6, reversedns, uid, gid)";
+}

@@ -33,6 +33,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 extern char **environ;
 
@@ -54,6 +55,7 @@ static void parse_options(int argc, char **argv, options *o)
   int opt;
   memset(o, 0, sizeof *o);
   o->verbosity = 1;
+  opterr = 0; /* one line: our usage, with our name */
   while ((opt = getopt(argc, argv, "+v:WwDdHhRrPpl:B:t:i:x:")) != -1) {
     switch (opt) {
       case 'v':
@@ -124,6 +126,16 @@ static s6net_accessrules_result check_rules(options const *o, int ip_stage, s6ne
     r = ip_stage ? s6net_accessrules_keycheck_ip46(ip->ip, ip->is6, o->rulesdir, params, &s6net_accessrules_backend_fs)
                  : s6net_accessrules_keycheck_reversedns(name, o->rulesdir, params, &s6net_accessrules_backend_fs);
     if (r == S6NET_ACCESSRULES_ERROR) s6net_diesys(111, "unable to check rules in %s", o->rulesdir);
+    /* A missing ruleset denies everyone, as with the reference: say so,
+     * once per connection, only on this path (no cost when a rule hits).
+     * A file in its place already failed above (ENOTDIR, exit 111). */
+    if (r == S6NET_ACCESSRULES_NOTFOUND && ip_stage && o->verbosity >= 1) {
+      struct stat st;
+      if (stat(o->rulesdir, &st) < 0) {
+        if (errno == ENOENT || errno == ENOTDIR) s6net_warn("rules directory %s (-i) does not exist: every client is denied", o->rulesdir);
+        else s6net_warnsys("unable to stat rules directory %s (-i)", o->rulesdir);
+      }
+    }
     return r;
   }
   static unsigned char cdbbuf[65536];
@@ -157,6 +169,12 @@ static void lookup_trouble(options const *o, int status, char const *what, char 
   }
 }
 
+static char const *base_name(char const *path)
+{
+  char const *slash = path ? strrchr(path, '/') : 0;
+  return slash ? slash + 1 : path ? path : "";
+}
+
 _Noreturn void s6net_tcpaccess_main(int argc, char **argv, s6net_tcpaccess_ops const *ops)
 {
   static s6net_accessrules_params params;
@@ -167,7 +185,12 @@ _Noreturn void s6net_tcpaccess_main(int argc, char **argv, s6net_tcpaccess_ops c
   s6net_tcpaccess_lookup l;
   s6net_ip46 ip;
   uint16_t port = 0;
-  s6net_prog = "s6-tcpserver-access";
+  /* Messages carry the name the user ran: s6-tcpserver-access execs the
+   * resolver build with argv[0] untouched, so its lines still say
+   * s6-tcpserver-access, while s6-tcpserver-access-dns run by hand
+   * says its own name (in its usage line too). */
+  s6net_prog = ops && !strcmp(base_name(argv[0]), S6NET_TCPACCESS_DNS_PROG)
+    ? S6NET_TCPACCESS_DNS_PROG : "s6-tcpserver-access";
   parse_options(argc, argv, &o);
   char **prog = argv + optind;
 

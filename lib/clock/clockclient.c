@@ -43,8 +43,7 @@ static unsigned int scan_opt(char const *s, char c, unsigned int max)
 {
   unsigned int u;
   if (s6net_scan_uint(s, 0, max, &u) < 0) {
-    s6net_warn("invalid -%c argument: %s", c, s);
-    s6net_dieusage(USAGE);
+    s6net_die(100, "invalid -%c argument: %s", c, s);
   }
   return u;
 }
@@ -56,6 +55,7 @@ static void parse(int argc, char const *const *argv, uint16_t defport, opts *o)
   o->verbosity = 1; o->roundtrips = 10; o->triptimeout = 2000; o->throttle = 0;
   o->totaltimeout = 10000; o->errmax = 100; o->port = defport;
   /* '+': stop at the first non-option, whatever POSIXLY_CORRECT says. */
+  opterr = 0; /* one line: our usage, with our name */
   while ((c = getopt(argc, (char *const *)argv, "+fv:r:t:h:T:e:p:")) != -1) {
     switch (c) {
       case 'f': o->force = 1; break;
@@ -67,18 +67,16 @@ static void parse(int argc, char const *const *argv, uint16_t defport, opts *o)
       case 'e': o->errmax = scan_opt(optarg, 'e', 0x7fffffff); break;
       case 'p':
         if (s6net_scan_port(optarg, &o->port) < 0 || !o->port) {
-          s6net_warn("invalid port: %s", optarg);
-          s6net_dieusage(USAGE);
+          s6net_die(100, "invalid port: %s", optarg);
         }
         break;
       default: s6net_dieusage(USAGE);
     }
   }
   if (argc - optind != 1) s6net_dieusage(USAGE);
-  if (!o->roundtrips) { s6net_warn("roundtrips must be at least 1"); s6net_dieusage(USAGE); }
+  if (!o->roundtrips) s6net_die(100, "roundtrips must be at least 1");
   if (s6net_ip46_scan(argv[optind], &o->ip) < 0) {
-    s6net_warn("not an IP address: %s", argv[optind]);
-    s6net_dieusage(USAGE);
+    s6net_die(100, "not an IP address: %s", argv[optind]);
   }
 }
 

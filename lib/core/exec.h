@@ -1,7 +1,9 @@
 /* Finding and running sibling programs of this suite. A chain-loading
  * program runs *our* sibling, not one of the same name on PATH: siblings
- * are looked up in the directory of the running executable
- * (/proc/self/exe), falling back to the compiled-in S6NET_BINDIR. */
+ * are looked up in DIR/../libexec/s6net (where an install next to
+ * Debian's s6 puts the programs whose names s6 also ships), then in DIR
+ * itself, DIR being the directory of the running executable
+ * (/proc/self/exe), or the compiled-in S6NET_BINDIR without /proc. */
 #ifndef S6NET_CORE_EXEC_H
 #define S6NET_CORE_EXEC_H
 

@@ -99,7 +99,8 @@ static long parse_v1(unsigned char const *buf, size_t len, unsigned int flags, s
   size_t n = len < sizeof v1sig ? len : sizeof v1sig;
   if (memcmp(buf, v1sig, n)) return fail(info, S6NET_PROXY_INVALID, "not a PROXY header (bad signature)");
   if (len < sizeof v1sig) return S6NET_PROXY_NEED_MORE;
-  if (!(flags & S6NET_PROXY_V1)) return fail(info, S6NET_PROXY_UNSUPPORTED, "PROXY v1 header, but v1 is disabled");
+  /* with v1 disabled, a text line is simply not a valid (v2) header */
+  if (!(flags & S6NET_PROXY_V1)) return fail(info, S6NET_PROXY_INVALID, "PROXY v1 header, but v1 is disabled");
   size_t lim = len < S6NET_PROXY_V1_MAX ? len : S6NET_PROXY_V1_MAX;
   /* memchr scans are vectorised: three of them beat one byte loop */
   unsigned char const *cr = memchr(buf + sizeof v1sig, '\r', lim - sizeof v1sig);
@@ -223,13 +224,19 @@ static long parse_v2(unsigned char const *buf, size_t len, unsigned int flags, s
   size_t n = len < sizeof v2sig ? len : sizeof v2sig;
   if (memcmp(buf, v2sig, n)) return fail(info, S6NET_PROXY_INVALID, "not a PROXY header (bad signature)");
   if (len < sizeof v2sig) return S6NET_PROXY_NEED_MORE;
-  if (!(flags & S6NET_PROXY_V2)) return fail(info, S6NET_PROXY_UNSUPPORTED, "PROXY v2 header, but v2 is disabled");
+  /* with v2 disabled, a binary block is simply not a valid (v1) line */
+  if (!(flags & S6NET_PROXY_V2)) return fail(info, S6NET_PROXY_INVALID, "PROXY v2 header, but v2 is disabled");
   if (len < S6NET_PROXY_V2_HDR) return S6NET_PROXY_NEED_MORE;
   unsigned ver = buf[12] >> 4, cmd = buf[12] & 15, fam = buf[13] >> 4, tr = buf[13] & 15;
-  if (ver != 2) return fail(info, S6NET_PROXY_UNSUPPORTED, "unknown PROXY v2 version nibble");
-  if (cmd > S6NET_PROXY_CMD_PROXY) return fail(info, S6NET_PROXY_UNSUPPORTED, "unknown PROXY v2 command");
+  /* The version and command are syntax (the reference's "invalid"); a
+   * family or transport we do not handle is "unsupported". */
+  if (ver != 2) return fail(info, S6NET_PROXY_INVALID, "unknown PROXY v2 version nibble");
+  if (cmd > S6NET_PROXY_CMD_PROXY) return fail(info, S6NET_PROXY_INVALID, "unknown PROXY v2 command");
   if (fam > S6NET_PROXY_AF_UNIX) return fail(info, S6NET_PROXY_UNSUPPORTED, "unknown PROXY v2 address family");
   if (tr > S6NET_PROXY_DGRAM) return fail(info, S6NET_PROXY_UNSUPPORTED, "unknown PROXY v2 transport");
+  if (cmd == S6NET_PROXY_CMD_PROXY && tr == S6NET_PROXY_DGRAM && !(flags & S6NET_PROXY_DGRAM_OK)
+      && (fam == S6NET_PROXY_AF_INET || fam == S6NET_PROXY_AF_INET6))
+    return fail(info, S6NET_PROXY_UNSUPPORTED, "PROXY v2 header for a UDP (DGRAM) connection");
   size_t total = S6NET_PROXY_V2_HDR + be16(buf + 14);
   if (len < total) return S6NET_PROXY_NEED_MORE;
 

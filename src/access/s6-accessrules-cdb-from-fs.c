@@ -1,8 +1,13 @@
-/* s6-accessrules-cdb-from-fs [ -m mode ] cdbfile dir
+/* s6-accessrules-cdb-from-fs [ -s ] [ -m mode ] cdbfile dir
  * Compiles a rules directory into a CDB. The CDB is written to a
  * temporary file next to cdbfile and renamed over it only when complete,
  * so readers always see either the old or the new ruleset; on failure the
- * temporary is removed and cdbfile is left alone. */
+ * temporary is removed and cdbfile is left alone.
+ *
+ * Entries that no lookup can ever find (ip4/300.1.1.1_32, a mask out of
+ * range, a rule with neither allow nor deny) are compiled as the
+ * reference compiles them, so the output stays byte for byte the same,
+ * but each is named in a warning; -s makes them fatal. */
 #include <s6net/accessrules.h>
 #include "core/diag.h"
 
@@ -18,10 +23,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#define USAGE "[ -m mode ] cdbfile dir"
+#define USAGE "[ -s ] [ -m mode ] cdbfile dir"
 
 static char tmpname[PATH_MAX];
 static int tmpfd = -1;
+static unsigned int nbad;
+
+static void bad_entry(char const *key, char const *why, char const *hint)
+{
+  nbad++;
+  if (hint && *hint) s6net_warn("%s: %s (%s would be)", key, why, hint);
+  else s6net_warn("%s: %s", key, why);
+}
 
 static void cleanup(void)
 {
@@ -82,7 +95,7 @@ static size_t read_exec(char const *path, char *buf)
   return got;
 }
 
-static void add_rule(struct cdb_make *cm, char const *dir, char const *type, char const *name)
+static void add_rule(struct cdb_make *cm, char const *dir, char const *type, char const *name, int check)
 {
   static char env[S6NET_ACCESSRULES_ENV_MAX];
   static char exec[S6NET_ACCESSRULES_EXEC_MAX];
@@ -92,6 +105,11 @@ static void add_rule(struct cdb_make *cm, char const *dir, char const *type, cha
   makepath(path, dir, type, name);
   int kn = snprintf(key, sizeof key, "%s/%s", type, name);
   if (kn < 0 || kn >= (int)sizeof key) cleanup_die(100, "path too long: %s", path, 0);
+  if (check) {
+    char hint[PATH_MAX];
+    char const *why = s6net_accessrules_key_problem(type, name, hint, sizeof hint);
+    if (why) bad_entry(key, why, hint);
+  }
   makepath(sub, path, "allow", 0);
   if (exists(sub)) {
     size_t envlen = 0, execlen;
@@ -107,7 +125,10 @@ static void add_rule(struct cdb_make *cm, char const *dir, char const *type, cha
     if (!vlen) cleanup_die(100, "%s too big", path, 0);
   } else {
     makepath(sub, path, "deny", 0);
-    if (!exists(sub)) return;
+    if (!exists(sub)) {
+      bad_entry(key, "neither allow nor deny: the rule is left out", 0);
+      return;
+    }
     val[0] = 'D';
     vlen = 1;
   }
@@ -115,9 +136,20 @@ static void add_rule(struct cdb_make *cm, char const *dir, char const *type, cha
     cleanup_die(111, "unable to write %s", tmpname, errno);
 }
 
+static int known_kind(char const *type)
+{
+  static char const *const kinds[] = { "ip4", "ip6", "reversedns", "uid", "gid" };
+  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+    if (!strcmp(type, kinds[i])) return 1;
+  return 0;
+}
+
 static void add_type(struct cdb_make *cm, char const *dir, char const *type)
 {
   char path[PATH_MAX];
+  /* compiled all the same (the reference does), but never consulted */
+  int check = known_kind(type);
+  if (!check) bad_entry(type, "not a kind of rule that is looked up (ip4, ip6, reversedns, uid, gid)", 0);
   makepath(path, dir, type, 0);
   DIR *d = opendir(path);
   if (!d) cleanup_die(111, "unable to opendir %s", path, errno);
@@ -129,7 +161,7 @@ static void add_type(struct cdb_make *cm, char const *dir, char const *type)
       break;
     }
     if (de->d_name[0] == '.') continue;
-    add_rule(cm, dir, type, de->d_name);
+    add_rule(cm, dir, type, de->d_name, check);
   }
   closedir(d);
 }
@@ -137,9 +169,11 @@ static void add_type(struct cdb_make *cm, char const *dir, char const *type)
 int main(int argc, char **argv)
 {
   unsigned int mode = 0600;
-  int setmode = 0, opt;
+  int setmode = 0, strict = 0, opt;
   s6net_prog = "s6-accessrules-cdb-from-fs";
-  while ((opt = getopt(argc, argv, "+m:")) != -1) {
+  opterr = 0;
+  while ((opt = getopt(argc, argv, "+sm:")) != -1) {
+    if (opt == 's') { strict = 1; continue; }
     if (opt != 'm') s6net_dieusage(USAGE);
     char *end;
     errno = 0;
@@ -174,6 +208,8 @@ int main(int argc, char **argv)
     add_type(&cm, dir, de->d_name);
   }
   closedir(top);
+  if (strict && nbad)
+    cleanup_die(100, "unable to compile %s: the rules have bad entries, and -s makes them fatal", dir, 0);
   if (cdb_make_finish(&cm) < 0) cleanup_die(111, "unable to finish %s", tmpname, errno);
   if (setmode && fchmod(tmpfd, mode) < 0) cleanup_die(111, "unable to chmod %s", tmpname, errno);
   if (fsync(tmpfd) < 0) cleanup_die(111, "unable to sync %s", tmpname, errno);

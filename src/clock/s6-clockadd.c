@@ -32,13 +32,13 @@ int main(int argc, char const *const *argv)
   unsigned int errmax = 2000;
   int force = 0, c;
   s6net_prog = "s6-clockadd";
+  opterr = 0;
   while ((c = getopt(argc, (char *const *)argv, "+fe:")) != -1) {
     switch (c) {
       case 'f': force = 1; break;
       case 'e':
         if (s6net_scan_uint(optarg, 0, 0xffffffffu, &errmax) < 0) {
-          s6net_warn("invalid -e argument: %s", optarg);
-          s6net_dieusage(USAGE);
+          s6net_die(100, "invalid -e argument: %s", optarg);
         }
         break;
       default: s6net_dieusage(USAGE);

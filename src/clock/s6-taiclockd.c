@@ -25,8 +25,7 @@ static unsigned int scan_id(char const *s, char c)
 {
   unsigned long long u;
   if (s6net_scan_ull(s, 0, 0xfffffffeULL, &u) < 0) {
-    s6net_warn("invalid -%c argument: %s", c, s);
-    s6net_dieusage(USAGE);
+    s6net_die(100, "invalid -%c argument: %s", c, s);
   }
   return (unsigned int)u;
 }
@@ -134,6 +133,7 @@ int main(int argc, char const *const *argv)
   gid_t gid = (gid_t)-1;
   uint16_t port = 4014;
   s6net_prog = "s6-taiclockd";
+  opterr = 0;
   while ((c = getopt(argc, (char *const *)argv, "+1Uu:g:i:p:")) != -1) {
     switch (c) {
       case '1': printport = 1; break;
@@ -142,15 +142,13 @@ int main(int argc, char const *const *argv)
       case 'g': gid = scan_id(optarg, 'g'); break;
       case 'i':
         if (s6net_ip46_scan(optarg, &ip) < 0) {
-          s6net_warn("not an IP address: %s", optarg);
-          s6net_dieusage(USAGE);
+          s6net_die(100, "not an IP address: %s", optarg);
         }
         any = 0;
         break;
       case 'p':
         if (s6net_scan_port(optarg, &port) < 0) {
-          s6net_warn("invalid port: %s", optarg);
-          s6net_dieusage(USAGE);
+          s6net_die(100, "invalid port: %s", optarg);
         }
         break;
       default: s6net_dieusage(USAGE);
@@ -158,8 +156,7 @@ int main(int argc, char const *const *argv)
   }
   if (optind != argc) s6net_dieusage(USAGE);
   if (fromenv && (uid != (uid_t)-1 || gid != (gid_t)-1)) {
-    s6net_warn("-U conflicts with -u and -g");
-    s6net_dieusage(USAGE);
+    s6net_die(100, "-U conflicts with -u and -g");
   }
   if (fromenv) check_env();
   int fd = bind_socket(&ip, any, port);

@@ -18,6 +18,7 @@ extern char **environ;
 int main(int argc, char **argv)
 {
   s6net_prog = "s6-ipcclient";
+  opterr = 0;
   int verbosity = 1, opt;
   char const *localpath = 0, *localname = 0;
   while ((opt = getopt(argc, argv, "+qQvp:l:")) != -1) {

@@ -59,6 +59,7 @@ int main(int argc, char **argv)
   static char envbuf[8 * (PROTO_MAX + 16) + LOCALPATH_MAX + 16];
   static char const *mods[16 + S6NET_ACCESSRULES_ENV_MAX / 2];
   s6net_prog = "s6-ipcserver-access";
+  opterr = 0;
   unsigned int verbosity = 1;
   int noenv = 0, opt;
   char const *localname = 0, *rulesdir = 0, *rulesfile = 0;

@@ -34,6 +34,7 @@ static int scan_perms(char const *s, mode_t *out)
 int main(int argc, char **argv)
 {
   s6net_prog = "s6-ipcserver-socketbinder";
+  opterr = 0;
   int reuse = 1, dgram = 0, blocking = 0, opt;
   unsigned int backlog = SOMAXCONN;
   mode_t perms = 0777;

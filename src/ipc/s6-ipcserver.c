@@ -64,6 +64,7 @@ static void scan_groups(char const *s, char const *what)
 int main(int argc, char **argv)
 {
   s6net_prog = "s6-ipcserver";
+  opterr = 0;
   char const *verb = "1", *perms = 0, *maxconn = 0, *localmax = 0, *backlog = 0;
   char const *gidlist = 0, *gid = 0, *uid = 0;
   int ready = 0, norebind = 0, nocreds = 0, fromenv = 0, opt;

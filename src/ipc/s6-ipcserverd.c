@@ -91,6 +91,7 @@ static void ipc_fmt(void *c, s6net_server_peer const *p, char *buf, size_t len)
 int main(int argc, char **argv)
 {
   s6net_prog = "s6-ipcserverd";
+  opterr = 0;
   int ready = 0, opt;
   unsigned int verbosity = 1, maxconn = 40, localmaxconn = 40;
   ipcctx ctx = { .creds = 1 };

@@ -18,6 +18,7 @@ extern char **environ;
 int main(int argc, char **argv)
 {
   s6net_prog = "s6-sudo";
+  opterr = 0;
   char const *cli[8], *sudoc[8];
   unsigned int ncli = 0, nsudoc = 0, dummy;
   char const *verb = 0, *p = 0, *l = 0, *t = 0, *T = 0;

@@ -44,6 +44,7 @@ static int send_request(int fd, char const *buf, size_t len, s6net_deadline d)
 int main(int argc, char **argv)
 {
   s6net_prog = "s6-sudoc";
+  opterr = 0;
   int noenv = 0, opt;
   unsigned int tconn = 0, trun = 0;
   while ((opt = getopt(argc, argv, "+et:T:")) != -1) {

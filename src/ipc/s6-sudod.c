@@ -65,6 +65,7 @@ static int open_null(void)
 int main(int argc, char **argv)
 {
   s6net_prog = "s6-sudod";
+  opterr = 0;
   int no0 = 0, no1 = 0, no2 = 0, detach = 0, opt;
   unsigned int timeout = 0;
   while ((opt = getopt(argc, argv, "+012dt:")) != -1) {

@@ -20,7 +20,7 @@
 #include "core/exec.h"
 #include "core/num.h"
 
-#define USAGE "[ -1|--only-v1 | -2|--only-v2 ] [ -t timeout ] [ -v verbosity ] prog..."
+#define USAGE "[ -1|--only-v1 | -2|--only-v2 ] [ -u|--udp ] [ -t timeout ] [ -v verbosity ] prog..."
 
 /* What a peek asks for when nothing says more is due: a whole v1 line or
  * a typical v2 header with TLVs fits, without copying the application's
@@ -167,7 +167,9 @@ static void export_tlvs(s6net_envmods *m, s6net_proxy_info const *info)
 {
   static char const hexd[] = "0123456789abcdef";
   set_str(m, "SSL_TLS_SNI_SERVERNAME", &info->authority);
-  if (info->has_ssl) {
+  /* Without the SSL bit the client did not speak TLS to the proxy: the
+   * sub-fields describe no session of the client's. */
+  if (info->has_ssl && (info->ssl_client & S6NET_PROXY_SSL_CLIENT_SSL)) {
     set_str(m, "SSL_PROTOCOL", &info->ssl_version);
     set_str(m, "SSL_CIPHER", &info->ssl_cipher);
     set_str(m, "SSL_PEER_CERT_CN", &info->ssl_cn);
@@ -200,13 +202,14 @@ int main(int argc, char **argv)
   static struct option const longopts[] = {
     { "only-v1", no_argument, 0, '1' },
     { "only-v2", no_argument, 0, '2' },
+    { "udp", no_argument, 0, 'u' },
     { 0, 0, 0, 0 }
   };
-  unsigned int flags = S6NET_PROXY_ANY, timeout = 0;
+  unsigned int flags = S6NET_PROXY_ANY, udp = 0, timeout = 0;
   int opt;
   s6net_prog = "proxy-server";
   opterr = 0;
-  while ((opt = getopt_long(argc, argv, "+12t:v:", longopts, 0)) != -1) {
+  while ((opt = getopt_long(argc, argv, "+12ut:v:", longopts, 0)) != -1) {
     switch (opt) {
       case '1':
       case '2': {
@@ -215,6 +218,7 @@ int main(int argc, char **argv)
         flags = f;
         break;
       }
+      case 'u': udp = S6NET_PROXY_DGRAM_OK; break;
       case 't':
         if (s6net_scan_uint(optarg, 0, 0x7fffffffu, &timeout) < 0) s6net_dieusage(USAGE);
         break;
@@ -228,7 +232,7 @@ int main(int argc, char **argv)
   if (!*argv) s6net_dieusage(USAGE);
 
   s6net_proxy_info info;
-  size_t len = read_header(flags, s6net_deadline_in(timeout), &info);
+  size_t len = read_header(flags | udp, s6net_deadline_in(timeout), &info);
 
   s6net_envmods m;
   s6net_envmods_init(&m, envbuf, sizeof envbuf, envmods, sizeof envmods / sizeof *envmods);

@@ -157,8 +157,8 @@ class Fed:
         return rc, out, err
 
 
-def run_fed(procs, args, data, kind="socket", step=None, app=b"", env=None):
-    f = Fed(procs, args, kind, env=env)
+def run_fed(procs, args, data, kind="socket", step=None, app=b"", env=None, prog_args=DUMP):
+    f = Fed(procs, args, kind, env=env, prog_args=prog_args)
     f.feed(data, step)
     return f.finish(app)
 

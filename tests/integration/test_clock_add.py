@@ -87,7 +87,9 @@ def test_clockadd_settime_failure(tmp_path):
 def test_clockadd_usage(tmp_path, args):
     r, lines = clockadd(args, encode_adj(0), tmp_path)
     assert r.returncode == 100
-    assert b"usage: s6-clockadd" in r.stderr
+    # one line, named: the usage, or a fatal error naming the bad argument
+    assert r.stderr.count(b"\n") == 1 and r.stderr.startswith(b"s6-clockadd: ")
+    assert b"usage: s6-clockadd " in r.stderr or b"s6-clockadd: fatal: " in r.stderr
     assert lines == []
 
 

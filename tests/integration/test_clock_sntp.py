@@ -212,7 +212,9 @@ def test_connection_refused_is_a_failed_trip(udp_server):
 def test_usage(args):
     r = run([prog("s6-sntpclock")] + args)
     assert r.returncode == 100
-    assert b"usage: s6-sntpclock" in r.stderr
+    # one line, named: the usage, or a fatal error naming the bad argument
+    assert r.stderr.count(b"\n") == 1 and r.stderr.startswith(b"s6-sntpclock: ")
+    assert b"usage: s6-sntpclock " in r.stderr or b"s6-sntpclock: fatal: " in r.stderr
     assert r.stdout == b""
 
 

@@ -118,7 +118,9 @@ def test_taiclockd_U_needs_valid_UID_and_GID(env, what):
 def test_taiclockd_usage(args):
     r = run([prog("s6-taiclockd")] + args)
     assert r.returncode == 100
-    assert b"usage: s6-taiclockd" in r.stderr
+    # one line, named: the usage, or a fatal error naming the bad argument
+    assert r.stderr.count(b"\n") == 1 and r.stderr.startswith(b"s6-taiclockd: ")
+    assert b"usage: s6-taiclockd " in r.stderr or b"s6-taiclockd: fatal: " in r.stderr
 
 
 def test_taiclockd_bind_failure_is_111(procs):

@@ -95,13 +95,157 @@ def test_uninstall_removes_everything(tmp_path):
     assert left == []
 
 
-def test_without_s6_ipc_skips_shared_names(tmp_path):
-    dest = str(tmp_path / "d")
+def s6_names():
     build = os.environ.get("S6NET_BUILD", os.path.join(ROOT, "build"))
-    r = run(["make", "-s", "-C", ROOT, "B=" + build, "PREFIX=" + PREFIX, "DESTDIR=" + dest,
-             "WITHOUT_S6_IPC=1", "install"], timeout=300, env=dict(os.environ))
-    assert r.returncode == 0
-    bins = os.listdir(dest + PREFIX + "/bin")
-    assert "s6-tcpserver" in bins
-    assert not [b for b in bins if b.startswith(("s6-ipc", "s6-sudo"))]
-    assert "s6-applyuidgid" in bins  # the TCP and TLS chains need it
+    r = run(["make", "-s", "-C", ROOT, "B=" + build, "print-s6-names"], env=dict(os.environ))
+    assert r.returncode == 0, r.stderr
+    return r.stdout.decode().split()
+
+
+def test_s6_names_are_what_debian_s6_ships():
+    """The Makefile's one list is every program of ours whose name Debian's
+    s6 package also installs, and nothing else."""
+    need("dpkg-query")
+    r = run(["dpkg-query", "-L", "s6"])
+    assert r.returncode == 0, "Debian's s6 is a test peer (tools/install-deps.sh)"
+    theirs = {os.path.basename(l) for l in r.stdout.decode().splitlines() if "/bin/" in l}
+    ours = {os.path.basename(p)[:-2] for p in glob.glob(os.path.join(ROOT, "src/*/*.c"))}
+    assert sorted(s6_names()) == sorted(theirs & ours)
+    # lib/core/exec.c looks in libexec/s6net for these names only
+    import re
+    src = open(os.path.join(ROOT, "lib/core/exec.c")).read()
+    table = re.search(r"s6_names\[\] = \{(.*?)\};", src, re.S).group(1)
+    assert sorted(re.findall(r'"([^"]+)"', table)) == sorted(s6_names())
+
+
+FOREIGN_BIN = "#!/bin/sh\n# foreign %s\necho \"foreign $0 ran\" >> \"%s\"\nexit 111\n"
+
+
+def foreign_tree(dest, names, marker):
+    """What a Debian s6 leaves in a prefix: a program and a man page for
+    each shared name (ours would be overwritten without the option)."""
+    files = {}
+    for n in names:
+        files[dest + "/usr/bin/" + n] = (FOREIGN_BIN % (n, marker)).encode()
+        files[dest + "/usr/share/man/man1/" + n + ".1"] = (".\\\" foreign page of %s\n" % n).encode()
+    for path, data in files.items():
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chmod(path, 0o755 if "/bin/" in path else 0o644)
+    return files
+
+
+def all_files(dest):
+    return sorted(os.path.join(d, f) for d, _, fs in os.walk(dest) for f in fs)
+
+
+def make_install(dest, *args, target="install"):
+    build = os.environ.get("S6NET_BUILD", os.path.join(ROOT, "build"))
+    r = run(["make", "-s", "-C", ROOT, "B=" + build, "PREFIX=/usr", "DESTDIR=" + dest] + list(args)
+            + [target], timeout=300, env=dict(os.environ))
+    assert r.returncode == 0, r.stderr.decode()
+    return r
+
+
+@pytest.fixture(scope="module", params=["WITHOUT_S6_NAMES=1", "WITHOUT_S6_IPC=1"])
+def beside_s6(request, tmp_path_factory):
+    """make install PREFIX=/usr into a DESTDIR that already holds Debian's
+    s6 files with our names."""
+    base = tmp_path_factory.mktemp("beside")
+    dest = str(base / "d")
+    marker = str(base / "foreign-ran")
+    files = foreign_tree(dest, s6_names(), marker)
+    make_install(dest, request.param)
+    return dest, files, marker, request.param
+
+
+def test_beside_s6_foreign_files_survive_install(beside_s6):
+    dest, files, _, _ = beside_s6
+    for path, data in files.items():
+        assert open(path, "rb").read() == data, path
+    bins = os.listdir(dest + "/usr/bin")
+    assert "s6-tcpserver" in bins and "s6-tlsserver" in bins
+    priv = sorted(os.listdir(dest + "/usr/libexec/s6net"))
+    assert priv == sorted(s6_names())
+    # no man page of ours for a name we did not put in BINDIR
+    for n in s6_names():
+        assert open(dest + "/usr/share/man/man1/%s.1" % n, "rb").read().startswith(b".\\\" foreign")
+    assert os.path.exists(dest + "/usr/share/man/man1/s6-tcpserver.1")
+
+
+def test_beside_s6_chain_runs_our_applyuidgid(beside_s6, procs):
+    """s6-tcpserver -u/-g chains through s6-applyuidgid: the installed
+    tree's own, from libexec/s6net, not the foreign one next to it in
+    bin/ (which would record that it ran and fail)."""
+    dest, _, marker, _ = beside_s6
+    bindir = dest + "/usr/bin"
+    p, port = procs.server([bindir + "/s6-tcpserver", "-1", "-u", "0", "-g", "0", "127.0.0.1", "0",
+                            "sh", "-c", "echo ok"], env=base_env())
+    s = connect("127.0.0.1", port)
+    assert recv_all(s) == b"ok\n"
+    s.close()
+    assert os.readlink("/proc/%d/exe" % p.pid) == bindir + "/s6-tcpserverd"
+    assert not os.path.exists(marker), open(marker).read()
+
+
+def test_beside_s6_private_programs_find_each_other(beside_s6, procs, tmp_path):
+    """Our s6-ipcserver, kept out of bin/, still runs: its siblings are
+    found next to it in libexec/s6net."""
+    import socket as so
+    dest, _, marker, _ = beside_s6
+    path = str(tmp_path / "sock")
+    priv = dest + "/usr/libexec/s6net"
+    p = procs.start([priv + "/s6-ipcserver", "-1", "-u", "0", "-g", "0", path, "sh", "-c", "echo ipc-ok"],
+                    stdout=subprocess.PIPE, env=base_env())
+    assert p.stdout.readline() == b"\n" or os.path.exists(path)
+    c = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+    c.settimeout(10)
+    c.connect(path)
+    assert recv_all(c) == b"ipc-ok\n"
+    c.close()
+    assert os.readlink("/proc/%d/exe" % p.pid) == priv + "/s6-ipcserverd"
+    assert not os.path.exists(marker)
+
+
+def test_beside_s6_uninstall_leaves_only_foreign_files(tmp_path):
+    """Uninstall removes what install put there and nothing else: the
+    foreign files are as they were, byte for byte, and no file of ours
+    is left (the manifest included)."""
+    dest = str(tmp_path / "d")
+    marker = str(tmp_path / "m")
+    files = foreign_tree(dest, s6_names(), marker)
+    make_install(dest, "WITHOUT_S6_NAMES=1")
+    make_install(dest, "WITHOUT_S6_NAMES=1", target="uninstall")
+    assert all_files(dest) == sorted(files)
+    for path, data in files.items():
+        assert open(path, "rb").read() == data, path
+    assert not os.path.exists(dest + "/usr/libexec/s6net")
+    assert not os.path.exists(dest + "/usr/include/s6net")
+
+
+def test_uninstall_keeps_a_file_replaced_since_install(tmp_path):
+    """A full install, then another package writes over one of our
+    programs: uninstall leaves that file alone (it is not ours any more)."""
+    dest = str(tmp_path / "d")
+    make_install(dest)
+    victim = dest + "/usr/bin/s6-ipcserver"
+    with open(victim, "wb") as f:
+        f.write(b"#!/bin/sh\n# Debian's, installed later\n")
+    r = make_install(dest, target="uninstall")
+    assert all_files(dest) == [victim]
+    assert b"keeping " + victim.encode() in r.stderr
+
+
+def test_reinstall_with_the_option_moves_programs_out_of_bin(tmp_path):
+    """An install, then one with WITHOUT_S6_NAMES=1: the shared names are
+    taken back from bin/ (they were ours), not left behind stale."""
+    dest = str(tmp_path / "d")
+    make_install(dest)
+    assert os.path.exists(dest + "/usr/bin/s6-applyuidgid")
+    make_install(dest, "WITHOUT_S6_NAMES=1")
+    bins = os.listdir(dest + "/usr/bin")
+    assert not set(s6_names()) & set(bins)
+    assert sorted(os.listdir(dest + "/usr/libexec/s6net")) == sorted(s6_names())
+    make_install(dest, "WITHOUT_S6_NAMES=1", target="uninstall")
+    assert all_files(dest) == []

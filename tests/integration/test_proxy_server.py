@@ -84,13 +84,92 @@ def test_v2_unix_sets_ipc(procs):
     assert data == b"x"
 
 
-def test_v2_dgram_sets_udp(procs):
-    h = v2(1, 0x12, inet4("192.0.2.7", "192.0.2.8", 5353, 53))
-    rc, out, err = run_fed(procs, [], h)
-    env, _ = parse_dump(out)
+@pytest.mark.parametrize("opt", ["-u", "--udp"])
+@pytest.mark.parametrize("fam,addr,src", [
+    (0x12, inet4("192.0.2.7", "192.0.2.8", 5353, 53), "192.0.2.7"),
+    (0x22, inet6("2001:db8::7", "2001:db8::8", 5353, 53), "2001:db8::7"),
+], ids=["udp4", "udp6"])
+def test_v2_dgram_sets_udp_with_u(procs, opt, fam, addr, src):
+    """The UDP export is an extension: with -u a DGRAM header is taken
+    and named as UCSPI names UDP."""
+    h = v2(1, fam, addr)
+    rc, out, err = run_fed(procs, [opt], h, app=b"u")
+    assert rc == 0, err
+    env, data = parse_dump(out)
     assert env["PROTO"] == "UDP"
-    assert env["UDPREMOTEIP"] == "192.0.2.7"
+    assert env["UDPREMOTEIP"] == src
+    assert env["UDPREMOTEPORT"] == "5353"
     assert env["UDPLOCALPORT"] == "53"
+    assert "TCPREMOTEIP" not in env
+    assert data == b"u"
+
+
+@pytest.mark.parametrize("fam,addr", [
+    (0x12, inet4("192.0.2.7", "192.0.2.8", 5353, 53)),
+    (0x22, inet6("2001:db8::7", "2001:db8::8", 5353, 53)),
+], ids=["udp4", "udp6"])
+@pytest.mark.parametrize("args", [[], ["-2"], ["-v", "2"]])
+def test_v2_dgram_exits_2_by_default(procs, tmp_path, fam, addr, args):
+    """As the reference: a PROXY header for a UDP client is unsupported
+    (exit 2) and the program is never run."""
+    marker = tmp_path / "ran"
+    rc, out, err = run_fed(procs, args, v2(1, fam, addr), app=b"must not reach",
+                           prog_args=["sh", "-c", 'echo ran > "$0"', str(marker)])
+    assert rc == 2
+    assert out == b""
+    assert not marker.exists()
+    assert err == b"proxy-server: fatal: unsupported PROXY header: PROXY v2 header for a UDP (DGRAM) connection\n"
+
+
+def test_v2_local_dgram_keeps_endpoints_without_u(procs):
+    """LOCAL over DGRAM says nothing of a UDP client: accepted as any LOCAL."""
+    env0 = base_env(PROTO="TCP", TCPREMOTEIP="127.0.0.9")
+    rc, out, err = run_fed(procs, [], v2(0, 0x12, inet4("192.0.2.7", "192.0.2.8", 1, 2)), app=b"l", env=env0)
+    assert rc == 0, err
+    env, data = parse_dump(out)
+    assert env["PROTO"] == "TCP" and env["TCPREMOTEIP"] == "127.0.0.9"
+    assert "UDPREMOTEIP" not in env and data == b"l"
+
+
+SSL_SUBS = (tlv(0x21, b"TLSv1.2") + tlv(0x22, b"cn.example") + tlv(0x23, b"ECDHE-RSA-AES128-GCM-SHA256")
+            + tlv(0x24, b"SHA256") + tlv(0x25, b"RSA2048"))
+SSL_VARS = ["SSL_PROTOCOL", "SSL_CIPHER", "SSL_PEER_CERT_CN", "PROXY_SSL_SIG_ALG", "PROXY_SSL_KEY_ALG",
+            "PROXY_SSL_CLIENT", "PROXY_SSL_VERIFY"]
+
+
+@pytest.mark.parametrize("client", [0x00, 0x02, 0x04, 0x06])
+def test_ssl_tlv_without_ssl_bit_sets_nothing(procs, client):
+    """The SSL field's sub-fields describe the client's TLS session only
+    when its client byte has the 0x01 bit: without it (a plain-TCP client
+    of the proxy), no SSL_* or PROXY_SSL_* variable is set from them, and
+    the ones already there are left alone."""
+    ssl = bytes([client]) + b"\0\0\0\0" + SSL_SUBS
+    h = v2(1, 0x11, inet4("192.0.2.1", "192.0.2.2", 1000, 443), tlv(0x20, ssl) + tlv(0x02, b"sni.example"))
+    env0 = base_env(SSL_PROTOCOL="TLSv1.3-hop")
+    rc, out, err = run_fed(procs, [], h, app=b"s", env=env0)
+    assert rc == 0, err
+    env, _ = parse_dump(out)
+    assert env["SSL_PROTOCOL"] == "TLSv1.3-hop"
+    for k in SSL_VARS[1:]:
+        assert k not in env, k
+    assert env["SSL_TLS_SNI_SERVERNAME"] == "sni.example"  # AUTHORITY is no SSL sub-field
+    assert env["TCPREMOTEIP"] == "192.0.2.1"
+
+
+@pytest.mark.parametrize("client", [0x01, 0x03, 0x07])
+def test_ssl_tlv_with_ssl_bit_sets_all(procs, client):
+    ssl = bytes([client]) + b"\0\0\0\x02" + SSL_SUBS
+    h = v2(1, 0x11, inet4("192.0.2.1", "192.0.2.2", 1000, 443), tlv(0x20, ssl))
+    rc, out, err = run_fed(procs, [], h, app=b"s")
+    assert rc == 0, err
+    env, _ = parse_dump(out)
+    assert env["SSL_PROTOCOL"] == "TLSv1.2"
+    assert env["SSL_CIPHER"] == "ECDHE-RSA-AES128-GCM-SHA256"
+    assert env["SSL_PEER_CERT_CN"] == "cn.example"
+    assert env["PROXY_SSL_SIG_ALG"] == "SHA256"
+    assert env["PROXY_SSL_KEY_ALG"] == "RSA2048"
+    assert env["PROXY_SSL_CLIENT"] == str(client)
+    assert env["PROXY_SSL_VERIFY"] == "2"
 
 
 @pytest.mark.parametrize("header", [
@@ -141,12 +220,30 @@ def test_invalid_exits_1(procs, name, data):
     (["-2"], b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n"),
     (["--only-v2"], b"PROXY UNKNOWN\r\n"),
     ([], SIG + b"\x11\x11\x00\x00"),  # version nibble 1
+    ([], SIG + b"\x31\x11\x00\x00"),  # version nibble 3
     ([], SIG + b"\x23\x11\x00\x00"),  # command 3
+    (["-u"], SIG + b"\x2f\x12\x00\x00"),  # command 15
+], ids=["-1", "--only-v1", "-2", "--only-v2", "version1", "version3", "command", "command-udp"])
+def test_disabled_version_and_bad_v2_byte_exit_1(procs, args, data):
+    """As the reference classifies them: a header of the version -1/-2
+    disabled, and a v2 block whose version nibble or command is unknown,
+    are invalid syntax (1), not unsupported (2)."""
+    rc, out, err = run_fed(procs, args, data, app=b"must not reach")
+    assert rc == 1
+    assert out == b""
+    assert err.startswith(b"proxy-server: fatal: invalid PROXY header: ")
+    assert err.count(b"\n") == 1
+
+
+@pytest.mark.parametrize("args,data", [
     ([], SIG + b"\x21\x41\x00\x00"),  # family 4
     ([], SIG + b"\x21\x13\x00\x00"),  # transport 3
-], ids=["-1", "--only-v1", "-2", "--only-v2", "version", "command", "family", "transport"])
+    (["-u"], SIG + b"\x21\x13\x00\x00"),
+    ([], v2(1, 0x12, inet4("1.2.3.4", "5.6.7.8", 1, 2))),  # UDP over INET
+    (["--only-v2"], v2(1, 0x22, inet6("::1", "::2", 1, 2))),  # UDP over INET6
+], ids=["family", "transport", "transport-u", "udp4", "udp6"])
 def test_unsupported_exits_2(procs, args, data):
-    rc, out, err = run_fed(procs, args, data)
+    rc, out, err = run_fed(procs, args, data, app=b"must not reach")
     assert rc == 2
     assert out == b""
     assert err.startswith(b"proxy-server: fatal: unsupported PROXY header: ")

@@ -279,7 +279,7 @@ static void test_keys_ip6(void **state)
   assert_string_equal(seen[3], "ip6/2a00:1450:4002:803::1000_125");
   /* Indexes are 128 - prefix length. The reference page's example
    * strays from the arithmetic in places (::1000_113, 2800::_10); we
-   * follow the arithmetic, as PROTOCOLS.md describes. */
+   * follow the arithmetic (each prefix is the address masked to it). */
   assert_string_equal(seen[12], "ip6/2a00:1450:4002:803::1000_116");
   assert_string_equal(seen[13], "ip6/2a00:1450:4002:803::_115");
   assert_string_equal(seen[16], "ip6/2a00:1450:4002:803::_112");
@@ -506,6 +506,66 @@ static void test_backend_fs(void **state)
   assert_int_equal(s6net_accessrules_keycheck_reversedns("www.example.org", rules, &P, &s6net_accessrules_backend_fs), S6NET_ACCESSRULES_ERROR);
 }
 
+/* Rule names no lookup can produce: the compiler's warnings. Each row:
+ * kind, name, the start of the reason (0: fine), the hint (key lookups
+ * would use) when the rule is only spelled differently. */
+static void test_key_problem(void **st)
+{
+  (void)st;
+  static struct { char const *kind, *name, *why, *hint; } const cases[] = {
+    { "ip4", "10.0.0.0_8", 0, 0 },
+    { "ip4", "0.0.0.0_0", 0, 0 },
+    { "ip4", "255.255.255.255_32", 0, 0 },
+    { "ip4", "300.1.1.1_32", "not an IPv4 address", 0 },        /* octet > 255 */
+    { "ip4", "10.0.0.0_99", "the mask is not a number from 0 to 32", 0 },
+    { "ip4", "10.0.0.0_33", "the mask is not a number from 0 to 32", 0 },
+    { "ip4", "10.0.0.0_08", "the mask is not", 0 },            /* leading zero */
+    { "ip4", "10.0.0.0_", "the mask is not", 0 },
+    { "ip4", "10.0.0.0_-1", "the mask is not", 0 },
+    { "ip4", "10.0.0.0", "no _MASK", 0 },
+    { "ip4", "10.0.0.1_8", "never looked up", "ip4/10.0.0.0_8" },  /* host bits set */
+    { "ip4", "::1_32", "not an IPv4 address", 0 },
+    { "ip6", "::1_128", 0, 0 },
+    { "ip6", "2001:db8::_32", 0, 0 },
+    { "ip6", "2001:DB8::_32", "never looked up", "ip6/2001:db8::_32" },  /* not RFC 5952 */
+    { "ip6", "2001:db8:0:0:0:0:0:1_128", "never looked up", "ip6/2001:db8::1_128" },
+    { "ip6", "2001:db8::1_32", "never looked up", "ip6/2001:db8::_32" },
+    { "ip6", "::1_129", "the mask is not a number from 0 to 128", 0 },
+    { "ip6", "10.0.0.0_8", "not an IPv6 address", 0 },
+    { "reversedns", "@", 0, 0 },
+    { "reversedns", "example.org", 0, 0 },
+    { "reversedns", "Example.ORG", "never looked up", "reversedns/example.org" },
+    { "reversedns", "example.org.", "never looked up", "reversedns/example.org" },
+    { "reversedns", "exa mple", "not a host name", 0 },
+    { "reversedns", "a..b", "not a host name", 0 },
+    { "uid", "0", 0, 0 },
+    { "uid", "65534", 0, 0 },
+    { "uid", "self", 0, 0 },
+    { "gid", "default", 0, 0 },
+    { "uid", "root", "not a number", 0 },
+    { "gid", "007", "not a number", 0 },
+    { "uid", "4294967295", "not a number", 0 },              /* (uid_t)-1 */
+    { "other", "thing", "not a kind of rule", 0 },
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    char hint[64];
+    char const *why = s6net_accessrules_key_problem(cases[k].kind, cases[k].name, hint, sizeof hint);
+    if (!cases[k].why) {
+      if (why) fail_msg("%s/%s: unexpected \"%s\"", cases[k].kind, cases[k].name, why);
+      assert_string_equal(hint, "");
+      continue;
+    }
+    if (!why || strncmp(why, cases[k].why, strlen(cases[k].why)))
+      fail_msg("%s/%s: got \"%s\"", cases[k].kind, cases[k].name, why ? why : "(null)");
+    assert_string_equal(hint, cases[k].hint ? cases[k].hint : "");
+  }
+  /* a short hint buffer is cut, never overrun; a null one is fine */
+  char small[6];
+  assert_non_null(s6net_accessrules_key_problem("ip4", "10.0.0.1_8", small, sizeof small));
+  assert_string_equal(small, "ip4/1");
+  assert_non_null(s6net_accessrules_key_problem("ip4", "10.0.0.1_8", 0, 0));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -521,6 +581,7 @@ int main(void)
     cmocka_unit_test(test_envdir_value),
     cmocka_unit_test(test_envdir_read),
     cmocka_unit_test(test_backend_fs),
+    cmocka_unit_test(test_key_problem),
   };
   return cmocka_run_group_tests_name("accessrules", tests, setup_tmp, teardown_tmp);
 }

@@ -250,13 +250,17 @@ static void test_version_flags(void **st)
   (void)st;
   s6net_proxy_info i;
   char const *h = "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n";
-  assert_int_equal(parse(h, strlen(h), S6NET_PROXY_V2, &i), S6NET_PROXY_UNSUPPORTED);
+  /* a header of the disabled version is invalid syntax (exit 1), as the
+   * reference classifies it: with -2 a text line is not a valid block */
+  assert_int_equal(parse(h, strlen(h), S6NET_PROXY_V2, &i), S6NET_PROXY_INVALID);
   /* undecided until the whole "PROXY " is seen */
   assert_int_equal(parse(h, 5, S6NET_PROXY_V2, &i), S6NET_PROXY_NEED_MORE);
-  assert_int_equal(parse(h, 6, S6NET_PROXY_V2, &i), S6NET_PROXY_UNSUPPORTED);
-  assert_int_equal(parse(v2_full, sizeof v2_full, S6NET_PROXY_V1, &i), S6NET_PROXY_UNSUPPORTED);
+  assert_int_equal(parse(h, 6, S6NET_PROXY_V2, &i), S6NET_PROXY_INVALID);
+  assert_string_equal(i.why, "PROXY v1 header, but v1 is disabled");
+  assert_int_equal(parse(v2_full, sizeof v2_full, S6NET_PROXY_V1, &i), S6NET_PROXY_INVALID);
   assert_int_equal(parse(v2_full, 11, S6NET_PROXY_V1, &i), S6NET_PROXY_NEED_MORE);
-  assert_int_equal(parse(v2_full, 12, S6NET_PROXY_V1, &i), S6NET_PROXY_UNSUPPORTED);
+  assert_int_equal(parse(v2_full, 12, S6NET_PROXY_V1, &i), S6NET_PROXY_INVALID);
+  assert_string_equal(i.why, "PROXY v2 header, but v2 is disabled");
   /* a bad signature stays INVALID whichever version is enabled */
   assert_int_equal(parse("XROXY ", 6, S6NET_PROXY_V2, &i), S6NET_PROXY_INVALID);
 }
@@ -322,7 +326,28 @@ static void test_v2_inet6_dgram(void **st)
 {
   (void)st;
   s6net_proxy_info i;
-  assert_int_equal(parse(v2_inet6_dgram, sizeof v2_inet6_dgram, S6NET_PROXY_ANY, &i), 52);
+  unsigned int const udp = S6NET_PROXY_ANY | S6NET_PROXY_DGRAM_OK;
+  /* UDP is an extension, off by default: unsupported (exit 2), decided
+   * from the 16-byte fixed part, v2 alone or both versions enabled */
+  assert_int_equal(parse(v2_inet6_dgram, sizeof v2_inet6_dgram, S6NET_PROXY_ANY, &i), S6NET_PROXY_UNSUPPORTED);
+  assert_string_equal(i.why, "PROXY v2 header for a UDP (DGRAM) connection");
+  assert_int_equal(parse(v2_inet6_dgram, 16, S6NET_PROXY_V2, &i), S6NET_PROXY_UNSUPPORTED);
+  assert_int_equal(parse(v2_inet6_dgram, 15, S6NET_PROXY_V2, &i), S6NET_PROXY_NEED_MORE);
+  /* the same over INET: 0x12 */
+  unsigned char b4[28];
+  memcpy(b4, v2_local, sizeof b4);
+  b4[12] = 0x21;          /* version 2, PROXY */
+  b4[13] = 0x12;          /* INET, DGRAM */
+  assert_int_equal(parse(b4, sizeof b4, S6NET_PROXY_ANY, &i), S6NET_PROXY_UNSUPPORTED);
+  assert_int_equal(parse(b4, sizeof b4, udp, &i), 28);
+  assert_int_equal(i.transport, S6NET_PROXY_DGRAM);
+  /* LOCAL over DGRAM keeps the real endpoints: nothing UDP to export */
+  b4[12] = 0x20;
+  assert_int_equal(parse(b4, sizeof b4, S6NET_PROXY_ANY, &i), 28);
+  assert_false(i.has_addr);
+  /* UNIX DGRAM is no UDP: accepted without the flag (test_v2_unix) */
+
+  assert_int_equal(parse(v2_inet6_dgram, sizeof v2_inet6_dgram, udp, &i), 52);
   assert_int_equal(i.family, S6NET_PROXY_AF_INET6);
   assert_int_equal(i.transport, S6NET_PROXY_DGRAM);
   assert_true(i.has_addr);
@@ -330,7 +355,7 @@ static void test_v2_inet6_dgram(void **st)
   assert_int_equal(i.dst[15], 1);
   assert_int_equal(i.sport, 53);
   assert_int_equal(i.dport, 5000);
-  check_prefixes(v2_inet6_dgram, sizeof v2_inet6_dgram, S6NET_PROXY_ANY);
+  check_prefixes(v2_inet6_dgram, sizeof v2_inet6_dgram, udp);
 }
 
 static void test_v2_unix(void **st)
@@ -383,23 +408,31 @@ static void test_v2_unsupported(void **st)
   (void)st;
   unsigned char b[28];
   s6net_proxy_info i;
-  static unsigned char const cases[][2] = {
-    { 0x11, 0x11 },   /* version 1 in the binary format */
-    { 0x31, 0x11 },   /* version 3 */
-    { 0x22, 0x11 },   /* command 2 */
-    { 0x2F, 0x11 },
-    { 0x21, 0x41 },   /* family 4 */
-    { 0x21, 0x13 },   /* transport 3 */
-    { 0x21, 0xF0 },
+  /* bytes 13 and 14 of an INET header, and how the reference classifies
+   * them: the version nibble and the command are syntax (INVALID, exit
+   * 1); a family or transport beyond the known ones is UNSUPPORTED
+   * (exit 2) */
+  static struct { unsigned char b12, b13; long want; } const cases[] = {
+    { 0x11, 0x11, S6NET_PROXY_INVALID },      /* version 1 in the binary format */
+    { 0x31, 0x11, S6NET_PROXY_INVALID },      /* version 3 */
+    { 0x01, 0x11, S6NET_PROXY_INVALID },      /* version 0 */
+    { 0x22, 0x11, S6NET_PROXY_INVALID },      /* command 2 */
+    { 0x2F, 0x11, S6NET_PROXY_INVALID },      /* command 15 */
+    { 0x21, 0x41, S6NET_PROXY_UNSUPPORTED },  /* family 4 */
+    { 0x21, 0x13, S6NET_PROXY_UNSUPPORTED },  /* transport 3 */
+    { 0x21, 0xF0, S6NET_PROXY_UNSUPPORTED },  /* family 15 */
   };
   for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
     memcpy(b, v2_local, sizeof b);
-    b[12] = cases[k][0];
-    b[13] = cases[k][1];
-    long r = parse(b, sizeof b, S6NET_PROXY_ANY, &i);
-    if (r != S6NET_PROXY_UNSUPPORTED) fail_msg("case %zu: got %ld", k, r);
-    /* decided from the fixed part alone */
-    assert_int_equal(parse(b, 16, S6NET_PROXY_ANY, &i), S6NET_PROXY_UNSUPPORTED);
+    b[12] = cases[k].b12;
+    b[13] = cases[k].b13;
+    for (int f = 0; f < 2; f++) {
+      unsigned int flags = f ? S6NET_PROXY_V2 | S6NET_PROXY_DGRAM_OK : S6NET_PROXY_ANY;
+      long r = parse(b, sizeof b, flags, &i);
+      if (r != cases[k].want) fail_msg("case %zu: got %ld", k, r);
+      /* decided from the fixed part alone */
+      assert_int_equal(parse(b, 16, flags, &i), cases[k].want);
+    }
   }
 }
 
