@@ -4,20 +4,152 @@ Every test drives the real programs from the build tree (S6NET_BUILD, set
 by `make check`) against real peers on 127.0.0.1 / ::1, port 0 only, and
 every process a test starts is killed and reaped when the test ends.
 """
+import atexit
 import os
+import pathlib
 import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import time
+import types
 
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.environ.get("S6NET_BUILD", os.path.join(ROOT, "build"))
-BIN = os.path.join(BUILD, "bin")
-HELPERS = os.path.join(BUILD, "helpers")
+# The build tree make wrote (make check sets S6NET_BUILD).
+BUILD_TREE = os.environ.get("S6NET_BUILD", os.path.join(ROOT, "build"))
 SANITIZE = os.environ.get("S6NET_SANITIZE") == "1"
+IS_ROOT = os.geteuid() == 0
+
+
+# ---- the stage: what processes of other uids must reach -------------------
+#
+# Many tests run our programs, helpers or files as another uid (nobody, or
+# a throwaway uid after a privilege drop). The checkout may sit where such
+# a uid cannot search (/root, a 0700 home, mktemp -d) or on a path with a
+# space (which LD_PRELOAD and sh -c strings would split). So the session
+# copies the built programs (bin), helpers and library (lib) once into a
+# private directory it creates under /tmp, mode 0755, owned by the user
+# running the suite (others may read and search it, not write to it), and
+# points BUILD, BIN and HELPERS there; prog() and helper() return staged
+# paths. The stage is removed when the session ends. Tests put the files
+# that another uid must reach in shared_tmp (fixture) or shared_dir().
+# See tests/README.md.
+
+STAGE_PREFIX = "s6net-stage-"
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_stages(tmp="/tmp"):
+    """Stages left by a session that was killed (its pid is gone)."""
+    try:
+        names = os.listdir(tmp)
+    except OSError:
+        return
+    for n in names:
+        d = os.path.join(tmp, n)
+        if not n.startswith(STAGE_PREFIX):
+            continue
+        try:
+            if os.lstat(d).st_uid != os.geteuid():
+                continue
+            with open(os.path.join(d, "owner.pid")) as f:
+                pid = int(f.read())
+        except (OSError, ValueError):
+            continue
+        if not _pid_alive(pid):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _open_up(top):
+    """Everything under top readable by all, directories and executables
+    searchable/executable by all, nothing writable by others."""
+    for d, dirs, files in os.walk(top):
+        os.chmod(d, 0o755)
+        for f in files:
+            p = os.path.join(d, f)
+            if os.path.islink(p):
+                continue
+            m = os.stat(p).st_mode & 0o777
+            os.chmod(p, 0o755 if m & 0o100 else 0o644)
+
+
+def _make_stage():
+    _remove_stale_stages()
+    stage = tempfile.mkdtemp(prefix=STAGE_PREFIX, dir="/tmp")
+    os.chmod(stage, 0o755)
+    with open(os.path.join(stage, "owner.pid"), "w") as f:
+        f.write("%d\n" % os.getpid())
+    for sub in ("bin", "helpers", "lib"):
+        src = os.path.join(BUILD_TREE, sub)
+        if os.path.isdir(src):
+            shutil.copytree(src, os.path.join(stage, sub), symlinks=True)
+    os.mkdir(os.path.join(stage, "tmp"))
+    _open_up(stage)
+    return stage
+
+
+def _stage():
+    """One stage per pytest process, even when this file is imported under
+    two module names (tests/stress loads it as s6net_integration_conftest)."""
+    holder = sys.modules.get("_s6net_stage")
+    if holder is None:
+        holder = types.ModuleType("_s6net_stage")
+        holder.path = _make_stage()
+        holder.pid = os.getpid()
+        sys.modules["_s6net_stage"] = holder
+
+        def remove(h=holder):
+            if os.getpid() == h.pid:    # not in a forked child
+                shutil.rmtree(h.path, ignore_errors=True)
+        atexit.register(remove)
+    return holder.path
+
+
+STAGE = _stage()
+BUILD = STAGE
+BIN = os.path.join(STAGE, "bin")
+HELPERS = os.path.join(STAGE, "helpers")
+
+
+def shared_dir(prefix="s6net-"):
+    """A new directory that every uid can search and read (mode 0755,
+    owned by the user running the suite), inside the stage. The caller
+    removes it, or leaves it to the end of the session."""
+    d = tempfile.mkdtemp(prefix=prefix, dir=os.path.join(STAGE, "tmp"))
+    os.chmod(d, 0o755)
+    return d
+
+
+@pytest.fixture
+def shared_tmp():
+    """Like tmp_path (a pathlib.Path, fresh for each test), but searchable
+    and readable by every uid: for programs, scripts, rules and sockets
+    that a process running as nobody or a throwaway uid must reach. Files
+    made in it follow the umask: chmod what another uid must read, and
+    chmod/chown what it must write."""
+    d = shared_dir("test-")
+    yield pathlib.Path(d)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def needs_root(why):
+    """Mark for a test (or pytestmark for a module) that needs root: it
+    skips, with the reason, when the suite runs as another user.
+        @needs_root("drops privileges to nobody")"""
+    return pytest.mark.skipif(not IS_ROOT, reason="needs root: " + why)
 
 
 def prog(name):
