@@ -314,3 +314,39 @@ def comm(pid):
 
 def is_acceptor(pid):
     return comm(pid) == ACCEPTOR_COMM
+
+
+SERVER_COMM = "s6-tcpserverd"
+
+
+def _live(pid):
+    try:
+        with open("/proc/%d/stat" % int(pid)) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def unnamed_children(pid, kids):
+    """Those of kids (children of pid) that s6-tcpserverd has just cloned
+    or forked and that are still live and named like it: an acceptor that
+    has not named itself s6-tcp-acceptor yet, or a connection's child
+    before its exec. Either would be miscounted (an acceptor taken for a
+    connection); they last microseconds. Empty for any other parent."""
+    if comm(pid) != SERVER_COMM:
+        return []
+    return [c for c in kids if comm(c) == SERVER_COMM and _live(c)]
+
+
+def settled(pid, list_children, timeout=2.0):
+    """list_children() again until none of its children is unnamed
+    (unnamed_children), at most `timeout` seconds; returns the last list.
+    list_children returns pids or (pid, ...) tuples."""
+    deadline = time.monotonic() + timeout
+    for _ in range(10000):
+        kids = list_children()
+        pids = [k[0] if isinstance(k, tuple) else k for k in kids]
+        if not unnamed_children(pid, pids) or time.monotonic() >= deadline:
+            return kids
+        time.sleep(0.001)
+    return kids
