@@ -171,11 +171,60 @@ def have(tool):
     return shutil.which(tool) is not None
 
 
+# The Debian package of every program the suite runs that is not ours:
+# tools/install-deps.sh must list each (tests/integration/test_deps.py
+# checks it). Add a peer here when a test starts using it, and call
+# need("tool") before running it.
+TOOL_PACKAGES = {
+    "cc": "gcc", "make": "make", "pkg-config": "pkg-config", "musl-gcc": "musl-tools",
+    "openssl": "openssl", "curl": "curl", "socat": "socat", "haproxy": "haproxy",
+    "chronyd": "chrony", "dnsmasq": "dnsmasq-base", "oidentd": "oidentd", "strace": "strace",
+    "cdb": "tinycdb", "execlineb": "execline", "pgrep": "procps",
+    "setpriv": "util-linux", "unshare": "util-linux",
+    "tcpserver": "ucspi-tcp-ipv6", "tcpclient": "ucspi-tcp-ipv6",
+    "tcprules": "ucspi-tcp-ipv6", "tcprulescheck": "ucspi-tcp-ipv6",
+    "s6-supervise": "s6", "s6-svc": "s6", "s6-svok": "s6", "s6-svstat": "s6", "s6-svwait": "s6",
+    "s6-sudo": "s6", "s6-sudod": "s6", "s6-ipcserver": "s6", "s6-envuidgid": "s6",
+    "s6-accessrules-cdb-from-fs": "s6",
+    "systemd-socket-activate": "systemd",
+}
+
+_withheld = {}
+
+
+def withheld(pkg):
+    """The installed packages that installing pkg would remove (chrony
+    replaces any other time daemon, oidentd any other ident server), as
+    apt-get -s reports them; tools/install-deps.sh leaves such a package
+    out. Empty when pkg can be installed alongside."""
+    if pkg not in _withheld:
+        try:
+            r = subprocess.run(["apt-get", "-s", "-o", "Debug::NoLocking=1", "install",
+                                "--no-install-recommends", pkg], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, timeout=60)
+            out = r.stdout.decode(errors="replace").splitlines()
+            _withheld[pkg] = [l.split()[1] for l in out if l.startswith("Remv ")]
+        except (OSError, subprocess.TimeoutExpired):
+            _withheld[pkg] = []
+    return _withheld[pkg]
+
+
 def need(tool):
     """Real peers are installed by tools/install-deps.sh; a missing one is
-    a broken set-up, so this fails rather than skips."""
-    if not have(tool):
-        pytest.fail("required peer %r is not installed (run tools/install-deps.sh)" % tool)
+    a broken set-up, so this fails rather than skips, unless the script
+    left its package out on purpose because it would replace an installed
+    package: then the test skips and says so."""
+    if have(tool):
+        return
+    pkg = TOOL_PACKAGES.get(os.path.basename(tool))
+    if pkg:
+        gone = withheld(pkg)
+        if gone:
+            pytest.skip("peer %r not installed: its package %s would remove %s "
+                        "(tools/install-deps.sh leaves it out)" % (tool, pkg, ", ".join(gone)))
+        pytest.fail("required peer %r (Debian package %s) is not installed (run tools/install-deps.sh)"
+                    % (tool, pkg))
+    pytest.fail("required peer %r is not installed (run tools/install-deps.sh)" % tool)
 
 
 def run(args, input=None, env=None, timeout=20, **kw):
