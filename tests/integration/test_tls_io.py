@@ -309,9 +309,13 @@ def test_corruption_anywhere_delivers_exactly_the_good_records(certs, seed):
     off = 0
     while off < len(damaged):
         n = rnd.randint(1, 30000)
-        e.raw.sendall(bytes(damaged[off:off + n]))
+        try:
+            e.raw.sendall(bytes(damaged[off:off + n]))
+        except (BrokenPipeError, ConnectionResetError):
+            break   # the engine met the damaged record and is gone: expected
         off += n
-    e.raw.shutdown(socket.SHUT_WR)
+    else:
+        e.raw.shutdown(socket.SHUT_WR)
     assert e.app_read_all() == want
     os.close(e.app_w)
     rc, err = e.finish()
