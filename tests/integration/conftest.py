@@ -23,6 +23,13 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD_TREE = os.environ.get("S6NET_BUILD", os.path.join(ROOT, "build"))
 SANITIZE = os.environ.get("S6NET_SANITIZE") == "1"
 IS_ROOT = os.geteuid() == 0
+# Several peers (haproxy, chronyd, dnsmasq, oidentd) live in sbin, which
+# an ordinary user's PATH often leaves out.
+_path = os.environ.get("PATH", "/usr/bin:/bin").split(":")
+os.environ["PATH"] = ":".join(_path + [d for d in ("/usr/local/sbin", "/usr/sbin", "/sbin") if d not in _path])
+# The build tree as make's B= for tests that run make -C ROOT: relative,
+# since make cannot take a path with a space in it.
+MAKE_B = os.path.relpath(BUILD_TREE, ROOT)
 
 
 # ---- the stage: what processes of other uids must reach -------------------
@@ -143,6 +150,13 @@ def shared_tmp():
     d = shared_dir("test-")
     yield pathlib.Path(d)
     shutil.rmtree(d, ignore_errors=True)
+
+
+def skip_if_denied(err, what):
+    """For a test that binds a port below 1024 (IDENT's 113): when err is
+    the PermissionError of bind() as another user than root, skip."""
+    if isinstance(err, PermissionError) and not IS_ROOT:
+        pytest.skip("needs root: " + what)
 
 
 def needs_root(why):

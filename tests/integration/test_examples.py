@@ -8,6 +8,7 @@ import time
 import pytest
 
 from conftest import BIN, ROOT, base_env, connect, free_port, need, run
+from conftest import needs_root
 from tls_util import certs  # noqa: F401
 
 EXAMPLES = os.path.join(ROOT, "examples")
@@ -91,6 +92,7 @@ def public_dir():
     shutil.rmtree(top, ignore_errors=True)
 
 
+@needs_root("the example drops the engine and the application to nobody")
 def test_tls_service_under_s6_supervise(procs, public_dir, certs):  # noqa: F811
     """examples/tls-service: access rules compiled at start, TLS engine and
     application unprivileged, key variables hidden from the application."""

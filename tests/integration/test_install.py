@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT, SANITIZE, base_env, connect, need, recv_all, run
+from conftest import MAKE_B
 
 PREFIX = "/opt/s6net-test"
 
@@ -14,8 +15,7 @@ PREFIX = "/opt/s6net-test"
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     dest = str(tmp_path_factory.mktemp("destdir"))
-    build = os.environ.get("S6NET_BUILD", os.path.join(ROOT, "build"))
-    r = run(["make", "-s", "-C", ROOT, "B=" + build, "PREFIX=" + PREFIX, "DESTDIR=" + dest,
+    r = run(["make", "-s", "-C", ROOT, "B=" + MAKE_B, "PREFIX=" + PREFIX, "DESTDIR=" + dest,
              "install"], timeout=300, env=dict(os.environ))
     assert r.returncode == 0, r.stderr.decode()
     return dest
@@ -87,8 +87,7 @@ def test_installed_chain_runs_installed_siblings(installed, procs):
 
 def test_uninstall_removes_everything(tmp_path):
     dest = str(tmp_path / "d")
-    build = os.environ.get("S6NET_BUILD", os.path.join(ROOT, "build"))
-    common = ["make", "-s", "-C", ROOT, "B=" + build, "PREFIX=" + PREFIX, "DESTDIR=" + dest]
+    common = ["make", "-s", "-C", ROOT, "B=" + MAKE_B, "PREFIX=" + PREFIX, "DESTDIR=" + dest]
     assert run(common + ["install"], timeout=300, env=dict(os.environ)).returncode == 0
     assert run(common + ["uninstall"], timeout=60, env=dict(os.environ)).returncode == 0
     left = [os.path.join(d, f) for d, _, fs in os.walk(dest) for f in fs]
@@ -97,8 +96,7 @@ def test_uninstall_removes_everything(tmp_path):
 
 def test_without_s6_ipc_skips_shared_names(tmp_path):
     dest = str(tmp_path / "d")
-    build = os.environ.get("S6NET_BUILD", os.path.join(ROOT, "build"))
-    r = run(["make", "-s", "-C", ROOT, "B=" + build, "PREFIX=" + PREFIX, "DESTDIR=" + dest,
+    r = run(["make", "-s", "-C", ROOT, "B=" + MAKE_B, "PREFIX=" + PREFIX, "DESTDIR=" + dest,
              "WITHOUT_S6_IPC=1", "install"], timeout=300, env=dict(os.environ))
     assert r.returncode == 0
     bins = os.listdir(dest + PREFIX + "/bin")
