@@ -57,9 +57,14 @@ def test_100k_connections_at_c_and_C(procs, tmp_path, figures):
     assert fd1 == fd0
     assert rss1 - rss0 <= RSS_SLACK_KB, (rss0, rss1)
     assert p.poll() is None
-    # still serving, and nothing but refusals in the log
-    rc, c2, err = load("fast", "127.0.0.1", port, 20, 1, 1)
-    assert rc == 0 and c2["ok"] == 12, (c2, err)
+    # still serving, and nothing but refusals in the log. Fewer probe
+    # connections than -C: one client's connections count against -C until
+    # the server has reaped their children, which may lag behind a fast
+    # sequential client (ASan, a loaded machine), and then a 20-connection
+    # probe was refused twice at -C 6.
+    n = LOCALMAXCONN - 1
+    rc, c2, err = load("fast", "127.0.0.1", port, n, 1, 1)
+    assert rc == 0 and c2["ok"] == n - 2 and c2["reset"] == 2 and c2["refused"] == 0, (c2, err)
     lines = log_lines(logf)
     refusals = [l for l in lines if "too many connections from this source (%d/%d)" % (LOCALMAXCONN, LOCALMAXCONN) in l]
     at_c = [l for l in lines if " connections %d/%d " % (MAXCONN, MAXCONN) in l]
