@@ -8,7 +8,6 @@ static handler (hardening_util.handler_musl, built into the stage that
 other uids can reach)."""
 import os
 import subprocess
-import time
 
 from conftest import comm, helper  # noqa: F401  (comm is re-exported)
 from hardening_util import handler_musl
