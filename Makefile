@@ -54,8 +54,8 @@ HELPER_BIN := $(TOOL_SRC:tests/helpers/%.c=$(B)/helpers/%) $(SHIM_SRC:tests/help
 STATIC_LIB := $(B)/lib/libs6net.a
 SHARED_LIB := $(B)/lib/libs6net.so.$(VERSION)
 
-.PHONY: all deps check unit integration fuzz-replay lint sanitize fuzz bench demo \
-        install install-static uninstall clean stress static print-s6-names
+.PHONY: all deps deps-build check unit integration fuzz-replay lint sanitize fuzz bench demo \
+        install install-static uninstall clean stress stress-smoke static print-s6-names
 .DEFAULT_GOAL := all
 
 all: $(PROG_BIN) $(STATIC_LIB) $(SHARED_LIB) $(B)/lib/libs6net.pc $(HELPER_BIN)
@@ -184,13 +184,27 @@ $(B)/obj/fuzz/replay.o: fuzz/replay.c
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
 # ---- dependencies ---------------------------------------------------------
+# Debian packages, installed when missing (as root; otherwise the
+# apt-get command is printed): the build set for make demo, the build and
+# test sets for make check. tools/install-deps.sh bench fuzz adds the rest.
 deps:
-	@sh tools/install-deps.sh --ensure
+	@sh tools/install-deps.sh --ensure build test
+
+deps-build:
+	@sh tools/install-deps.sh --ensure build
 
 # ---- tests ---------------------------------------------------------------
+# make check ends with a bounded run of the stress campaign
+# (STRESS_SMOKE_CONNS connections through s6-tcpserver; STRESS_SMOKE_CONNS=0
+# leaves it out); make stress is the full campaign.
+STRESS_SMOKE_CONNS ?= 10000
+# TLS handshakes in the bounded run: fewer under the sanitizers, where an
+# engine process costs ten times as much to start.
+STRESS_SMOKE_TLS ?= $(if $(S6NET_SANITIZE),100,500)
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(REPLAY_BIN)
 	@$(MAKE) --no-print-directory unit fuzz-replay integration
+	@$(MAKE) --no-print-directory stress-smoke
 
 unit: $(UNIT_BIN)
 	@sh tools/run-unit.sh $(UNIT_BIN)
@@ -199,7 +213,7 @@ fuzz-replay: $(REPLAY_BIN)
 	@sh tools/run-replay.sh $(REPLAY_BIN)
 
 integration: all
-	S6NET_BUILD=$(abspath $(B)) S6NET_SANITIZE=$(S6NET_SANITIZE) $(PYTEST) -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+	S6NET_BUILD="$(abspath $(B))" S6NET_SANITIZE="$(S6NET_SANITIZE)" $(PYTEST) -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
 lint: deps
 	@sh tools/lint.sh $(MAN_SRC)
@@ -215,7 +229,13 @@ bench: all
 	@sh bench/run.sh
 
 stress: all
-	@sh tools/stress.sh
+	@B="$(B)" PYTHON="$(PYTHON)" S6NET_SANITIZE="$(S6NET_SANITIZE)" sh tools/stress.sh
+
+stress-smoke: all
+ifneq ($(STRESS_SMOKE_CONNS),0)
+	@B="$(B)" PYTHON="$(PYTHON)" S6NET_SANITIZE="$(S6NET_SANITIZE)" S6NET_STRESS_CONNS=$(STRESS_SMOKE_CONNS) \
+	  S6NET_STRESS_TLS=$(STRESS_SMOKE_TLS) S6NET_STRESS_LIMIT=600 sh tools/stress.sh
+endif
 
 static:
 	@sh tools/static.sh
@@ -223,9 +243,9 @@ static:
 install-static: static
 	$(MAKE) install BINSRC=build-static/bin
 
-demo: deps
+demo: deps-build
 	@$(MAKE) --no-print-directory all
-	@sh tools/demo.sh $(abspath $(B))
+	@sh tools/demo.sh "$(abspath $(B))"
 
 # ---- install ---------------------------------------------------------------
 # The programs whose names Debian's s6 package also installs (dpkg -L s6);

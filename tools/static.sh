@@ -10,23 +10,23 @@ B=build-static
 CC=${MUSL_CC:-musl-gcc}
 command -v "$CC" >/dev/null || { echo "static: $CC not found (apt-get install musl-tools)" >&2; exit 100; }
 CFLAGS="-std=c11 -O2 -D_GNU_SOURCE -Iinclude -Ilib -DS6NET_BINDIR=\"${BINDIR:-/usr/local/bin}\""
-mkdir -p $B/bin
-rm -f $B/bin/*
+mkdir -p "$B/bin"
+rm -f "$B"/bin/*
 # The Makefile's musl library: the modules that include headers musl does
 # not have (OpenSSL, c-ares, tinycdb) do not build there, and the programs
 # that need them are skipped here.
 LIB=$B/musl/libs6net.a
-make --no-print-directory -s B=$B MUSL_CC="$CC" "$LIB" >/dev/null || exit 111
+make --no-print-directory -s B="$B" MUSL_CC="$CC" "$LIB" >/dev/null || exit 111
 built=""; skipped=""
 for c in src/*/*.c; do
   p=$(basename "$c" .c)
-  if $CC $CFLAGS -static -o "$B/bin/$p" "$c" $LIB 2>/dev/null; then
+  if $CC $CFLAGS -static -o "$B/bin/$p" "$c" "$LIB" 2>/dev/null; then
     strip "$B/bin/$p"; built="$built $p"
   else
     skipped="$skipped $p"
   fi
 done
-echo "$built" | tr ' ' '\n' | sed '/^$/d' > $B/STATIC-PROGRAMS
+echo "$built" | tr ' ' '\n' | sed '/^$/d' > "$B/STATIC-PROGRAMS"
 # A complete set: chain programs find their siblings in their own
 # directory, so the programs that cannot be static are copied in as built.
 [ -n "$skipped" ] && make --no-print-directory -s all >/dev/null

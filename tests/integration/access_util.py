@@ -14,6 +14,7 @@ import time
 import pytest
 
 from conftest import base_env, free_port, need, prog, run
+from conftest import skip_if_denied
 
 ORACLE_C = "/usr/bin/s6-accessrules-cdb-from-fs"
 ORACLE_D = "/usr/bin/s6-accessrules-fs-from-cdb"
@@ -190,8 +191,9 @@ class Identd:
             try:
                 s.bind((self.addr, 113))
                 break
-            except OSError:
+            except OSError as e:
                 s.close()
+                skip_if_denied(e, "binds port 113 (IDENT)")
         else:
             pytest.fail("no free loopback address for an IDENT server")
         s.listen(8)

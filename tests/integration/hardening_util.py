@@ -7,7 +7,7 @@ import socket
 import ssl
 import time
 
-from conftest import BUILD, ROOT, helper, is_acceptor, run
+from conftest import BUILD, ROOT, helper, is_acceptor, run, settled
 
 
 def wait_until(cond, timeout=10.0, step=0.01):
@@ -30,6 +30,12 @@ def _stat(pid):
 def children(pid, uid=None):
     """(pid, state) of the children of pid, or with pid None, of every
     process of real uid `uid`; idle acceptors of s6-tcpserverd left out."""
+    if pid is not None:
+        return [k for k in settled(pid, lambda: _scan(pid, uid)) if not is_acceptor(k[0])]
+    return [k for k in _scan(pid, uid) if not is_acceptor(k[0])]
+
+
+def _scan(pid, uid):
     out = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -41,8 +47,6 @@ def children(pid, uid=None):
             if uid is not None and os.stat("/proc/" + d).st_uid != uid:
                 continue
         except (OSError, ValueError):
-            continue
-        if is_acceptor(d):
             continue
         out.append((int(d), rest[0]))
     return out
@@ -69,10 +73,13 @@ def handler_musl():
     src = os.path.join(ROOT, "tests", "helpers", "hard_handler.c")
     if shutil.which("musl-gcc"):
         if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+            # BUILD is the stage (conftest): other uids run this handler.
             os.makedirs(os.path.dirname(out), exist_ok=True)
+            os.chmod(os.path.dirname(out), 0o755)
             tmp = out + ".%d" % os.getpid()
             r = run(["musl-gcc", "-static", "-O2", "-o", tmp, src], timeout=60)
             assert r.returncode == 0, r.stderr.decode()
+            os.chmod(tmp, 0o755)
             os.rename(tmp, out)
         return out
     return helper("hard_handler")

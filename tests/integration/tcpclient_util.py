@@ -15,6 +15,7 @@ import time
 import pytest
 
 from conftest import base_env, free_port, need, prog
+from conftest import skip_if_denied
 
 
 def listener(host="127.0.0.1", port=0, backlog=16):
@@ -162,7 +163,8 @@ class IdentServer:
             try:
                 self.sock = listener(self.addr, 113)
                 break
-            except OSError:
+            except OSError as e:
+                skip_if_denied(e, "binds port 113 (IDENT)")
                 if addr:
                     raise
         else:

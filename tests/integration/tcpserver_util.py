@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import base_env, helper, is_acceptor, need, prog, read_line
+from conftest import base_env, helper, is_acceptor, need, prog, read_line, settled
 
 LOOP = {"4": "127.0.0.1", "6": "::1"}
 
@@ -160,11 +160,13 @@ def wait_until(cond, timeout=10, step=0.01):
 def children(pid, acceptors=False):
     """Pids of the live or zombie children of pid: its connections, and
     with acceptors=True also its idle acceptors."""
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            pids = [int(x) for x in f.read().split()]
-    except (FileNotFoundError, ProcessLookupError):
-        return []
+    def read():
+        try:
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                return [int(x) for x in f.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            return []
+    pids = settled(pid, read)
     return pids if acceptors else [c for c in pids if not is_acceptor(c)]
 
 

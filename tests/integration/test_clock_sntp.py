@@ -5,10 +5,12 @@ import time
 import pytest
 
 from conftest import prog, run
+from conftest import needs_root
 from clock_util import (decode_adj, sntp_handler, sntp_reply, sntpclock, start_chronyd,
                         udp_server)  # noqa: F401  (fixture)
 
 
+@needs_root("chronyd will only run as root")
 def test_chronyd_gives_near_zero_adjustment(procs, tmp_path):
     port = start_chronyd(procs, tmp_path)
     r = sntpclock(["-r", "4", "-p", str(port), "127.0.0.1"])

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from conftest import base_env, prog, run
+from conftest import needs_root
 from clock_util import TAI_UTC, decode_adj, tai_reply, taiclock, udp_server  # noqa: F401
 
 
@@ -81,6 +82,7 @@ def proc_ids(pid):
     return ids
 
 
+@needs_root("s6-taiclockd -u/-g drops to another uid")
 def test_taiclockd_drops_privileges(procs):
     p, port = taiclockd(procs, "-u", "65534", "-g", "65533")
     assert ask("127.0.0.1", port, ctai())[:4] == b"stai"
@@ -90,6 +92,7 @@ def test_taiclockd_drops_privileges(procs):
     assert ids["Groups"] == ["65533"]
 
 
+@needs_root("s6-taiclockd -U drops to another uid")
 def test_taiclockd_drops_privileges_from_env(procs):
     env = {"PATH": "/usr/bin:/bin", "UID": "65534", "GID": "65534", "GIDLIST": "65534,100"}
     p, port = taiclockd(procs, "-U", env=env)

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from conftest import BIN, ROOT, base_env, connect, free_port, need, run
+from conftest import needs_root
 from tls_util import certs  # noqa: F401
 from clock_util import NO_SYS_TIME, sntp_handler, udp_server  # noqa: F401
 
@@ -125,6 +126,8 @@ def uids_of(exe):
     return out
 
 
+
+@needs_root("the example drops the engine and the application to nobody")
 def test_tls_service_under_s6_supervise(procs, public_dir, certs):  # noqa: F811
     """examples/tls-service copied alone: KEYFILE and CERTFILE come from
     its env/ directory, access rules are compiled at start, the engine runs

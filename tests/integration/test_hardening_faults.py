@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import SANITIZE, base_env, helper, need, prog, run
+from conftest import needs_root
 from hardening_util import (children, free_uid, handler_musl, limit_fds_to_open, listen_port, log_lines,
                             serve_one, tls_client_ctx, wait_until)
 from tcpserver_util import acceptors
@@ -115,6 +116,7 @@ def test_emfile_in_tls_engine_is_a_clean_exit(procs, certs):  # noqa: F811
 # ---- processes and memory -------------------------------------------------
 
 
+@needs_root("runs the server as a throwaway uid with its own RLIMIT_NPROC")
 def test_nproc_limit_refuses_then_serves(procs):
     """RLIMIT_NPROC for the unprivileged uid the server runs as. Without
     acceptors (sanitizer builds), a spawn that fails is a warning and a
@@ -386,6 +388,7 @@ def test_output_to_full_device(args):
 # ---- full disk -----------------------------------------------------------------
 
 
+@needs_root("mounts a small tmpfs in a private namespace (unshare -m)")
 def test_rules_compiler_on_a_full_disk(tmp_path):
     """A 64 kB tmpfs in a private mount namespace: the compiler exits 111
     naming the file, leaves no temporary file and the old database intact."""

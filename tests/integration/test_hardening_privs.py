@@ -11,6 +11,7 @@ import subprocess
 import pytest
 
 from conftest import SANITIZE, base_env, need, prog, run
+from conftest import needs_root
 from hardening_util import children, free_uid, handler_musl, log_lines, status, tls_client_ctx, wait_until
 from tls_util import certs, server_env  # noqa: F401
 
@@ -59,6 +60,7 @@ def uidset():
     return u, u + 1, [u + 2, u + 3]
 
 
+@needs_root("drops to throwaway uids and gids")
 @pytest.mark.parametrize("how", ["options", "env"])
 def test_tcpserver_drop_all_ids_and_capabilities(procs, how):
     uid, gid, groups = uidset()
@@ -77,6 +79,7 @@ def test_tcpserver_drop_all_ids_and_capabilities(procs, how):
     s.close()
 
 
+@needs_root("drops to a throwaway uid")
 def test_tcpserver_u_alone_keeps_gid(procs):
     """-u alone changes the user only, as with s6-applyuidgid: the group
     and supplementary groups of the starting account stay. SECURITY.md
@@ -92,6 +95,7 @@ def test_tcpserver_u_alone_keeps_gid(procs):
     s.close()
 
 
+@needs_root("drops to throwaway uids and gids")
 @pytest.mark.parametrize("how", ["options", "env"])
 def test_ipcserver_drop_all_ids_and_capabilities(procs, tmp_path, how):
     uid, gid, groups = uidset()
@@ -120,6 +124,7 @@ def test_ipcserver_drop_all_ids_and_capabilities(procs, tmp_path, how):
 # ---- TLS engine: TLS_UID / TLS_GID ------------------------------------------
 
 
+@needs_root("the engine drops to TLS_UID/TLS_GID")
 @pytest.mark.parametrize("chain", ["s6-tlsd", "s6-tlsserver"])
 def test_tls_engine_runs_as_tls_uid_gid(procs, certs, chain):  # noqa: F811
     uid = free_uid()
@@ -339,6 +344,7 @@ def test_socketbinder_does_not_follow_a_symlink(tmp_path):
         assert b"fatal:" in r.stderr
 
 
+@needs_root("probes the engine from other uids")
 def test_engine_memory_closed_to_its_own_uid(procs, certs):  # noqa: F811
     """After the drop the kernel marks the engine non-dumpable: another
     process running as TLS_UID cannot read the key out of its memory."""

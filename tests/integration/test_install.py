@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT, SANITIZE, base_env, connect, need, recv_all, run
+from conftest import MAKE_B, needs_root
 
 PREFIX = "/opt/s6net-test"
 
@@ -14,8 +15,7 @@ PREFIX = "/opt/s6net-test"
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     dest = str(tmp_path_factory.mktemp("destdir"))
-    build = os.environ.get("S6NET_BUILD", os.path.join(ROOT, "build"))
-    r = run(["make", "-s", "-C", ROOT, "B=" + build, "PREFIX=" + PREFIX, "DESTDIR=" + dest,
+    r = run(["make", "-s", "-C", ROOT, "B=" + MAKE_B, "PREFIX=" + PREFIX, "DESTDIR=" + dest,
              "install"], timeout=300, env=dict(os.environ))
     assert r.returncode == 0, r.stderr.decode()
     return dest
@@ -87,8 +87,7 @@ def test_installed_chain_runs_installed_siblings(installed, procs):
 
 def test_uninstall_removes_everything(tmp_path):
     dest = str(tmp_path / "d")
-    build = os.environ.get("S6NET_BUILD", os.path.join(ROOT, "build"))
-    common = ["make", "-s", "-C", ROOT, "B=" + build, "PREFIX=" + PREFIX, "DESTDIR=" + dest]
+    common = ["make", "-s", "-C", ROOT, "B=" + MAKE_B, "PREFIX=" + PREFIX, "DESTDIR=" + dest]
     assert run(common + ["install"], timeout=300, env=dict(os.environ)).returncode == 0
     assert run(common + ["uninstall"], timeout=60, env=dict(os.environ)).returncode == 0
     left = [os.path.join(d, f) for d, _, fs in os.walk(dest) for f in fs]
@@ -96,7 +95,7 @@ def test_uninstall_removes_everything(tmp_path):
 
 
 def s6_names():
-    build = os.environ.get("S6NET_BUILD", os.path.join(ROOT, "build"))
+    build = MAKE_B
     r = run(["make", "-s", "-C", ROOT, "B=" + build, "print-s6-names"], env=dict(os.environ))
     assert r.returncode == 0, r.stderr
     return r.stdout.decode().split()
@@ -141,7 +140,7 @@ def all_files(dest):
 
 
 def make_install(dest, *args, target="install"):
-    build = os.environ.get("S6NET_BUILD", os.path.join(ROOT, "build"))
+    build = MAKE_B
     r = run(["make", "-s", "-C", ROOT, "B=" + build, "PREFIX=/usr", "DESTDIR=" + dest] + list(args)
             + [target], timeout=300, env=dict(os.environ))
     assert r.returncode == 0, r.stderr.decode()
@@ -174,6 +173,7 @@ def test_beside_s6_foreign_files_survive_install(beside_s6):
     assert os.path.exists(dest + "/usr/share/man/man1/s6-tcpserver.1")
 
 
+@needs_root("the chain drops to uid 0 and gid 0 with -u 0 -g 0")
 def test_beside_s6_chain_runs_our_applyuidgid(beside_s6, procs):
     """s6-tcpserver -u/-g chains through s6-applyuidgid: the installed
     tree's own, from libexec/s6net, not the foreign one next to it in
@@ -189,6 +189,7 @@ def test_beside_s6_chain_runs_our_applyuidgid(beside_s6, procs):
     assert not os.path.exists(marker), open(marker).read()
 
 
+@needs_root("the chain drops to uid 0 and gid 0 with -u 0 -g 0")
 def test_beside_s6_private_programs_find_each_other(beside_s6, procs, tmp_path):
     """Our s6-ipcserver, kept out of bin/, still runs: its siblings are
     found next to it in libexec/s6net."""

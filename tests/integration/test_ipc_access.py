@@ -8,6 +8,7 @@ import pwd
 import pytest
 
 from conftest import base_env, need, prog, run
+from conftest import needs_root
 from ipc_util import as_user, nobody, sockdir, start_host  # noqa: F401
 
 WHO = """#!/bin/sh
@@ -75,12 +76,14 @@ def check_service(path):
     assert r.returncode == 111 and r.stdout == b""
 
 
+@needs_root("clients run as other uids")
 def test_root_service_rules_dir(procs, sockdir):
     uid, _ = nobody()
     path = sudo_service(procs, sockdir, ["-i", rules(sockdir, uid)])
     check_service(path)
 
 
+@needs_root("clients run as other uids")
 @pytest.mark.parametrize("compiler", ["ours", "debian"])
 def test_root_service_rules_cdb(procs, sockdir, compiler):
     need("s6-accessrules-cdb-from-fs")
@@ -201,6 +204,7 @@ def test_logging(sockdir):
     assert res.stderr == b""
 
 
+@needs_root("clients run as other uids")
 def test_interop_debian_ipcserver_access_chain(procs, sockdir):
     """Our s6-ipcserver-access works under Debian's s6-ipcserverd too."""
     need("s6-ipcserver")

@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from conftest import base_env, prog, read_line, run
+from conftest import needs_root
 from ipc_util import as_user, nobody, sockdir, start_host, wait_for  # noqa: F401
 
 SHOW = r"""#!/bin/sh
@@ -55,6 +56,7 @@ def first_line(s):
     return buf.decode()
 
 
+@needs_root("a client runs as nobody")
 def test_environment_and_connnum(procs, sockdir):
     path = os.path.join(sockdir, "s")
     start_host(procs, path, [show_script(sockdir), "hold"])
@@ -119,6 +121,7 @@ def test_no_credentials(procs, sockdir):
     assert ln["PROTO"] == "IPC"
 
 
+@needs_root("clients run as nobody")
 def test_localmaxconn_per_uid(procs, sockdir):
     path = os.path.join(sockdir, "s")
     start_host(procs, path, [show_script(sockdir), "hold"], opts=["-C", "1"])
@@ -152,6 +155,7 @@ def test_maxconn_queues(procs, sockdir):
     b.close()
 
 
+@needs_root("the server drops to nobody")
 def test_privilege_drop(procs, sockdir):
     uid, gid = nobody()
     path = os.path.join(sockdir, "s")

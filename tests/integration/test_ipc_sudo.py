@@ -11,6 +11,7 @@ import time
 import pytest
 
 from conftest import base_env, need, prog, run
+from conftest import needs_root
 from ipc_util import (CLIENT_BANNER, SERVER_BANNER, as_user, frame, nobody, payload, pid_alive,
                       recv_exact, send_with_fds, sockdir, start_host, sudod_direct, wait_for)  # noqa: F401
 
@@ -118,6 +119,7 @@ def test_server_options_012(procs, sockdir):
     assert r.stderr == b""
 
 
+@needs_root("the client runs as nobody")
 def test_root_service_for_nobody(procs, sockdir):
     """A root-owned service runs one fixed command for an unprivileged
     client; the client only adds arguments."""
@@ -132,6 +134,7 @@ def test_root_service_for_nobody(procs, sockdir):
     assert r.stdout.split()[1] == str(uid).encode()
 
 
+@needs_root("the client runs as nobody")
 def test_socket_permissions_deny(procs, sockdir):
     uid, gid = nobody()
     path = service(procs, sockdir, [script(sockdir), "uid"], ipc_opts=["-a", "0700"])

@@ -6,6 +6,7 @@ import pwd
 import pytest
 
 from conftest import base_env, need, prog, run
+from conftest import needs_root
 
 NOBODY = pwd.getpwnam("nobody")
 
@@ -17,6 +18,7 @@ def status(text, key):
     raise AssertionError(key)
 
 
+@needs_root("drops to other ids")
 def test_drop_by_options_checked_from_proc():
     r = run([prog("s6-applyuidgid"), "-u", "65534", "-g", "65533", "-G", "65532,65531",
              "cat", "/proc/self/status"], env=base_env())
@@ -27,6 +29,7 @@ def test_drop_by_options_checked_from_proc():
     assert sorted(status(out, "Groups")) == ["65531", "65532"]
 
 
+@needs_root("drops to other ids")
 def test_drop_from_env_and_unexport():
     env = base_env(UID="65534", GID="65534", GIDLIST="")
     r = run([prog("s6-applyuidgid"), "-Uz", "sh", "-c", "id -u; id -G; env"], env=env)
@@ -37,6 +40,7 @@ def test_drop_from_env_and_unexport():
     assert not any(l.startswith(("UID=", "GID=", "GIDLIST=")) for l in lines[2:])
 
 
+@needs_root("drops to other ids")
 def test_option_after_U_overrides_env():
     env = base_env(UID="65534", GID="65534")
     r = run([prog("s6-applyuidgid"), "-U", "-u", "65533", "id", "-u"], env=env)
@@ -178,6 +182,7 @@ def test_envuidgid_matches_debian_for_every_account():
         assert (ours.returncode, ours.stdout) == (ref.returncode, ref.stdout), pw.pw_name
 
 
+@needs_root("drops to nobody")
 def test_chain_envuidgid_applyuidgid():
     r = run([prog("s6-envuidgid"), "nobody", prog("s6-applyuidgid"), "-Uz", "sh", "-c",
              "id -u; printenv UID || echo unset"], env=base_env())

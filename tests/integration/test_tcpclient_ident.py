@@ -10,6 +10,7 @@ import time
 import pytest
 
 from conftest import base_env, need, prog, run
+from conftest import needs_root
 from tcpclient_util import IdentServer, env_of, listener, loopback_addr, reply
 
 NODNS = "127.0.0.1:1"
@@ -135,6 +136,7 @@ def test_silent_ident_server_bounded_by_t(ident):
     assert elapsed < 10
 
 
+@needs_root("oidentd binds port 113")
 def test_real_ident_server_oidentd(procs):
     need("oidentd")
     addr = loopback_addr()

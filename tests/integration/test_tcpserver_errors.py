@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from conftest import base_env, prog, run
+from conftest import needs_root
 from hardening_util import limit_fds_to_open
 from tcpserver_util import LOOP, Log, fetch, handler, parse_env, server, start, wait_until
 
@@ -109,6 +110,9 @@ def test_bind_in_use_exits_111_naming_address(fam):
 
 
 def drop_to_nobody():
+    """As root, become nobody; as another user, stay: either way not root."""
+    if os.geteuid() != 0:
+        return
     os.setgroups([])
     os.setgid(65534)
     os.setuid(65534)
@@ -121,6 +125,7 @@ def test_bind_privileged_port_as_nonroot_exits_111():
     assert "ermission denied" in err
 
 
+@needs_root("drops to nobody")
 def test_drop_privileges_with_u_g_G(procs):
     p, port = server(procs, opts=["-u", "65534", "-g", "65534", "-G", "65534,100"])
     env = parse_env(fetch("127.0.0.1", port))
@@ -131,12 +136,14 @@ def test_drop_privileges_with_u_g_G(procs):
     assert "Uid:\t65534\t65534\t65534\t65534" in st
 
 
+@needs_root("drops to nobody")
 def test_drop_privileges_without_list_clears_groups(procs):
     p, port = server(procs, opts=["-u", "65534", "-g", "65534"])
     env = parse_env(fetch("127.0.0.1", port))
     assert env["uid"] == 65534 and env["groups"] == [65534]
 
 
+@needs_root("drops to nobody")
 def test_drop_privileges_from_environment(procs):
     e = base_env(UID="65534", GID="65534", GIDLIST="65534,101")
     p, port = server(procs, opts=["-U"], env=e)
@@ -144,6 +151,7 @@ def test_drop_privileges_from_environment(procs):
     assert env["uid"] == 65534 and env["gid"] == 65534 and env["groups"] == [101, 65534]
 
 
+@needs_root("drops to other uids")
 def test_u_after_U_overrides_environment(procs):
     e = base_env(UID="65534", GID="65534", GIDLIST="")
     p, port = server(procs, opts=["-U", "-u", "1"], env=e)

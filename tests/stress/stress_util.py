@@ -1,11 +1,17 @@
 """Process accounting from /proc for the stress tests: fds, RSS, children
-and zombies of a server, and the load generator (tests/helpers/hard_load)."""
-import os
-import shutil
-import subprocess
-import time
+and zombies of a server, and the load generator (tests/helpers/hard_load).
 
-from conftest import BUILD, ROOT, helper, run
+What the integration suite already knows is reused, not copied: which
+children are connections and which are s6-tcpserverd's idle acceptors
+(tcpserver_util.children, conftest.is_acceptor), process states, and the
+static handler (hardening_util.handler_musl, built into the stage that
+other uids can reach)."""
+import os
+import subprocess
+
+from conftest import comm, helper  # noqa: F401  (comm is re-exported)
+from hardening_util import handler_musl
+import tcpserver_util
 
 # Slack for VmRSS between two measurements that should be equal: stdio
 # and the kernel's accounting of page-table pages move by a few pages.
@@ -25,40 +31,24 @@ def rss_kb(pid):
     return int(status(pid)["VmRSS"].split()[0])
 
 
-def comm(pid):
-    with open("/proc/%d/comm" % pid) as f:
-        return f.read().strip()
-
-
 def children(pid):
-    """(pid, state) of every process whose parent is pid."""
+    """(pid, state) of every child of pid that is a connection (live or
+    zombie): s6-tcpserverd's idle acceptors are not counted."""
     out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        rest = st[st.rindex(")") + 2:].split()
-        if int(rest[1]) == pid:
-            out.append((int(d), rest[0]))
+    for c in tcpserver_util.children(pid):
+        s = tcpserver_util.state(c)
+        if s is not None:
+            out.append((c, s))
     return out
 
 
 def wait_until(cond, timeout=30.0, step=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
+    return tcpserver_util.wait_until(cond, timeout, step)
 
 
 def settle(pid, timeout=60.0):
-    """Wait until the server has reaped every child; returns the zombies
-    and live children left at the deadline."""
+    """Wait until the server has reaped every connection's child; returns
+    the zombies and live children left at the deadline."""
     wait_until(lambda: not children(pid), timeout)
     return children(pid)
 
@@ -66,15 +56,7 @@ def settle(pid, timeout=60.0):
 def handler():
     """hard_handler, static with musl when available: spawning it costs
     a tenth of a glibc program, so the load measures the server."""
-    out = os.path.join(BUILD, "stress", "hard_handler")
-    src = os.path.join(ROOT, "tests", "helpers", "hard_handler.c")
-    if shutil.which("musl-gcc"):
-        if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
-            os.makedirs(os.path.dirname(out), exist_ok=True)
-            r = run(["musl-gcc", "-static", "-O2", "-o", out, src], timeout=60)
-            assert r.returncode == 0, r.stderr.decode()
-        return out
-    return helper("hard_handler")
+    return handler_musl()
 
 
 def load(*args, timeout=600):

@@ -10,6 +10,11 @@ from conftest import base_env, prog
 from stress_util import RSS_SLACK_KB, comm, fds, handler, load, load_popen, rss_kb, settle
 
 TOTAL = int(os.environ.get("S6NET_STRESS_CONNS", "100000"))
+# -c and -C for the first test: low enough that 96 clients keep the
+# server at both limits. (With pre-forked acceptors the server turns a
+# connection over faster than the clients open them: at -c 64 fewer than
+# ten connections were open at a time, and the limits were never met.)
+MAXCONN, LOCALMAXCONN = 16, 6
 
 
 def start(procs, tmp_path, opts, mode):
@@ -27,11 +32,11 @@ def log_lines(path):
 
 def test_100k_connections_at_c_and_C(procs, tmp_path, figures):
     """96 client processes from 3 source addresses (48, 24, 24) against
-    -c 64 -C 24: the server is at maxconn (the rest wait in the backlog)
+    -c 16 -C 6: the server is at maxconn (the rest wait in the backlog)
     and the first source at localmaxconn (its excess is accepted and
     closed at once) all the time; 40% of the clients reset (SO_LINGER 0),
     half of those after sending data."""
-    p, port, logf = start(procs, tmp_path, ["-v", "-c", "64", "-C", "24", "-b", "1024"], "env")
+    p, port, logf = start(procs, tmp_path, ["-v", "-c", str(MAXCONN), "-C", str(LOCALMAXCONN), "-b", "1024"], "env")
     rc, c, err = load("fast", "127.0.0.1", port, 3000, 96, 3)     # warm-up: tables and pages touched
     assert rc == 0, (c, err)
     assert not settle(p.pid)
@@ -52,17 +57,22 @@ def test_100k_connections_at_c_and_C(procs, tmp_path, figures):
     assert fd1 == fd0
     assert rss1 - rss0 <= RSS_SLACK_KB, (rss0, rss1)
     assert p.poll() is None
-    # still serving, and nothing but refusals in the log
-    rc, c2, err = load("fast", "127.0.0.1", port, 20, 1, 1)
-    assert rc == 0 and c2["ok"] == 12, (c2, err)
+    # still serving, and nothing but refusals in the log. Fewer probe
+    # connections than -C: one client's connections count against -C until
+    # the server has reaped their children, which may lag behind a fast
+    # sequential client (ASan, a loaded machine), and then a 20-connection
+    # probe was refused twice at -C 6.
+    n = LOCALMAXCONN - 1
+    rc, c2, err = load("fast", "127.0.0.1", port, n, 1, 1)
+    assert rc == 0 and c2["ok"] == n - 2 and c2["reset"] == 2 and c2["refused"] == 0, (c2, err)
     lines = log_lines(logf)
-    refusals = [l for l in lines if "too many connections from this source (24/24)" in l]
-    at_c = [l for l in lines if " connections 64/64 " in l]
+    refusals = [l for l in lines if "too many connections from this source (%d/%d)" % (LOCALMAXCONN, LOCALMAXCONN) in l]
+    at_c = [l for l in lines if " connections %d/%d " % (MAXCONN, MAXCONN) in l]
     odd = [l for l in lines if " warning: " in l and l not in refusals or " fatal: " in l]
     assert not odd, odd[:5]
     assert len(refusals) >= c["refused"]
     assert at_c, "-c was never reached"
-    figures(what="s6-tcpserver -c 64 -C 24", connections=TOTAL, ok=c["ok"], refused_by_C=c["refused"],
+    figures(what="s6-tcpserver -c %d -C %d" % (MAXCONN, LOCALMAXCONN), connections=TOTAL, ok=c["ok"], refused_by_C=c["refused"],
             refusals_logged=len(refusals), at_maxconn=len(at_c),
             reset=c["reset"], bad_env=c["bad"], errors=c["err"], seconds=c["ms"] / 1000,
             fds_before=fd0, fds_after=fd1, rss_kb_before=rss0, rss_kb_after=rss1, zombies=len(left))
@@ -101,6 +111,12 @@ def test_signal_storm_during_load(procs, tmp_path, figures):
     over and over and nothing is lost."""
     total = max(2000, TOTAL // 5)
     p, port, logf = start(procs, tmp_path, ["-c", "64", "-C", "64"], "env")
+    # The baseline after a warm-up, as in the other runs: just after start
+    # the server may still hold a descriptor it is about to close (seen
+    # once as 6 fds before the run, 5 after).
+    rc, c, err = load("fast", "127.0.0.1", port, 200, 4, 2)
+    assert rc == 0, (c, err)
+    assert not settle(p.pid)
     fd0 = fds(p.pid)
     lp = load_popen("fast", "127.0.0.1", port, total, 16, 2)
     sent = 0

@@ -10,6 +10,9 @@ from stress_util import RSS_SLACK_KB, children, fds, handler, load, rss_kb, wait
 from tls_util import certs, server_env  # noqa: F401
 
 TOTAL = int(os.environ.get("S6NET_STRESS_TLS", "10000"))
+# Warm-ups before the figures are taken: every pool filled and every page
+# touched; smaller for a small TOTAL (make check under the sanitizers).
+WARM = min(500, max(50, TOTAL // 2))
 POOL = 8    # s6-tlsd-io -X default: pre-forked engines waiting in the zygote
 
 
@@ -37,7 +40,7 @@ def test_10k_tls_handshakes_with_aborts(procs, certs, tmp_path, figures):  # noq
     z = zygote(p.pid)
     assert z, "no zygote"
     # warm-up, then the figures are taken with every pool at its size
-    rc, c, err = load("tls", "127.0.0.1", port, 500, 8, 5)
+    rc, c, err = load("tls", "127.0.0.1", port, WARM, 8, 5)
     assert rc == 0, (c, err)
     idle = POOL
 
@@ -73,13 +76,13 @@ def test_10k_tls_handshakes_with_aborts(procs, certs, tmp_path, figures):  # noq
 def test_tls_without_zygote_s6_tlsd(procs, certs, tmp_path, figures):  # noqa: F811
     """The same through s6-tcpserver + s6-tlsd with no zygote: a fresh
     engine process per connection."""
-    total = max(500, TOTAL // 20)
+    total = max(100, TOTAL // 20)
     log = open(tmp_path / "server.log", "wb")
     env = server_env(certs)
     p, port = procs.server([prog("s6-tcpserver"), "-1", "-c", "64", "127.0.0.1", "0",
                             prog("s6-tlsd"), "-K", "5000", "--", handler(), "env"],
                            env=env, stderr=log)
-    rc, c, err = load("tls", "127.0.0.1", port, 200, 8, 5)
+    rc, c, err = load("tls", "127.0.0.1", port, min(200, WARM), 8, 5)
     assert rc == 0, (c, err)
     assert wait_until(lambda: not children(p.pid), 30)
     fd0, rss0 = fds(p.pid), rss_kb(p.pid)

@@ -188,7 +188,9 @@ static void pick_net(void)
 }
 
 /* A one-shot IDENT server on 127.A.B.N:113 in a child: reads the query,
- * sends reply (len bytes), closes; or, with reply NULL, never answers. */
+ * sends reply (len bytes), closes; or, with reply NULL, never answers.
+ * Binding port 113 needs root (or CAP_NET_BIND_SERVICE): without it, the
+ * test is skipped. */
 static pid_t serve(unsigned char n, char const *reply, size_t len, int *qfd)
 {
   int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -199,6 +201,11 @@ static pid_t serve(unsigned char n, char const *reply, size_t len, int *qfd)
     unsigned char ip[4] = { 127, net[0], net[1], n };
     memcpy(&sa.sin_addr, ip, 4);
     if (bind(s, (struct sockaddr *)&sa, sizeof sa) == 0) break;
+    if (errno == EACCES) {
+      close(s);
+      print_message("skipped: binding port 113 needs root\n");
+      skip();
+    }
     if (errno != EADDRINUSE || tries > 50) return -1;
     pick_net();
   }
@@ -225,6 +232,9 @@ static pid_t serve(unsigned char n, char const *reply, size_t len, int *qfd)
 
 static void reap(pid_t pid)
 {
+  /* Never kill(-1): serve() returns -1 when it fails, and kill(-1, SIGKILL)
+   * would kill every process the user may signal. */
+  if (pid <= 0) return;
   kill(pid, SIGKILL);
   waitpid(pid, 0, 0);
 }
