@@ -20,8 +20,10 @@
 # before it ran: the tests start their own instances of haproxy, chronyd,
 # dnsmasq and oidentd, on their own ports. A package whose installation
 # would remove an installed one (chrony replaces systemd-timesyncd or
-# another time daemon, oidentd another ident server) is left out, and the
-# line says so; the tests that need it then skip with that reason.
+# another time daemon, oidentd another ident server) is not installed:
+# its .deb is unpacked into .peers/PACKAGE in this checkout instead (its
+# libraries are installed as usual), where the tests find its programs,
+# and nothing of the system changes. The line says so.
 # Services that come with the packages installed here must not start on
 # their own (chronyd would set the clock): while apt-get runs, a temporary
 # /usr/sbin/policy-rc.d refuses every service start (it is created only
@@ -31,7 +33,7 @@
 set -u
 
 BUILD="gcc make pkg-config libssl-dev libc-ares-dev libcdb-dev musl-tools"
-TEST="python3-pytest libcmocka-dev openssl curl socat haproxy chrony dnsmasq-base s6 execline ucspi-tcp-ipv6 tinycdb oidentd strace procps util-linux systemd mandoc"
+TEST="python3-pytest libcmocka-dev openssl curl socat haproxy chrony dnsmasq-base s6 execline ucspi-tcp-ipv6 tinycdb oidentd strace procps util-linux systemd mandoc ipsvd stunnel4"
 BENCH="wrk ipsvd stunnel4 socat ucspi-tcp-ipv6 musl-tools"
 FUZZ="clang libclang-rt-14-dev"
 
@@ -73,7 +75,12 @@ if [ "$mode" = list ]; then
   exit 0
 fi
 
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+root=$(cd "$(dirname "$0")/.." && pwd)
+peers=${S6NET_PEERS_DIR:-$root/.peers}   # (set by tests/integration/test_deps.py)
+installed() {
+  [ -e "$peers/$1/.unpacked" ] && return 0
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
 
 # What each group lacks (a package in two groups counts in the first).
 all_missing=""
@@ -143,7 +150,7 @@ for g in $groups; do
   for p in $m; do
     case " $skipped " in
       *" $p "*) eval "r=\$removes_$(echo "$p" | tr -c 'a-zA-Z0-9\n' _)"
-                line="$line; not $p (it would remove ${r% }: install it yourself to run the tests that use it)" ;;
+                line="$line; $p unpacked into .peers/$p, not installed (installing it would remove ${r% })" ;;
       *) line="$line $p" ;;
     esac
   done
@@ -161,6 +168,30 @@ if [ -n "$all_missing" ]; then
   apt-get install -y -q --no-install-recommends --no-remove $all_missing >/dev/null || {
     echo "install-deps: fatal: apt-get install failed" >&2; status=111; }
 fi
+
+# Packages that would remove an installed one: their libraries are
+# installed (when that removes nothing), the package itself is only
+# unpacked, privately. No maintainer script runs, no service exists.
+for p in $skipped; do
+  libs=$(apt-cache depends --no-recommends --no-suggests "$p" 2>/dev/null |
+         sed -n 's/^ *Depends: \(lib[a-z0-9.+-]*\)$/\1/p')
+  need_libs=""
+  for l in $libs; do installed "$l" || need_libs="$need_libs $l"; done
+  if [ -n "$need_libs" ]; then
+    if [ -n "$(would_remove $need_libs)" ]; then
+      echo "install-deps: warning: the libraries of $p would remove a package:$need_libs" >&2
+    else
+      # shellcheck disable=SC2086
+      apt-get install -y -q --no-install-recommends --no-remove $need_libs >/dev/null || status=111
+    fi
+  fi
+  tmp=$(mktemp -d) && chmod 755 "$tmp" &&
+    (cd "$tmp" && apt-get download -q "$p" >/dev/null 2>&1) &&
+    rm -rf "$peers/$p" && mkdir -p "$peers/$p" &&
+    dpkg-deb -x "$tmp"/*.deb "$peers/$p" && : > "$peers/$p/.unpacked" ||
+    { echo "install-deps: fatal: unable to unpack $p into $peers/$p" >&2; status=111; }
+  [ -n "$tmp" ] && rm -rf "$tmp"
+done
 
 # The services of what we just installed stay off at boot too; those of
 # packages that were there before are not touched.

@@ -7,6 +7,7 @@ without CAP_SYS_TIME (setpriv drops it), so even a shim that failed to load
 could not step the clock.
 """
 import os
+import pwd
 import select
 import socket
 import struct
@@ -148,6 +149,14 @@ def clockadd(args, stdin, tmp_path, errno_=None):
     return r, lines
 
 
+def have_user(name):
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
 def start_chronyd(procs, tmp_path, attempts=5):
     """chronyd as an NTP server on 127.0.0.1 that never touches the clock:
     -x (no clock control), no sources, and started without CAP_SYS_TIME.
@@ -160,9 +169,12 @@ def start_chronyd(procs, tmp_path, attempts=5):
         conf = tmp_path / "chrony.conf"
         conf.write_text(
             "port %d\nbindaddress 127.0.0.1\nlocal stratum 8\nallow 127.0.0.1\n"
-            "cmdport 0\ndriftfile %s\npidfile %s\n"
+            "cmdport 0\nbindcmdaddress /\ndriftfile %s\npidfile %s\n"
             % (port, tmp_path / "drift", tmp_path / "chronyd.pid"))
-        p = procs.start(NO_SYS_TIME + ["chronyd", "-x", "-d", "-f", str(conf)],
+        # A chronyd unpacked privately (tools/install-deps.sh) has no
+        # _chrony account to drop to: it then keeps the test's ids.
+        user = [] if have_user("_chrony") else ["-u", pwd.getpwuid(os.geteuid()).pw_name]
+        p = procs.start(NO_SYS_TIME + ["chronyd", "-x", "-d"] + user + ["-f", str(conf)],
                         stdout=open(tmp_path / "chronyd.log", "ab"),
                         stderr=open(tmp_path / "chronyd.log", "ab"))
         if wait_sntp(port, p):

@@ -5,6 +5,7 @@ by `make check`) against real peers on 127.0.0.1 / ::1, port 0 only, and
 every process a test starts is killed and reaped when the test ends.
 """
 import atexit
+import glob
 import os
 import pathlib
 import shutil
@@ -27,6 +28,10 @@ IS_ROOT = os.geteuid() == 0
 # an ordinary user's PATH often leaves out.
 _path = os.environ.get("PATH", "/usr/bin:/bin").split(":")
 os.environ["PATH"] = ":".join(_path + [d for d in ("/usr/local/sbin", "/usr/sbin", "/sbin") if d not in _path])
+# Peers that tools/install-deps.sh unpacked privately because installing
+# them would have removed a package of the machine's (chrony replaces
+# systemd-timesyncd): last in PATH, after everything installed.
+os.environ["PATH"] += "".join(":" + d for d in sorted(glob.glob(os.path.join(ROOT, ".peers", "*", "usr", "*bin"))))
 # The build tree as make's B= for tests that run make -C ROOT: relative,
 # since make cannot take a path with a space in it.
 MAKE_B = os.path.relpath(BUILD_TREE, ROOT)
@@ -201,6 +206,7 @@ TOOL_PACKAGES = {
     "s6-sudo": "s6", "s6-sudod": "s6", "s6-ipcserver": "s6", "s6-envuidgid": "s6",
     "s6-accessrules-cdb-from-fs": "s6",
     "systemd-socket-activate": "systemd",
+    "mandoc": "mandoc", "stunnel4": "stunnel4", "tcpsvd": "ipsvd",
 }
 
 _withheld = {}

@@ -16,7 +16,10 @@ from conftest import ROOT, TOOL_PACKAGES, run
 
 SCRIPT = os.path.join(ROOT, "tools", "install-deps.sh")
 # Run by the suite itself or present on every Debian system (Essential).
-ESSENTIAL = {"sh", "python3", "/usr/bin/python3", "true", "false", "cat", "env", "kill", "dpkg", "apt-get"}
+ESSENTIAL = {"sh", "python3", "/usr/bin/python3", "true", "false", "cat", "env", "kill", "dpkg", "dpkg-query",
+             "apt-get"}
+# Our own programs (run from the stage or a PATH that has it first).
+OURS = {os.path.basename(p)[:-2] for p in glob.glob(os.path.join(ROOT, "src", "*", "*.c"))}
 
 
 def listed(*groups):
@@ -32,7 +35,7 @@ def test_lists():
     # make and make demo install no test peer
     assert not {"haproxy", "chrony", "oidentd", "strace", "socat"} & set(build)
     # bench and fuzz extras are not installed for make check
-    assert not {"wrk", "stunnel4", "clang", "ipsvd"} & set(build + test)
+    assert not {"wrk", "clang"} & set(build + test)
 
 
 def peers_the_suite_uses():
@@ -57,8 +60,8 @@ def test_every_peer_is_installed_by_the_script():
     pkgs = set(listed("build", "test"))
     unknown, unlisted = [], []
     for tool, files in sorted(peers_the_suite_uses().items()):
-        if tool in ESSENTIAL:
-            continue
+        if tool in ESSENTIAL or tool in OURS or tool.startswith("./"):
+            continue    # ./x: a script of the test's own
         pkg = TOOL_PACKAGES.get(os.path.basename(tool))
         if pkg is None:
             unknown.append("%s (%s)" % (tool, ", ".join(sorted(files))))
@@ -115,10 +118,26 @@ case " $* " in
   *" -s "*)
     for a; do [ "$a" = chrony ] && [ -n "${CONFLICT:-}" ] && echo "Remv $CONFLICT [1]"; done
     exit 0 ;;
+  *" download "*)
+    for a; do p=$a; done
+    : > "$p.deb"; exit 0 ;;
 esac
 # install: was the policy there, and what did it say?
 if [ -e "$POLICY" ]; then echo "policy: $(tail -1 "$POLICY")" >> "$STATE/log"; else echo "policy: none" >> "$STATE/log"; fi
 for a; do case $a in -*|install) ;; *) echo "$a" >> "$STATE/installed" ;; esac; done
+'''
+
+STUB_APT_CACHE = r'''#!/bin/sh
+# apt-cache depends ... PKG
+for a; do p=$a; done
+printf '%s\n  Depends: libc6\n  Depends: libfake-%s1\n  Depends: adduser\n' "$p" "$p"
+'''
+
+STUB_DPKG_DEB = r'''#!/bin/sh
+# dpkg-deb -x DEB DIR: a package that holds one program
+echo "dpkg-deb $*" >> "$STATE/log"
+[ -f "$2" ] || exit 2
+mkdir -p "$3/usr/sbin" && printf '#!/bin/sh\n' > "$3/usr/sbin/$(basename "$2" .deb)d"
 '''
 
 STUB_SYSTEMCTL = r'''#!/bin/sh
@@ -135,6 +154,7 @@ def stubs(tmp_path):
     bind = tmp_path / "bin"
     bind.mkdir()
     for name, text in (("dpkg-query", STUB_DPKG_QUERY), ("apt-get", STUB_APT_GET),
+                       ("apt-cache", STUB_APT_CACHE), ("dpkg-deb", STUB_DPKG_DEB),
                        ("systemctl", STUB_SYSTEMCTL), ("id", STUB_ID)):
         (bind / name).write_text(text)
         (bind / name).chmod(0o755)
@@ -150,7 +170,8 @@ def script(stubs, installed, *args, conflict=None, policy_text=None):
     if policy_text is not None:
         policy.write_text(policy_text)
     env = {"PATH": "%s:/usr/bin:/bin" % (stubs / "bin"), "STATE": str(stubs / "state"),
-           "POLICY": str(policy), "S6NET_POLICY_RC_D": str(policy)}
+           "POLICY": str(policy), "S6NET_POLICY_RC_D": str(policy),
+           "S6NET_PEERS_DIR": str(stubs / "peers")}
     if conflict:
         env["CONFLICT"] = conflict
     r = subprocess.run(["sh", SCRIPT] + list(args), env=env, stdout=subprocess.PIPE,
@@ -199,14 +220,25 @@ def test_existing_policy_rc_d_is_kept(stubs):
     assert policy.read_text() == mine
 
 
-def test_package_that_would_remove_another_is_left_out(stubs):
-    have = [p for p in listed("build", "test") if p not in ("chrony", "strace")]
+def test_package_that_would_remove_another_is_unpacked_not_installed(stubs):
+    """chrony would remove systemd-timesyncd: it is not installed, its
+    libraries are, and the package is unpacked into the checkout's
+    .peers/ where the tests find chronyd. A second run needs nothing."""
+    have = [p for p in listed("build", "test") if p not in ("chrony", "strace")] + ["libc6"]
     r, log, policy = script(stubs, have, conflict="systemd-timesyncd")
     out = r.stdout.decode()
     assert r.returncode == 0, r.stderr
     installs = [l for l in log if l.startswith("apt-get") and " install " in l and " -s " not in l]
-    assert len(installs) == 1 and installs[0].split()[-1] == "strace" and "chrony" not in installs[0], log
-    assert "not chrony (it would remove systemd-timesyncd" in out, out
+    assert [i.split()[-1] for i in installs] == ["strace", "libfake-chrony1"], log
+    assert not any(i.split()[-1] == "chrony" for i in installs), log
+    assert "chrony unpacked into .peers/chrony, not installed (installing it would remove systemd-timesyncd)" \
+        in out, out
+    assert (stubs / "peers" / "chrony" / ".unpacked").exists()
+    assert (stubs / "peers" / "chrony" / "usr" / "sbin" / "chronyd").exists()
+    assert not policy.exists()
+    (stubs / "state" / "log").write_text("")
+    r, log, policy = script(stubs, have + ["strace", "libfake-chrony1"], conflict="systemd-timesyncd")
+    assert r.returncode == 0 and log == [], (log, r.stderr)
 
 
 def test_nothing_missing_changes_nothing(stubs):
