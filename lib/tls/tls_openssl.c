@@ -548,8 +548,8 @@ void s6net_tls_drop(char const *const *envp)
     uid = (uid_t)u;
   }
   if (uid == (uid_t)-1 && gid == (gid_t)-1) return;
-  gid_t g = gid;
-  if (s6net_priv_drop(uid, gid, gid != (gid_t)-1 ? &g : NULL, gid != (gid_t)-1 ? 1 : (size_t)-1) < 0)
+  /* No supplementary group survives, whatever root had. */
+  if (s6net_priv_drop(uid, gid, NULL, 0) < 0)
     s6net_diesys(111, "unable to drop privileges to TLS_UID/TLS_GID");
 }
 

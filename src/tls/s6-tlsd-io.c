@@ -46,6 +46,7 @@ int main(int argc, char const *const *argv)
   }
   argc -= g.ind; argv += g.ind;
   char const *const *envp = (char const *const *)environ;
+  s6net_tls_ids_check(envp);
   if (zygote) {
     if (argc) s6net_dieusage(USAGE);
     return s6net_tlsz_serve(zygote, &c, envp, hasnotif ? (int)notif : -1, pool);

@@ -112,6 +112,7 @@ int main(int argc, char const *const *argv)
   if (argc < 3) s6net_dieusage(USAGE);
   if (!keys_set((char const *const *)environ, snilevel))
     s6net_die(100, "KEYFILE and CERTFILE must be set");
+  s6net_tls_ids_check((char const *const *)environ);
 
   args out = { .n = 0 };
   push(&out, sib("s6-tcpserver"));
