@@ -44,6 +44,11 @@ void s6net_tls_conf_init(s6net_tls_conf *c, int server);
  * wiped from our buffers. On failure prints one line naming the file and
  * exits 96 (bad file), 97 (backend) or 100 (variable missing). */
 s6net_tls_ctx *s6net_tls_ctx_new(s6net_tls_conf const *c, char const *const *envp);
+/* The same without dying: NULL on failure, with the exit code
+ * s6net_tls_ctx_new would have used in *code and its one-line message
+ * (naming the file) in *msg, valid until the next call. Nothing is
+ * leaked and key material is wiped either way. */
+s6net_tls_ctx *s6net_tls_ctx_try(s6net_tls_conf const *c, char const *const *envp, int *code, char const **msg);
 
 /* If root, drop to TLS_GID / TLS_UID (exits 111 on bad values or failure). */
 void s6net_tls_drop(char const *const *envp);
@@ -94,6 +99,6 @@ int s6net_tls_tickets_start(unsigned int period);
 long s6net_tls_tickets_tick(void);
 /* Release a session / a context (a process that exits need not). */
 void s6net_tls_conn_free(s6net_tls_conn *conn);
-void s6net_tls_ctx_free(s6net_tls_ctx *ctx);
+void s6net_tls_ctx_free(s6net_tls_ctx *ctx); /* also frees ctx itself */
 
 #endif
