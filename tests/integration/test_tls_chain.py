@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import prog, helper, run, need, procs, base_env, recv_all  # noqa: F401
-from tls_util import certs, server_env, client_env, wait_listen  # noqa: F401
+from tls_util import certs, server_env, client_env, wait_listen, keeper_pid, zygote_pid  # noqa: F401
 from tcpserver_util import alive, children
 
 
@@ -168,29 +168,11 @@ def test_tlsclient_sends_proxy_header_to_tlsserver_L(procs, certs, version):
 
 
 def _keeper(server_pid):
-    """The keeper: forked by s6-tlsserver, parent of the zygote."""
-    for c in children(server_pid):
-        try:
-            if open("/proc/%d/comm" % c).read().strip() == "s6-tls-keeper":
-                return c
-        except OSError:
-            pass
-    return None
+    return keeper_pid(server_pid)
 
 
 def _zygote(server_pid):
-    """The zygote master (s6-tlsd-io -X), child of the keeper."""
-    k = _keeper(server_pid)
-    deadline = time.monotonic() + 10
-    while k and time.monotonic() < deadline:
-        for c in children(k):
-            try:
-                if b"-X" in open("/proc/%d/cmdline" % c, "rb").read().split(b"\0"):
-                    return c
-            except OSError:
-                pass
-        time.sleep(0.01)
-    return None
+    return zygote_pid(server_pid)
 
 
 def test_zygote_privileges_isolation_and_no_leaks(procs, certs):
