@@ -152,7 +152,8 @@ _Noreturn static void worker(s6net_tls_ctx *ctx, uint64_t digest, long life)
       continue;
     }
     if (r.fplen != fplen || memcmp(req + S6NET_TLSZ_HDR, fp, fplen)) {
-      (void)!write(fds[4], "?", 1);
+      /* Never blocks, whatever the sender passed as its reply fd. */
+      (void)!send(fds[4], "?", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
       close_fds(fds, nf);
       continue;
     }
@@ -196,7 +197,11 @@ static void reload(s6net_tls_ctx **ctx, uint64_t *digest)
     if (d0 == *digest) return;
     int code;
     char const *why;
-    s6net_tls_ctx *t = s6net_tls_ctx_try(conf, env, &code, &why);
+    /* Renewed RSA keys keep OpenSSL's own blinding: the zygote's blinding
+     * slots hold the keys of the start (and go away with tls_rsablind.c). */
+    s6net_tls_conf c = *conf;
+    c.prefork = 0;
+    s6net_tls_ctx *t = s6net_tls_ctx_try(&c, env, &code, &why);
     uint64_t d1 = s6net_tlsz_digest(fp, fplen);
     if (d1 != d0 && i + 1 < RELOAD_TRIES) {
       if (t) s6net_tls_ctx_free(t);

@@ -93,18 +93,22 @@ static pid_t spawn_zygote(args const *zargs, int zside, int *readyr)
   return pid;
 }
 
-/* A request no zygote will read: hand it back. */
-static void refuse(int zside, int verbosity)
+/* A request no zygote will read: hand it back. 0, or -1 when every
+ * sender is gone (then there is nothing more to read). */
+static int refuse(int zside, int verbosity, short revents)
 {
   static unsigned char buf[S6NET_TLSZ_REQMAX];
   int fds[8];
   unsigned int nf;
-  if (s6net_tlsz_recvfds(zside, buf, sizeof buf, fds, 8, &nf, MSG_DONTWAIT) < 0 && errno != EMSGSIZE) return;
+  long n = s6net_tlsz_recvfds(zside, buf, sizeof buf, fds, 8, &nf, MSG_DONTWAIT);
+  if (n < 0 && errno != EMSGSIZE) return 0;
+  if (!n && !nf && revents & POLLHUP) return -1;
   if (nf == S6NET_TLSZ_NFDS) {
     (void)!write(fds[4], "?", 1);
     if (verbosity) s6net_warn("no TLS zygote is running: the connection gets a fresh engine");
   }
   for (unsigned int i = 0; i < nf; i++) close(fds[i]);
+  return 0;
 }
 
 _Noreturn static void keeper(args const *zargs, int zside, int tell, pid_t parent, int verbosity)
@@ -125,7 +129,7 @@ _Noreturn static void keeper(args const *zargs, int zside, int tell, pid_t paren
   sigaction(SIGCHLD, &sa, 0);
   signal(SIGPIPE, SIG_IGN);
   pid_t pid = -1;
-  int readyr = -1;
+  int readyr = -1, orphan = 0;
   long long started = 0, respawn = 0;
   unsigned int young = 0; /* deaths in a row of zygotes that lived less than a minute */
   for (;;) {
@@ -138,7 +142,7 @@ _Noreturn static void keeper(args const *zargs, int zside, int tell, pid_t paren
       }
     }
     struct pollfd p[3] = { { .fd = ksig[0], .events = POLLIN }, { .fd = readyr, .events = POLLIN },
-                           { .fd = pid < 0 || readyr >= 0 ? zside : -1, .events = POLLIN } };
+                           { .fd = !orphan && (pid < 0 || readyr >= 0) ? zside : -1, .events = POLLIN } };
     long long to = pid < 0 ? respawn - now_ms() : -1;
     if (pid < 0 && to < 0) to = 0;
     if (poll(p, 3, (int)to) < 0 && errno != EINTR) s6net_diesys(111, "unable to poll");
@@ -154,7 +158,7 @@ _Noreturn static void keeper(args const *zargs, int zside, int tell, pid_t paren
         tell = -1;
       }
     }
-    if (p[2].revents) refuse(zside, verbosity);
+    if (p[2].revents && refuse(zside, verbosity, p[2].revents) < 0) orphan = 1;
     if (p[0].revents) {
       char buf[16];
       while (read(ksig[0], buf, sizeof buf) > 0) ;

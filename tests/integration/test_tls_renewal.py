@@ -263,3 +263,21 @@ def test_connections_during_repeated_swaps_all_complete(procs, certs, gens, tmp_
     # Settled: the final pair is served.
     final = "gen2" if swaps[0] % 2 else "gen1"
     assert served_cn(port, certs)[0] == final
+
+
+def test_rsa_pair_renewed(procs, certs, tmp_path):  # noqa: F811
+    """RSA keys loaded at start and after a renewal both sign correctly
+    (the renewed one with OpenSSL's own blinding), over several workers."""
+    d = str(tmp_path)
+    r1 = make_cert(certs, d, "rsa1", "rsa1", kind="rsa")
+    r2 = make_cert(certs, d, "rsa2", "rsa2", kind="rsa")
+    k, c = str(tmp_path / "k.pem"), str(tmp_path / "c.pem")
+    shutil.copyfile(r1[0], k)
+    shutil.copyfile(r1[1], c)
+    p, port = start(procs, tmp_path, base_env(KEYFILE=k, CERTFILE=c))
+    for _ in range(3):
+        assert served_cn(port, certs) == ("rsa1", b"ok\n")
+    put(r2[0], k)
+    put(r2[1], c)
+    for _ in range(10):
+        assert served_cn(port, certs) == ("rsa2", b"ok\n")
