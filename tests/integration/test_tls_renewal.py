@@ -227,14 +227,15 @@ def test_bad_new_files_keep_the_old_pair(procs, certs, gens, tmp_path, bad):  # 
 def test_connections_during_repeated_swaps_all_complete(procs, certs, gens, tmp_path):  # noqa: F811
     """While the pair is swapped back and forth (key and certificate
     renamed one after the other, so mismatched states exist), every
-    connection completes with one generation or the other."""
+    connection completes with one generation or the other. Bounded: at
+    most 100 connections or 15 s, at most 5000 swaps."""
     k, c = keypair_dir(tmp_path, gens)
     p, port = start(procs, tmp_path, base_env(KEYFILE=k, CERTFILE=c))
     stop = threading.Event()
     swaps = [0]
 
     def swapper():
-        for i in range(200):
+        for i in range(5000):
             if stop.is_set():
                 break
             g = gens["gen2" if i % 2 == 0 else "gen1"]
@@ -247,8 +248,8 @@ def test_connections_during_repeated_swaps_all_complete(procs, certs, gens, tmp_
     t.start()
     seen = {}
     try:
-        deadline = time.monotonic() + 20
-        for _ in range(150):
+        deadline = time.monotonic() + 15
+        for _ in range(100):
             if time.monotonic() > deadline or not t.is_alive():
                 break
             cn, out = served_cn(port, certs)
@@ -258,7 +259,7 @@ def test_connections_during_repeated_swaps_all_complete(procs, certs, gens, tmp_
         stop.set()
         t.join(30)
     assert set(seen) <= {"gen1", "gen2"}
-    assert sum(seen.values()) >= 10 and swaps[0] >= 10, (seen, swaps)
+    assert sum(seen.values()) >= 5 and swaps[0] >= 5, (seen, swaps)
     assert p.poll() is None
     # Settled: the final pair is served.
     final = "gen2" if swaps[0] % 2 else "gen1"
