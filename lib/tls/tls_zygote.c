@@ -210,7 +210,7 @@ static void reload(s6net_tls_ctx **ctx, uint64_t *digest)
     if (t) {
       s6net_tls_ctx_free(*ctx);
       *ctx = t;
-      if (conf->verbosity >= 2) s6net_warn("loaded renewed keys");
+      if (conf->verbosity >= 2) s6net_info("loaded renewed keys");
     } else
       s6net_warn("keeping the previous keys: %s", why);
     /* If the files moved while being read, d0 stays unlike what the next

@@ -315,8 +315,9 @@ int main(int argc, char const *const *argv)
     /* Inherited by the chain down to s6-tlsd, which marks it
      * close-on-exec before anything else. */
     int cfd = fcntl(sp[1], F_DUPFD, 100);
-    if (cfd < 0) s6net_diesys(111, "unable to duplicate fd");
-    close(sp[1]);
+    if (cfd >= 0) close(sp[1]);
+    else if (fcntl(sp[1], F_SETFD, 0) == 0) cfd = sp[1]; /* a low fd limit */
+    else s6net_diesys(111, "unable to make the zygote socket inheritable");
     snprintf(envbuf, sizeof envbuf, "%s=%d", S6NET_TLSZ_ENV, cfd);
     size_t ne = 0;
     while (envp[ne]) ne++;

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import prog, run, base_env, procs  # noqa: F401
+from conftest import prog, run, base_env, need, procs  # noqa: F401
 from tls_util import certs, server_env, keeper_pid, zygote_pid, zygote_workers  # noqa: F401
 from tcpserver_util import alive
 
@@ -349,3 +349,24 @@ def test_garbage_on_the_zygote_socket_forks_nothing(procs, certs, tmp_path):  # 
     _, port = procs.server([prog("s6-tcpserver"), "-1", "127.0.0.1", "0"] + app, env=env, pass_fds=(cs.fileno(),))
     assert tls_get(port, certs) == b"ok\n"
     assert z.poll() is None
+
+
+def test_access_exec_rule_does_not_inherit_the_zygote_socket(procs, certs, tmp_path):  # noqa: F811
+    """An exec rule of s6-tcpserver-access replaces the TLS layer: the
+    program it runs (plain TCP) holds no socket but the connection."""
+    need("execlineb")
+    from access_util import write_rules
+    rules = str(tmp_path / "rules")
+    script = 'sh -c "for f in /proc/$$/fd/*; do echo $f $(readlink $f); done"\n'
+    write_rules(rules, {"ip4/0.0.0.0_0": {"allow": True, "exec": script}})
+    p, port = start_server(procs, certs, tmp_path, "-H", "-i", rules)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        out = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            out += chunk
+    lines = out.decode().splitlines()
+    socks = [l for l in lines if "socket:" in l]
+    assert lines and len(socks) == 2 and all(l.split()[0].rsplit("/", 1)[1] in ("0", "1") for l in socks), out
