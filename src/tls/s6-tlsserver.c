@@ -104,7 +104,7 @@ static int refuse(int zside, int verbosity, short revents)
   if (n < 0 && errno != EMSGSIZE) return 0;
   if (!n && !nf && revents & POLLHUP) return -1;
   if (nf == S6NET_TLSZ_NFDS) {
-    (void)!write(fds[4], "?", 1);
+    (void)!send(fds[4], "?", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (verbosity) s6net_warn("no TLS zygote is running: the connection gets a fresh engine");
   }
   for (unsigned int i = 0; i < nf; i++) close(fds[i]);
@@ -183,7 +183,7 @@ _Noreturn static void keeper(args const *zargs, int zside, int tell, pid_t paren
 
 /* Fork the keeper and wait until the zygote's keys are loaded. On
  * failure, exit with its code: a bad key is reported once, at start-up. */
-static void start_zygote(args const *zargs, int zside, int verbosity)
+static void start_zygote(args const *zargs, int zside, int cside, int verbosity)
 {
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) s6net_diesys(111, "unable to create pipe");
@@ -192,6 +192,7 @@ static void start_zygote(args const *zargs, int zside, int verbosity)
   if (pid < 0) s6net_diesys(111, "unable to fork");
   if (!pid) {
     close(p[0]);
+    close(cside);
     keeper(zargs, zside, p[1], parent, verbosity);
   }
   close(p[1]);
@@ -310,7 +311,7 @@ int main(int argc, char const *const *argv)
     if (snilevel) { push(&zy, "-k"); push(&zy, snilevel); }
     if (alpn) { push(&zy, "-a"); push(&zy, alpn); }
     zy.v[zy.n] = 0;
-    start_zygote(&zy, sp[0], verbosity);
+    start_zygote(&zy, sp[0], sp[1], verbosity);
     close(sp[0]);
     /* Inherited by the chain down to s6-tlsd, which marks it
      * close-on-exec before anything else. */
