@@ -8,6 +8,7 @@ import ssl
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -370,3 +371,59 @@ def test_access_exec_rule_does_not_inherit_the_zygote_socket(procs, certs, tmp_p
     lines = out.decode().splitlines()
     socks = [l for l in lines if "socket:" in l]
     assert lines and len(socks) == 2 and all(l.split()[0].rsplit("/", 1)[1] in ("0", "1") for l in socks), out
+
+
+@pytest.mark.parametrize("answer", ["eof", "refuse", "taken-then-eof"])
+def test_tlsd_follows_the_zygote_answers(procs, certs, tmp_path, answer):  # noqa: F811
+    """The test plays the zygote: s6-tlsd sends one version-2 request with
+    five fds (the fifth its own answer socket) and the client's address;
+    EOF before 'T' (a worker that died before touching the connection)
+    means a fresh engine with a warning, '?' a fresh engine silently, EOF
+    after 'T' a failed connection."""
+    zs, cs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    err = open(str(tmp_path / "stderr"), "ab")
+    app = [prog("s6-tlsd"), "--", "sh", "-c", "echo ok"]
+    env = server_env(certs, S6NET_TLSD_ZYGOTE=str(cs.fileno()))
+    p, port = procs.server([prog("s6-tcpserver"), "-1", "127.0.0.1", "0"] + app, env=env,
+                           pass_fds=(cs.fileno(),), stderr=err)
+    err.close()
+    cs.close()
+    got = {}
+
+    def zygote():
+        zs.settimeout(20)
+        msg, fds, _, _ = socket.recv_fds(zs, 70000, 8)
+        got["msg"], got["nfds"] = msg, len(fds)
+        if answer == "refuse":
+            os.write(fds[4], b"?")
+        elif answer == "taken-then-eof":
+            os.write(fds[4], b"T")
+        for fd in fds:
+            os.close(fd)
+
+    t = threading.Thread(target=zygote)
+    t.start()
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    myport = raw.getsockname()[1]
+    ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
+    out = b""
+    try:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            out = s.recv(100)
+    except (ssl.SSLError, OSError):
+        pass
+    t.join(20)
+    msg = got["msg"]
+    assert got["nfds"] == 5 and msg[:5] == b"s6tz\x02"
+    fplen, peerlen = struct.unpack(">I", msg[16:20])[0], msg[7]
+    assert len(msg) == 32 + fplen + peerlen
+    assert msg[32 + fplen:] == ("127.0.0.1:%d" % myport).encode()
+    assert b"KEYFILE=" + certs.p("server.key").encode() + b"\0" in msg
+    warn = stderr_lines(tmp_path, "s6-tlsd: ")
+    if answer == "taken-then-eof":
+        assert out == b""
+        assert [l for l in warn if "exited before the end of the handshake" in l], warn
+    else:
+        assert out == b"ok\n"
+        dropped = [l for l in warn if "before taking it" in l]
+        assert len(dropped) == (answer == "eof"), warn

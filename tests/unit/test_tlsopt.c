@@ -6,8 +6,11 @@
 
 #include "core/tai.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -200,6 +203,47 @@ static void test_digest_files(void **state)
   rmdir(dir);
 }
 
+static void test_sockets(void **state)
+{
+  (void)state;
+  int sp[2], st[2], pp[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, st), 0);
+  assert_int_equal(pipe(pp), 0);
+  /* Our own seqpacket pair passes; a stream socket or a pipe does not. */
+  assert_int_equal(s6net_tlsz_check(sp[1]), 1);
+  assert_int_equal(s6net_tlsz_check(st[1]), 0);
+  assert_int_equal(s6net_tlsz_check(pp[0]), 0);
+  assert_int_equal(s6net_tlsz_check(-1), 0);
+  /* A datagram with fds; the fds arrive close-on-exec. */
+  int fds[5] = { pp[0], pp[1], pp[0], pp[1], st[0] }, got[8];
+  unsigned int n;
+  assert_int_equal(s6net_tlsz_sendfds(sp[0], "abc", 3, fds, 5), 0);
+  char buf[16];
+  assert_int_equal(s6net_tlsz_recvfds(sp[1], buf, sizeof buf, got, 5, &n, MSG_DONTWAIT), 3);
+  assert_int_equal(n, 5);
+  assert_memory_equal(buf, "abc", 3);
+  for (unsigned int i = 0; i < n; i++) {
+    assert_true(fcntl(got[i], F_GETFD) & FD_CLOEXEC);
+    close(got[i]);
+  }
+  /* More fds than wanted, or a datagram too long: refused, fds closed. */
+  assert_int_equal(s6net_tlsz_sendfds(sp[0], "abc", 3, fds, 5), 0);
+  assert_int_equal(s6net_tlsz_recvfds(sp[1], buf, sizeof buf, got, 4, &n, MSG_DONTWAIT), -1);
+  assert_int_equal(errno, EMSGSIZE);
+  assert_int_equal(n, 0);
+  char big[64] = { 0 };
+  assert_int_equal(s6net_tlsz_sendfds(sp[0], big, sizeof big, fds, 2), 0);
+  assert_int_equal(s6net_tlsz_recvfds(sp[1], buf, sizeof buf, got, 5, &n, MSG_DONTWAIT), -1);
+  assert_int_equal(errno, EMSGSIZE);
+  assert_int_equal(n, 0);
+  /* Nothing left. */
+  assert_int_equal(s6net_tlsz_recvfds(sp[1], buf, sizeof buf, got, 5, &n, MSG_DONTWAIT), -1);
+  assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+  assert_int_equal(s6net_tlsz_sendfds(sp[0], "x", 1, fds, 9), -1);
+  close(sp[0]); close(sp[1]); close(st[0]); close(st[1]); close(pp[0]); close(pp[1]);
+}
+
 static void test_fingerprint(void **state)
 {
   (void)state;
@@ -229,6 +273,7 @@ int main(void)
     cmocka_unit_test(test_zygote_hdr),
     cmocka_unit_test(test_filevar_and_digest_mix),
     cmocka_unit_test(test_digest_files),
+    cmocka_unit_test(test_sockets),
     cmocka_unit_test(test_fingerprint),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
