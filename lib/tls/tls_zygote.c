@@ -33,6 +33,7 @@
 #include <sys/prctl.h>
 #endif
 
+#ifdef __linux__
 #define POOL_MAX 256
 #define RELOAD_TRIES 3
 #define MSG_HDR 5 /* kind, pid (BE) */
@@ -277,6 +278,8 @@ static void probe_drop(void)
   while (waitpid(pid, &st, 0) < 0) if (errno != EINTR) s6net_diesys(111, "unable to wait");
   if (!WIFEXITED(st) || WEXITSTATUS(st)) _exit(111);
 }
+
+#endif
 
 int s6net_tlsz_serve(int z, s6net_tls_conf *c, char const *const *envp, int ready, unsigned int pool,
                      unsigned int tickets)

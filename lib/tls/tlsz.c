@@ -3,6 +3,7 @@
 #include "core/tai.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,7 +152,11 @@ long s6net_tlsz_recvfds(int s, void *buf, size_t cap, int *fds, unsigned int max
   struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
   ssize_t n;
   *nfds = 0;
+#ifdef MSG_CMSG_CLOEXEC
   do n = recvmsg(s, &m, flags | MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+#else
+  do n = recvmsg(s, &m, flags); while (n < 0 && errno == EINTR);
+#endif
   if (n < 0) return -1;
   int over = 0;
   for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
@@ -161,6 +166,9 @@ long s6net_tlsz_recvfds(int s, void *buf, size_t cap, int *fds, unsigned int max
     if (k > 8) k = 8;
     memcpy(tmp, CMSG_DATA(cm), k * sizeof(int));
     for (size_t i = 0; i < k; i++) {
+#ifndef MSG_CMSG_CLOEXEC
+      fcntl(tmp[i], F_SETFD, FD_CLOEXEC);
+#endif
       if (*nfds < maxfds) fds[(*nfds)++] = tmp[i];
       else { close(tmp[i]); over = 1; }
     }

@@ -49,6 +49,7 @@ static char const *sib(char const *name)
   return buf[n++];
 }
 
+#ifdef __linux__
 /* ---- the keeper ----------------------------------------------------------
  * A small process (no TLS library) forked before we become s6-tcpserver,
  * so it never holds the listening socket. It starts the zygote on zside,
@@ -207,6 +208,8 @@ static void start_zygote(args const *zargs, int zside, int cside, int verbosity)
   s6net_die(111, "s6-tlsd-io killed by signal %d", WTERMSIG(st));
 }
 
+#endif
+
 static int keys_set(char const *const *envp, char const *snilevel)
 {
   int haspair = s6net_env_get(envp, "KEYFILE") && s6net_env_get(envp, "CERTFILE");
@@ -329,6 +332,9 @@ int main(int argc, char const *const *argv)
       if (strncmp(envp[i], S6NET_TLSZ_ENV "=", sizeof S6NET_TLSZ_ENV)) env[k++] = envp[i];
     env[k++] = envbuf;
     env[k] = 0;
+#else
+    /* No zygote here (s6-tlsserver(1), CAVEATS): as with -X. */
+    (void)envp; (void)certmode; (void)alpn; (void)tickets; (void)zy;
 #endif
   }
   execve(full[0], (char *const *)full, (char *const *)env);
