@@ -10,28 +10,31 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 A=${1:-${S6NET_BASE:-}}
-B=${2:-$root/build}
+[ -z "$A" ] || A=$(cd "$A" && pwd)
+B=$(cd "${2:-$root/build}" && pwd)
 ROUNDS=${3:-9}
 N=${4:-400}
 [ -n "$A" ] || { echo "usage: $0 A-build [B-build [rounds [N]]]" >&2; exit 100; }
 LOOP=$B/helpers/tls_hsloop
 APP=$B/helpers/tls_httpd
 d=$(mktemp -d)
-pids=""
-cleanup() { for p in $pids; do kill -9 -- "-$p" 2>/dev/null || true; done; rm -rf "$d"; }
+pa="" pb="" ga="" gb=""
+cleanup() { for g in $ga $gb; do kill -KILL "-$g" 2>/dev/null || true; done; rm -rf "$d"; }
 trap cleanup EXIT INT TERM
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/k.pem" -out "$d/c.pem" \
   -subj /CN=localhost -days 2 >/dev/null 2>&1
-start() {  # build -> prints port
-  fifo=$d/port.$1
-  mkfifo "$fifo"
-  KEYFILE=$d/k.pem CERTFILE=$d/c.pem setsid "$2/bin/s6-tlsserver" -q -b 1024 -1 127.0.0.1 0 "$APP" >"$fifo" 2>/dev/null &
-  pids="$pids $!"
-  read -r port <"$fifo"
-  echo "$port"
-}
-pa=$(start a "$A")
-pb=$(start b "$B")
+# Each server is its own session (setsid) so that cleanup kills it, its
+# keeper, zygote and connections as one process group. Not in $(...):
+# the group ids must be known to this shell.
+for x in a b; do
+  mkfifo "$d/port.$x"
+  [ $x = a ] && bld=$A || bld=$B
+  KEYFILE=$d/k.pem CERTFILE=$d/c.pem setsid "$bld/bin/s6-tlsserver" -q -b 1024 -1 127.0.0.1 0 "$APP" \
+    >"$d/port.$x" 2>/dev/null &
+  [ $x = a ] && ga=$! || gb=$!
+  read -r port <"$d/port.$x"
+  [ $x = a ] && pa=$port || pb=$port
+done
 "$LOOP" -n 50 127.0.0.1 "$pa" >/dev/null
 "$LOOP" -n 50 127.0.0.1 "$pb" >/dev/null
 ra="" rb=""
