@@ -130,7 +130,7 @@ static size_t peer_string(char *buf, size_t cap, char const *const *envp)
 static size_t zygote_run(s6net_tlswrap const *w, int zfd, int const efds[4], char const *const *envp,
                          char *notif, size_t cap)
 {
-  static unsigned char req[S6NET_TLSZ_REQMAX];
+  static unsigned char req[S6NET_TLSZ_REQMAX + 1]; /* + the peer string's NUL */
   s6net_tls_conf const *c = w->c;
   if (!s6net_tlsz_check(zfd)) {
     if (c->verbosity) s6net_warn("fd %d in %s is not the TLS zygote's socket: running a fresh engine", zfd, S6NET_TLSZ_ENV);
