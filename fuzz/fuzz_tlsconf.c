@@ -1,7 +1,6 @@
 /* lib/tls parsers on hostile bytes: the handshake notification scanner,
- * the ALPN list encoder and the zygote request header. */
+ * the ALPN list encoder (the zygote request has fuzz_tlsz.c). */
 #include "tls/tlsopt.h"
-#include "tls/tlsz.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,8 +29,5 @@ int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
     while (i < wl) { if (!w[i]) abort(); i += 1 + w[i]; }
     if (i != wl) abort();
   }
-  s6net_tlsz_req r;
-  long f = s6net_tlsz_hdr_decode(data, size, &r);
-  if (f >= 0 && (size_t)f + S6NET_TLSZ_HDR != size) abort();
   return 0;
 }

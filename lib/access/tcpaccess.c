@@ -26,6 +26,7 @@
 #include "core/num.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,6 +319,11 @@ _Noreturn void s6net_tcpaccess_main(int argc, char **argv, s6net_tcpaccess_ops c
     else s6net_info("allow pid %ld ip %s port %u", (long)getpid(), ipstr, (unsigned int)port);
   }
   if (params.execlen) {
+    /* An exec rule replaces the TLS layer: it must not inherit the TLS
+     * zygote's socket (s6-tlsserver, tlsz.h). */
+    char const *z = s6net_env_get((char const *const *)environ, "S6NET_TLSD_ZYGOTE");
+    unsigned int zfd;
+    if (z && s6net_scan_uint(z, 3, 65535, &zfd) == 0) fcntl((int)zfd, F_SETFD, FD_CLOEXEC);
     char const *eargv[4] = { "execlineb", "-c", params.exec, 0 };
     s6net_exec(eargv, newenv);
     s6net_diesys(111, "unable to exec execlineb");

@@ -32,6 +32,7 @@ typedef struct {
   char const *servername;     /* client: -k (SNI and name verification) */
   char const *alpn;           /* comma-separated protocol list, or NULL */
   unsigned char prefork;      /* server: workers are forked from this process */
+  char const *peer;           /* "ip:port" of the client, for diagnostics, or NULL */
 } s6net_tls_conf;
 
 typedef struct s6net_tls_ctx s6net_tls_ctx;
@@ -43,6 +44,11 @@ void s6net_tls_conf_init(s6net_tls_conf *c, int server);
  * wiped from our buffers. On failure prints one line naming the file and
  * exits 96 (bad file), 97 (backend) or 100 (variable missing). */
 s6net_tls_ctx *s6net_tls_ctx_new(s6net_tls_conf const *c, char const *const *envp);
+/* The same without dying: NULL on failure, with the exit code
+ * s6net_tls_ctx_new would have used in *code and its one-line message
+ * (naming the file) in *msg, valid until the next call. Nothing is
+ * leaked and key material is wiped either way. */
+s6net_tls_ctx *s6net_tls_ctx_try(s6net_tls_conf const *c, char const *const *envp, int *code, char const **msg);
 
 /* If root, drop to TLS_GID / TLS_UID (exits 111 on bad values or failure). */
 void s6net_tls_drop(char const *const *envp);
@@ -85,8 +91,14 @@ void s6net_tls_forked(s6net_tls_ctx *ctx);
  * RSA blinding values of its own, computed in batches (see rsablind.h). */
 void s6net_tls_prefork(void);
 void s6net_tls_postfork(void);
+/* Session-ticket keys, held by the zygote master and inherited by its
+ * workers (tls_ticket.c). start: period in seconds, 0 = no tickets;
+ * returns 0 or -1. tick: rotate the keys if due; returns the number of
+ * milliseconds until the next rotation, or -1 if there is none. */
+int s6net_tls_tickets_start(unsigned int period);
+long s6net_tls_tickets_tick(void);
 /* Release a session / a context (a process that exits need not). */
 void s6net_tls_conn_free(s6net_tls_conn *conn);
-void s6net_tls_ctx_free(s6net_tls_ctx *ctx);
+void s6net_tls_ctx_free(s6net_tls_ctx *ctx); /* also frees ctx itself */
 
 #endif

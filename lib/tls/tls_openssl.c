@@ -10,6 +10,7 @@
 #include "core/priv.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <dirent.h>
 #include <poll.h>
@@ -69,9 +70,29 @@ static char const *ossl_reason(void)
   return buf;
 }
 
-_Noreturn static void die_ossl(int code, char const *what, char const *obj)
+/* Loading keys can fail without dying (the zygote reloading renewed
+ * files keeps its old context): the loaders record one message and a
+ * code here and return failure; s6net_tls_ctx_new dies with them. */
+static int conf_code;
+static char conf_msg[1024];
+
+static void fail(int code, char const *fmt, ...)
 {
-  s6net_die(code, "unable to %s%s%s: %s", what, obj ? " " : "", obj ? obj : "", ossl_reason());
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(conf_msg, sizeof conf_msg, fmt, ap);
+  va_end(ap);
+  conf_code = code;
+}
+
+static void fail_sys(int code, char const *what, char const *var, char const *path)
+{
+  fail(code, "unable to %s %s %s: %s", what, var, path, strerror(errno));
+}
+
+static void fail_ossl(int code, char const *what, char const *obj)
+{
+  fail(code, "unable to %s%s%s: %s", what, obj ? " " : "", obj ? obj : "", ossl_reason());
 }
 
 /* ---- reading keys and certificates ---------------------------------- */
@@ -118,35 +139,44 @@ static int no_password(char *buf, int size, int rwflag, void *u)
   return -1;
 }
 
-/* Certificate chain: leaf first. PEM may hold a chain, DER holds one. */
+/* Certificate chain: leaf first. PEM may hold a chain, DER holds one.
+ * NULL on failure (recorded). */
 static X509 *load_chain(char const *var, char const *path, STACK_OF(X509) **chain)
 {
   size_t len;
   unsigned char *buf = slurp(path, &len);
-  if (!buf) s6net_diesys(S6NET_TLS_EXIT_CONF, "unable to read %s %s", var, path);
+  if (!buf) { fail_sys(S6NET_TLS_EXIT_CONF, "read", var, path); return NULL; }
   X509 *leaf = NULL;
   *chain = sk_X509_new_null();
-  if (!*chain) die_ossl(S6NET_TLS_EXIT_SETUP, "allocate", "certificate chain");
+  if (!*chain) { free(buf); fail_ossl(S6NET_TLS_EXIT_SETUP, "allocate", "certificate chain"); return NULL; }
   ERR_clear_error();
+  int setup = 0;
   if (is_pem(buf, len)) {
     BIO *b = BIO_new_mem_buf(buf, (int)len);
-    if (!b) die_ossl(S6NET_TLS_EXIT_SETUP, "allocate", "BIO");
-    leaf = PEM_read_bio_X509_AUX(b, NULL, no_password, NULL);
-    if (leaf) {
-      X509 *x;
-      while ((x = PEM_read_bio_X509(b, NULL, no_password, NULL)))
-        if (!sk_X509_push(*chain, x)) die_ossl(S6NET_TLS_EXIT_SETUP, "allocate", "certificate chain");
-      unsigned long e = ERR_peek_last_error();
-      if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) ERR_clear_error();
-      else if (e) { X509_free(leaf); leaf = NULL; }
+    if (!b) setup = 1;
+    else {
+      leaf = PEM_read_bio_X509_AUX(b, NULL, no_password, NULL);
+      if (leaf) {
+        X509 *x;
+        while ((x = PEM_read_bio_X509(b, NULL, no_password, NULL)))
+          if (!sk_X509_push(*chain, x)) { X509_free(x); setup = 1; break; }
+        unsigned long e = ERR_peek_last_error();
+        if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) ERR_clear_error();
+        else if (e || setup) { X509_free(leaf); leaf = NULL; }
+      }
+      BIO_free(b);
     }
-    BIO_free(b);
   } else {
     unsigned char const *p = buf;
     leaf = d2i_X509(NULL, &p, (long)len);
   }
   free(buf);
-  if (!leaf) die_ossl(S6NET_TLS_EXIT_CONF, "parse certificate in", path);
+  if (!leaf) {
+    if (setup) fail_ossl(S6NET_TLS_EXIT_SETUP, "allocate", "certificate chain");
+    else fail_ossl(S6NET_TLS_EXIT_CONF, "parse certificate in", path);
+    sk_X509_pop_free(*chain, X509_free);
+    *chain = NULL;
+  }
   return leaf;
 }
 
@@ -154,36 +184,44 @@ static EVP_PKEY *load_key(char const *var, char const *path)
 {
   size_t len;
   unsigned char *buf = slurp(path, &len);
-  if (!buf) s6net_diesys(S6NET_TLS_EXIT_CONF, "unable to read %s %s", var, path);
+  if (!buf) { fail_sys(S6NET_TLS_EXIT_CONF, "read", var, path); return NULL; }
   EVP_PKEY *k = NULL;
   ERR_clear_error();
   if (is_pem(buf, len)) {
     BIO *b = BIO_new_mem_buf(buf, (int)len);
-    if (!b) die_ossl(S6NET_TLS_EXIT_SETUP, "allocate", "BIO");
-    k = PEM_read_bio_PrivateKey(b, NULL, no_password, NULL);
+    if (b) k = PEM_read_bio_PrivateKey(b, NULL, no_password, NULL);
     BIO_free(b);
   } else {
     unsigned char const *p = buf;
     k = d2i_AutoPrivateKey(NULL, &p, (long)len);
   }
   wipe_free(buf, len);
-  if (!k) die_ossl(S6NET_TLS_EXIT_CONF, "parse private key in", path);
+  if (!k) fail_ossl(S6NET_TLS_EXIT_CONF, "parse private key in", path);
   return k;
 }
 
-static void use_keypair(SSL_CTX *ctx, char const *kvar, char const *kpath, char const *cvar, char const *cpath)
+/* 0, or -1 (recorded). */
+static int use_keypair(SSL_CTX *ctx, char const *kvar, char const *kpath, char const *cvar, char const *cpath)
 {
   STACK_OF(X509) *chain;
   X509 *leaf = load_chain(cvar, cpath, &chain);
+  if (!leaf) return -1;
   EVP_PKEY *key = load_key(kvar, kpath);
+  int r = -1;
+  if (!key) goto end;
   ERR_clear_error();
-  if (!SSL_CTX_use_certificate(ctx, leaf)) die_ossl(S6NET_TLS_EXIT_CONF, "use certificate", cpath);
-  if (!SSL_CTX_use_PrivateKey(ctx, key) || !SSL_CTX_check_private_key(ctx))
-    s6net_die(S6NET_TLS_EXIT_CONF, "unable to use private key %s: it does not match certificate %s", kpath, cpath);
-  if (!SSL_CTX_set1_chain(ctx, chain)) die_ossl(S6NET_TLS_EXIT_CONF, "use certificate chain", cpath);
+  if (!SSL_CTX_use_certificate(ctx, leaf)) { fail_ossl(S6NET_TLS_EXIT_CONF, "use certificate", cpath); goto end; }
+  if (!SSL_CTX_use_PrivateKey(ctx, key) || !SSL_CTX_check_private_key(ctx)) {
+    fail(S6NET_TLS_EXIT_CONF, "unable to use private key %s: it does not match certificate %s", kpath, cpath);
+    goto end;
+  }
+  if (!SSL_CTX_set1_chain(ctx, chain)) { fail_ossl(S6NET_TLS_EXIT_CONF, "use certificate chain", cpath); goto end; }
+  r = 0;
+end:
   X509_free(leaf);
   EVP_PKEY_free(key);
   sk_X509_pop_free(chain, X509_free);
+  return r;
 }
 
 /* Add every certificate found in a PEM or DER buffer; returns the count. */
@@ -212,18 +250,20 @@ static size_t store_add_buf(X509_STORE *st, unsigned char const *buf, size_t len
 }
 
 /* CADIR takes precedence over CAFILE. CADIR holds one anchor per file (PEM
- * or DER); unlike OpenSSL's CApath, no hashed names are needed. */
-static X509_STORE *load_trust(char const *const *envp)
+ * or DER); unlike OpenSSL's CApath, no hashed names are needed. Sets *out
+ * (NULL if neither is set); -1 on failure (recorded). */
+static int load_trust(char const *const *envp, X509_STORE **out)
 {
   char const *dir = s6net_env_get(envp, "CADIR");
   char const *file = s6net_env_get(envp, "CAFILE");
-  if (!dir && !file) return NULL;
+  *out = NULL;
+  if (!dir && !file) return 0;
   X509_STORE *st = X509_STORE_new();
-  if (!st) die_ossl(S6NET_TLS_EXIT_SETUP, "allocate", "trust store");
+  if (!st) { fail_ossl(S6NET_TLS_EXIT_SETUP, "allocate", "trust store"); return -1; }
   size_t n = 0;
   if (dir) {
     DIR *d = opendir(dir);
-    if (!d) s6net_diesys(S6NET_TLS_EXIT_CONF, "unable to open CADIR %s", dir);
+    if (!d) { fail_sys(S6NET_TLS_EXIT_CONF, "open", "CADIR", dir); goto err; }
     struct dirent *de;
     size_t seen = 0;
     while ((de = readdir(d)) && seen++ < CADIR_MAX) {
@@ -237,16 +277,20 @@ static X509_STORE *load_trust(char const *const *envp)
       free(buf);
     }
     closedir(d);
-    if (!n) s6net_die(S6NET_TLS_EXIT_CONF, "unable to find any certificate in CADIR %s", dir);
+    if (!n) { fail(S6NET_TLS_EXIT_CONF, "unable to find any certificate in CADIR %s", dir); goto err; }
   } else {
     size_t len;
     unsigned char *buf = slurp(file, &len);
-    if (!buf) s6net_diesys(S6NET_TLS_EXIT_CONF, "unable to read CAFILE %s", file);
+    if (!buf) { fail_sys(S6NET_TLS_EXIT_CONF, "read", "CAFILE", file); goto err; }
     n = store_add_buf(st, buf, len);
     free(buf);
-    if (!n) s6net_die(S6NET_TLS_EXIT_CONF, "unable to find any certificate in CAFILE %s", file);
+    if (!n) { fail(S6NET_TLS_EXIT_CONF, "unable to find any certificate in CAFILE %s", file); goto err; }
   }
-  return st;
+  *out = st;
+  return 0;
+err:
+  X509_STORE_free(st);
+  return -1;
 }
 
 /* ---- context set-up ------------------------------------------------- */
@@ -279,7 +323,7 @@ static int sni_cb(SSL *ssl, int *al, void *arg);
 static SSL_CTX *ctx_make(s6net_tls_ctx *t, s6net_tls_conf const *c, X509_STORE *store)
 {
   SSL_CTX *ctx = SSL_CTX_new(c->server ? TLS_server_method() : TLS_client_method());
-  if (!ctx) die_ossl(S6NET_TLS_EXIT_SETUP, "create", "TLS context");
+  if (!ctx) { fail_ossl(S6NET_TLS_EXIT_SETUP, "create", "TLS context"); return NULL; }
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   /* Read what the socket holds, not one record header then one record
    * body: a handshake flight or a run of full-size records then takes one
@@ -302,8 +346,11 @@ static SSL_CTX *ctx_make(s6net_tls_ctx *t, s6net_tls_conf const *c, X509_STORE *
     char const *l13 = aes
       ? "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
       : "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384";
-    if (!SSL_CTX_set_cipher_list(ctx, l12) || !SSL_CTX_set_ciphersuites(ctx, l13))
-      die_ossl(S6NET_TLS_EXIT_SETUP, "set", "cipher preference");
+    if (!SSL_CTX_set_cipher_list(ctx, l12) || !SSL_CTX_set_ciphersuites(ctx, l13)) {
+      fail_ossl(S6NET_TLS_EXIT_SETUP, "set", "cipher preference");
+      SSL_CTX_free(ctx);
+      return NULL;
+    }
     if (c->clientcert) {
       int mode = SSL_VERIFY_PEER;
       if (c->clientcert == S6NET_TLS_CERT_REQUIRED) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
@@ -314,8 +361,11 @@ static SSL_CTX *ctx_make(s6net_tls_ctx *t, s6net_tls_conf const *c, X509_STORE *
     SSL_CTX_set_tlsext_servername_arg(ctx, t);
   } else {
     SSL_CTX_set_verify(ctx, c->noverify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
-    if (t->alpnlen && SSL_CTX_set_alpn_protos(ctx, t->alpn, (unsigned int)t->alpnlen))
-      die_ossl(S6NET_TLS_EXIT_SETUP, "set", "ALPN protocols");
+    if (t->alpnlen && SSL_CTX_set_alpn_protos(ctx, t->alpn, (unsigned int)t->alpnlen)) {
+      fail_ossl(S6NET_TLS_EXIT_SETUP, "set", "ALPN protocols");
+      SSL_CTX_free(ctx);
+      return NULL;
+    }
   }
   if (store) SSL_CTX_set1_cert_store(ctx, store);
   return ctx;
@@ -345,7 +395,7 @@ static int sni_cb(SSL *ssl, int *al, void *arg)
   return SSL_TLSEXT_ERR_OK;
 }
 
-static void load_sni(s6net_tls_ctx *t, s6net_tls_conf const *c, X509_STORE *store, char const *const *envp)
+static int load_sni(s6net_tls_ctx *t, s6net_tls_conf const *c, X509_STORE *store, char const *const *envp)
 {
   for (char const *const *e = envp; *e; e++) {
     if (strncmp(*e, "KEYFILE:", 8)) continue;
@@ -354,24 +404,28 @@ static void load_sni(s6net_tls_ctx *t, s6net_tls_conf const *c, X509_STORE *stor
     size_t nlen = (size_t)(eq - (*e + 8));
     if (!nlen) continue;
     char name[300], cvar[320], kvar[320];
-    if (nlen >= sizeof name) s6net_die(100, "server name too long in %.40s...", *e);
+    if (nlen >= sizeof name) { fail(100, "server name too long in %.40s...", *e); return -1; }
     memcpy(name, *e + 8, nlen);
     name[nlen] = 0;
     /* "*.com" would cover a whole top-level domain: refused by design. */
-    if (name[0] == '*' && (name[1] != '.' || !strchr(name + 2, '.') || strchr(name + 1, '*')))
-      s6net_die(100, "invalid wildcard server name: %s", name);
+    if (name[0] == '*' && (name[1] != '.' || !strchr(name + 2, '.') || strchr(name + 1, '*'))) {
+      fail(100, "invalid wildcard server name: %s", name);
+      return -1;
+    }
     snprintf(kvar, sizeof kvar, "KEYFILE:%s", name);
     snprintf(cvar, sizeof cvar, "CERTFILE:%s", name);
     char const *cpath = s6net_env_get(envp, cvar);
-    if (!cpath) s6net_die(100, "%s is set but %s is not", kvar, cvar);
-    if (t->nsni >= SNI_MAX) s6net_die(100, "too many KEYFILE:x variables (max %d)", SNI_MAX);
+    if (!cpath) { fail(100, "%s is set but %s is not", kvar, cvar); return -1; }
+    if (t->nsni >= SNI_MAX) { fail(100, "too many KEYFILE:x variables (max %d)", SNI_MAX); return -1; }
     SSL_CTX *ctx = ctx_make(t, c, store);
-    use_keypair(ctx, kvar, eq + 1, cvar, cpath);
+    if (!ctx) return -1;
+    if (use_keypair(ctx, kvar, eq + 1, cvar, cpath) < 0) { SSL_CTX_free(ctx); return -1; }
     for (char *p = name; *p; p++) if (*p >= 'A' && *p <= 'Z') *p += 32;
     t->sni[t->nsni].name = strdup(name);
-    if (!t->sni[t->nsni].name) s6net_diesys(111, "unable to allocate");
+    if (!t->sni[t->nsni].name) { SSL_CTX_free(ctx); fail(111, "unable to allocate: %s", strerror(errno)); return -1; }
     t->sni[t->nsni++].ctx = ctx;
   }
+  return 0;
 }
 
 /* A context whose workers are forked: its RSA key, if any, gets blinding
@@ -388,40 +442,60 @@ static void blind_keys(SSL_CTX *ctx)
   ERR_clear_error();
 }
 
-s6net_tls_ctx *s6net_tls_ctx_new(s6net_tls_conf const *c, char const *const *envp)
+s6net_tls_ctx *s6net_tls_ctx_try(s6net_tls_conf const *c, char const *const *envp, int *code, char const **msg)
 {
-  static s6net_tls_ctx tbuf;
-  s6net_tls_ctx *t = &tbuf;
-  memset(t, 0, sizeof *t);
+  s6net_tls_ctx *t = calloc(1, sizeof *t);
+  X509_STORE *store = NULL;
+  conf_code = 0;
+  conf_msg[0] = 0;
+  if (!t) { fail(111, "unable to allocate: %s", strerror(errno)); goto err; }
   if (c->alpn && *c->alpn) {
     long l = s6net_tls_alpn_wire(t->alpn, sizeof t->alpn, c->alpn);
-    if (l < 0) s6net_die(100, "invalid ALPN protocol list: %s", c->alpn);
+    if (l < 0) { fail(100, "invalid ALPN protocol list: %s", c->alpn); goto err; }
     t->alpnlen = (size_t)l;
   }
-  X509_STORE *store = NULL;
   int needtrust = c->server ? c->clientcert != S6NET_TLS_CERT_NONE : !c->noverify;
   if (needtrust) {
-    store = load_trust(envp);
-    if (!store) s6net_die(100, "CADIR or CAFILE must be set");
+    if (load_trust(envp, &store) < 0) goto err;
+    if (!store) { fail(100, "CADIR or CAFILE must be set"); goto err; }
   }
   t->def = ctx_make(t, c, store);
+  if (!t->def) goto err;
   char const *k = s6net_env_get(envp, "KEYFILE");
   char const *cf = s6net_env_get(envp, "CERTFILE");
   if (c->server) {
-    if (c->snilevel) load_sni(t, c, store, envp);
+    if (c->snilevel && load_sni(t, c, store, envp) < 0) goto err;
     if (c->snilevel < 2) {
-      if (k && cf) { use_keypair(t->def, "KEYFILE", k, "CERTFILE", cf); t->hasdefault = 1; }
-      else if (!c->snilevel || !t->nsni) s6net_die(100, "KEYFILE and CERTFILE must be set");
-    } else if (!t->nsni) s6net_die(100, "no KEYFILE:x / CERTFILE:x variables with -k %u", c->snilevel);
+      if (k && cf) {
+        if (use_keypair(t->def, "KEYFILE", k, "CERTFILE", cf) < 0) goto err;
+        t->hasdefault = 1;
+      } else if (!c->snilevel || !t->nsni) { fail(100, "KEYFILE and CERTFILE must be set"); goto err; }
+    } else if (!t->nsni) { fail(100, "no KEYFILE:x / CERTFILE:x variables with -k %u", c->snilevel); goto err; }
   } else if (c->clientcert) {
-    if (!k || !cf) s6net_die(100, "KEYFILE and CERTFILE must be set with -y");
-    use_keypair(t->def, "KEYFILE", k, "CERTFILE", cf);
+    if (!k || !cf) { fail(100, "KEYFILE and CERTFILE must be set with -y"); goto err; }
+    if (use_keypair(t->def, "KEYFILE", k, "CERTFILE", cf) < 0) goto err;
   }
   if (store) X509_STORE_free(store);
   if (c->server && c->prefork) {
     blind_keys(t->def);
     for (size_t i = 0; i < t->nsni; i++) blind_keys(t->sni[i].ctx);
   }
+  return t;
+err:
+  if (store) X509_STORE_free(store);
+  if (t) s6net_tls_ctx_free(t);
+  ERR_clear_error();
+  *code = conf_code ? conf_code : 111;
+  *msg = conf_msg;
+  return NULL;
+}
+
+s6net_tls_ctx *s6net_tls_ctx_new(s6net_tls_conf const *c, char const *const *envp)
+{
+  int code;
+  char const *msg;
+  s6net_tls_ctx *t = s6net_tls_ctx_try(c, envp, &code, &msg);
+  if (!t) s6net_die(code, "%s", msg);
   return t;
 }
 
@@ -548,8 +622,8 @@ void s6net_tls_drop(char const *const *envp)
     uid = (uid_t)u;
   }
   if (uid == (uid_t)-1 && gid == (gid_t)-1) return;
-  gid_t g = gid;
-  if (s6net_priv_drop(uid, gid, gid != (gid_t)-1 ? &g : NULL, gid != (gid_t)-1 ? 1 : (size_t)-1) < 0)
+  /* No supplementary group survives, whatever root had. */
+  if (s6net_priv_drop(uid, gid, NULL, 0) < 0)
     s6net_diesys(111, "unable to drop privileges to TLS_UID/TLS_GID");
 }
 
@@ -908,7 +982,7 @@ void s6net_tls_ctx_free(s6net_tls_ctx *t)
     SSL_CTX_free(t->sni[i].ctx);
     free(t->sni[i].name);
   }
-  t->nsni = 0;
+  if (t->spare) SSL_free(t->spare);
   if (t->def) SSL_CTX_free(t->def);
-  t->def = 0;
+  free(t);
 }

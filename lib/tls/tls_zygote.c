@@ -1,11 +1,21 @@
 /* The zygote: a long-lived engine that has already paid for library
- * start-up and key loading, and forks one isolated process per
- * connection. The parent never touches connection data: it receives the
- * four fds, forks, and closes its copies. */
+ * start-up and key loading, and hands each connection to one isolated
+ * process. See tlsz.h for the protocol.
+ *
+ * The master keeps the super-server's ids (it must be able to re-read
+ * renewed keys) and never touches connection data: it forks workers,
+ * reaps them and reloads the keys. Each worker drops to TLS_UID/TLS_GID
+ * right after fork, while idle, then waits for one request on the shared
+ * socket, takes it, tells the master (which forks a replacement) and
+ * serves that one connection. A request whose files changed since the
+ * worker's keys were loaded goes back to the master, which reloads them
+ * (or keeps the old ones if the new files are bad) and forks a worker of
+ * the new generation for it. */
 #include "tls/tlsz.h"
 #include "tls/tls.h"
 #include "core/diag.h"
 #include "core/fd.h"
+#include "core/tai.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,187 +25,346 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
+#include <sys/wait.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
 
-static void close_fds(int const *fds, size_t n)
+#ifdef __linux__
+#define POOL_MAX 256
+#define RELOAD_TRIES 3
+#define MSG_HDR 5 /* kind, pid (BE) */
+
+static s6net_tls_conf const *conf;
+static char const *const *env;
+static char fp[S6NET_TLSZ_FPMAX];
+static size_t fplen;
+static unsigned char msg[MSG_HDR + S6NET_TLSZ_REQMAX];
+static int zfd = -1, wmaster = -1, wworker = -1, readyfd = -1;
+static int sigp[2] = { -1, -1 };
+static pid_t idle[POOL_MAX];
+static unsigned int nidle;
+
+static void close_fds(int const *fds, unsigned int n)
 {
-  for (size_t i = 0; i < n; i++) if (fds[i] >= 0) close(fds[i]);
+  for (unsigned int i = 0; i < n; i++) if (fds[i] >= 0) close(fds[i]);
 }
 
-/* Reads one request. Returns the fingerprint length, -1 if bad (all
- * received fds closed). */
-static long recv_req(int s, unsigned char *buf, size_t cap, s6net_tlsz_req *r, int fds[4])
+static long long now_ms(void)
 {
-  union { char buf[CMSG_SPACE(8 * sizeof(int))]; struct cmsghdr align; } u;
-  struct iovec iov = { buf, cap };
-  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-  ssize_t n;
-  do n = recvmsg(s, &m, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
-  int got = 0;
-  for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); n >= 0 && cm; cm = CMSG_NXTHDR(&m, cm)) {
-    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
-    size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    int tmp[8];
-    if (k > 8) k = 8;
-    memcpy(tmp, CMSG_DATA(cm), k * sizeof(int));
-    for (size_t i = 0; i < k; i++) {
-      if (got < 4) fds[got++] = tmp[i];
-      else close(tmp[i]);
-    }
-  }
-  long fplen = n < 0 || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? -1
-             : s6net_tlsz_hdr_decode(buf, (size_t)n, r);
-  if (fplen < 0 || got != 4) {
-    close_fds(fds, (size_t)got);
-    return -1;
-  }
-  return fplen;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-_Noreturn static void child(int s, s6net_tls_ctx *ctx, s6net_tls_conf const *base, s6net_tlsz_req const *r, int const fds[4])
+/* ---- workers --------------------------------------------------------- */
+
+/* The first thing a forked worker does: keep only what a worker needs,
+ * then drop privileges, off the connection path. */
+static void worker_init(s6net_tls_ctx *ctx)
 {
-  s6net_tls_conf c = *base;
+  struct sigaction sa = { .sa_handler = SIG_DFL };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGCHLD, &sa, 0);
+  if (wmaster >= 0) close(wmaster);
+  if (readyfd >= 0) close(readyfd);
+  close(sigp[0]); close(sigp[1]);
+  s6net_tls_forked(ctx);
+  s6net_tls_drop(env);
+#ifdef __linux__
+  prctl(PR_SET_DUMPABLE, 0);
+#endif
+}
+
+static void tell_master(char kind, void const *extra, size_t len, int const *fds, unsigned int nfds)
+{
+  unsigned char *m = msg;
+  m[0] = (unsigned char)kind;
+  s6net_u32_pack_be(m + 1, (uint32_t)getpid());
+  if (len) memmove(m + MSG_HDR, extra, len);
+  (void)s6net_tlsz_sendfds(wworker, m, MSG_HDR + len, fds, nfds);
+}
+
+/* Serve the connection of a valid request; the worker is alone with it. */
+_Noreturn static void serve(s6net_tls_ctx *ctx, s6net_tlsz_req const *r, char const *peer, int const fds[5])
+{
+  static char peerbuf[S6NET_TLSZ_PEERMAX + 1];
+  s6net_tls_conf c = *conf;
   c.closenotify = r->closenotify;
   c.strict = r->strict;
   c.kimeout = r->kimeout;
   c.verbosity = r->verbosity;
+  memcpy(peerbuf, peer, r->peerlen);
+  peerbuf[r->peerlen] = 0;
+  c.peer = r->peerlen ? peerbuf : 0;
+  /* Past this byte the sender no longer runs an engine of its own. */
+  if (write(fds[4], "T", 1) != 1) _exit(0);
   s6net_tls_conn *conn;
   int e = s6net_tls_handshake(ctx, &c, fds[0], fds[1], &conn);
   if (e) {
-    unsigned char msg[2] = { '!', (unsigned char)e };
-    (void)!write(s, msg, 2);
+    unsigned char m[2] = { '!', (unsigned char)e };
+    (void)!write(fds[4], m, 2);
     _exit(e);
   }
-  if (s6net_tls_notify(conn, &c, s) < 0) {
+  if (s6net_tls_notify(conn, &c, fds[4]) < 0) {
     s6net_warnsys("unable to write handshake notification");
     _exit(111);
   }
-  close(s);
+  close(fds[4]);
   _exit(s6net_tls_relay(conn, &c, fds[2], fds[3]));
 }
 
-/* One pre-forked worker: waits in accept() on the shared socket, tells
- * the master it is taken, then serves that one connection and exits.
- * Forking ahead of time takes fork() out of the connection's path while
- * keeping one process per connection. */
-_Noreturn static void worker(pid_t master, int l, int busy, uid_t owner, s6net_tls_ctx *ctx, s6net_tls_conf const *c,
-                             char const *fp, size_t fplen, unsigned char *req, size_t reqcap)
+/* A pre-forked worker: waits for one request it can serve. Garbage is
+ * dropped and the worker goes on waiting, so that nothing is forked for
+ * it; a request for other keys is answered '?'. */
+_Noreturn static void worker(s6net_tls_ctx *ctx, uint64_t digest, long life)
 {
-  signal(SIGCHLD, SIG_DFL);
-  /* Idle workers go with the master; a busy one finishes its connection.
-   * (The master may be gone already: then we were reparented, to init or
-   * to a subreaper.) */
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != master) _exit(0);
-  int s;
+  static unsigned char req[S6NET_TLSZ_REQMAX];
+  worker_init(ctx);
+  long long deadline = life >= 0 ? now_ms() + life : -1;
   for (;;) {
-    s = accept4(l, 0, 0, SOCK_CLOEXEC);
-    if (s >= 0) break;
-    if (errno == EINTR || errno == ECONNABORTED) continue;
-    (void)!write(busy, "x", 1);
-    s6net_diesys(111, "unable to accept");
+    struct pollfd p[2] = { { .fd = zfd, .events = POLLIN }, { .fd = wworker, .events = POLLIN } };
+    int timeout = -1;
+    if (deadline >= 0) {
+      long long left = deadline - now_ms();
+      timeout = left < 0 ? 0 : left > 86400000 ? 86400000 : (int)left;
+    }
+    int n = poll(p, 2, timeout);
+    if (n < 0 && errno != EINTR) { s6net_warnsys("unable to poll"); _exit(111); }
+    /* The master is gone: leave the requests to whoever replaces it. */
+    if (p[1].revents) _exit(0);
+    if (!n) { tell_master('E', 0, 0, 0, 0); _exit(0); }
+    if (n < 0 || !(p[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    int fds[S6NET_TLSZ_NFDS];
+    unsigned int nf;
+    long len = s6net_tlsz_recvfds(zfd, req, sizeof req, fds, S6NET_TLSZ_NFDS, &nf, MSG_DONTWAIT);
+    if (len < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue; /* another worker got it */
+      if (errno != EMSGSIZE) { s6net_warnsys("unable to receive a request"); _exit(111); }
+    }
+    s6net_tlsz_req r;
+    if (len < 0 || !len || nf != S6NET_TLSZ_NFDS || s6net_tlsz_hdr_decode(req, (size_t)len, &r) < 0) {
+      if (!len && !nf && p[0].revents & POLLHUP) _exit(0); /* every sender is gone */
+      close_fds(fds, nf);
+      if (conf->verbosity >= 2) s6net_warn("refused a malformed request (%ld bytes, %u fds)", len, nf);
+      continue;
+    }
+    if (r.fplen != fplen || memcmp(req + S6NET_TLSZ_HDR, fp, fplen)) {
+      /* Never blocks, whatever the sender passed as its reply fd. */
+      (void)!send(fds[4], "?", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+      close_fds(fds, nf);
+      continue;
+    }
+    if (r.digest != digest) {
+      /* The files changed since our keys were read: the master reloads
+       * them and serves this one with a worker of the new keys. */
+      tell_master('F', req, (size_t)len, fds, nf);
+      _exit(0);
+    }
+    tell_master('T', 0, 0, 0, 0);
+    close(zfd);
+    close(wworker);
+    serve(ctx, &r, (char const *)req + S6NET_TLSZ_HDR + fplen, fds);
   }
-  prctl(PR_SET_PDEATHSIG, 0);
-  (void)!write(busy, "x", 1);
-  close(busy);
-  close(l);
-  struct ucred cr;
-  socklen_t crl = sizeof cr;
-  if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &crl) < 0 || (cr.uid != 0 && cr.uid != owner)) _exit(0);
-  /* A client that connects and sends nothing must not hold a worker. */
-  struct timeval tv = { 2, 0 };
-  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  s6net_tlsz_req r;
-  int fds[4] = { -1, -1, -1, -1 };
-  long n = recv_req(s, req, reqcap, &r, fds);
-  if (n < 0) _exit(0);
-  if ((size_t)n != fplen || memcmp(req + S6NET_TLSZ_HDR, fp, fplen)) {
-    (void)!write(s, "?", 1);
-    _exit(0);
-  }
-  tv.tv_sec = 0;
-  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  child(s, ctx, c, &r, fds);
 }
 
-int s6net_tlsz_serve(char const *name, s6net_tls_conf *c, char const *const *envp, int readyfd, unsigned int pool)
+/* ---- the master --------------------------------------------------------- */
+
+static void on_sigchld(int sig)
+{
+  int e = errno;
+  (void)sig;
+  (void)!write(sigp[1], "", 1);
+  errno = e;
+}
+
+static int idle_remove(pid_t pid)
+{
+  for (unsigned int i = 0; i < nidle; i++)
+    if (idle[i] == pid) { idle[i] = idle[--nidle]; return 1; }
+  return 0;
+}
+
+/* Reload the keys; a file changing while it is read is retried. On
+ * failure, the old context stays and the new state of the files is
+ * accepted for it: one warning per state. */
+static void reload(s6net_tls_ctx **ctx, uint64_t *digest)
+{
+  for (unsigned int i = 0;; i++) {
+    uint64_t d0 = s6net_tlsz_digest(fp, fplen);
+    if (d0 == *digest) return;
+    int code;
+    char const *why;
+    /* Renewed RSA keys keep OpenSSL's own blinding: the zygote's blinding
+     * slots hold the keys of the start (and go away with tls_rsablind.c). */
+    s6net_tls_conf c = *conf;
+    c.prefork = 0;
+    s6net_tls_ctx *t = s6net_tls_ctx_try(&c, env, &code, &why);
+    uint64_t d1 = s6net_tlsz_digest(fp, fplen);
+    if (d1 != d0 && i + 1 < RELOAD_TRIES) {
+      if (t) s6net_tls_ctx_free(t);
+      continue;
+    }
+    if (t) {
+      s6net_tls_ctx_free(*ctx);
+      *ctx = t;
+      if (conf->verbosity >= 2) s6net_info("loaded renewed keys");
+    } else
+      s6net_warn("keeping the previous keys: %s", why);
+    /* If the files moved while being read, d0 stays unlike what the next
+     * s6-tlsd sees, which brings us back here. */
+    *digest = d0;
+    return;
+  }
+}
+
+static pid_t fork_worker(s6net_tls_ctx *ctx, uint64_t digest, long life, int const *fds, s6net_tlsz_req const *r,
+                         unsigned char const *req)
+{
+  s6net_tls_prefork();
+  pid_t pid = fork();
+  if (pid) s6net_tls_postfork();
+  if (pid) return pid;
+  if (!fds) worker(ctx, digest, life);
+  worker_init(ctx);
+  close(zfd);
+  close(wworker);
+  serve(ctx, r, (char const *)req + S6NET_TLSZ_HDR + r->fplen, fds);
+}
+
+/* A request sent back by a worker of older keys. */
+static void forwarded(s6net_tls_ctx **ctx, uint64_t *digest, unsigned char const *req, size_t len, int const *fds,
+                      unsigned int nf)
+{
+  s6net_tlsz_req r;
+  if (nf != S6NET_TLSZ_NFDS || s6net_tlsz_hdr_decode(req, len, &r) < 0) { close_fds(fds, nf); return; }
+  reload(ctx, digest);
+  if (fork_worker(*ctx, *digest, -1, fds, &r, req) < 0) {
+    s6net_warnsys("unable to fork");
+    (void)!write(fds[4], "?", 1);
+  }
+  close_fds(fds, nf);
+}
+
+/* Read what the workers said: taken, expired, or a request to serve
+ * with renewed keys. */
+static void drain(s6net_tls_ctx **ctx, uint64_t *digest, unsigned int *streak)
+{
+  for (unsigned int k = 0; k < 2 * POOL_MAX; k++) {
+    int fds[S6NET_TLSZ_NFDS];
+    unsigned int nf;
+    long len = s6net_tlsz_recvfds(wmaster, msg, sizeof msg, fds, S6NET_TLSZ_NFDS, &nf, MSG_DONTWAIT);
+    if (len < 0 && errno != EMSGSIZE) return;
+    if (len < MSG_HDR) { close_fds(fds, nf); continue; }
+    pid_t pid = (pid_t)s6net_u32_unpack_be(msg + 1);
+    if (!idle_remove(pid)) { close_fds(fds, nf); continue; }
+    if (msg[0] == 'T') *streak = 0;
+    else if (msg[0] == 'F') forwarded(ctx, digest, msg + MSG_HDR, (size_t)len - MSG_HDR, fds, nf);
+    else close_fds(fds, nf);
+  }
+}
+
+/* Before serving: the ids in TLS_UID/TLS_GID must work, or every worker
+ * would die at birth. */
+static void probe_drop(void)
+{
+  pid_t pid = fork();
+  if (pid < 0) s6net_diesys(111, "unable to fork");
+  if (!pid) { s6net_tls_drop(env); _exit(0); }
+  int st;
+  while (waitpid(pid, &st, 0) < 0) if (errno != EINTR) s6net_diesys(111, "unable to wait");
+  if (!WIFEXITED(st) || WEXITSTATUS(st)) _exit(111);
+}
+
+#endif
+
+int s6net_tlsz_serve(int z, s6net_tls_conf *c, char const *const *envp, int ready, unsigned int pool,
+                     unsigned int tickets)
 {
 #ifdef __linux__
-  static unsigned char req[S6NET_TLSZ_HDR + S6NET_TLSZ_FPMAX];
-  static char fp[S6NET_TLSZ_FPMAX];
   pid_t parent = getppid();
-  /* The zygote lives exactly as long as the super-server that started it. */
+  /* The zygote lives exactly as long as the keeper that started it. */
   if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) s6net_diesys(111, "unable to set parent death signal");
   if (getppid() != parent) return 0;
-  size_t fplen = s6net_tlsz_fingerprint(fp, sizeof fp, c->clientcert, c->snilevel, c->alpn, envp);
+  zfd = z;
+  readyfd = ready;
+  conf = c;
+  env = envp;
+  if (!s6net_tlsz_check(zfd)) s6net_die(100, "fd %d is not a UNIX seqpacket socket of ours", zfd);
+  if (fcntl(zfd, F_SETFD, FD_CLOEXEC) < 0) s6net_diesys(111, "unable to set close-on-exec");
+  fplen = s6net_tlsz_fingerprint(fp, sizeof fp, c->clientcert, c->snilevel, c->alpn, envp);
   if (!fplen) s6net_die(100, "too many or too long key variables");
   c->prefork = 1;
+  if (s6net_tls_tickets_start(tickets) < 0) s6net_diesys(111, "unable to set up session tickets");
+  uint64_t digest = s6net_tlsz_digest(fp, fplen);
   s6net_tls_ctx *ctx = s6net_tls_ctx_new(c, envp);
-  struct sockaddr_un sa;
-  socklen_t salen = s6net_tlsz_addr(&sa, name);
-  if (!salen) s6net_die(100, "invalid zygote name");
-  int l = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (l < 0) s6net_diesys(111, "unable to create socket");
-  if (bind(l, (struct sockaddr *)&sa, salen) < 0) s6net_diesys(111, "unable to bind zygote socket");
-  if (listen(l, 1024) < 0) s6net_diesys(111, "unable to listen");
-  int busy[2];
-  if (pipe2(busy, O_CLOEXEC) < 0) s6net_diesys(111, "unable to create pipe");
-  uid_t owner = getuid();
-  s6net_tls_drop(envp);
-  /* Changing user ids clears the parent-death signal: set it again, and
-   * see whether the parent went away in between. */
-  if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) s6net_diesys(111, "unable to set parent death signal");
-  if (getppid() != parent) return 0;
+  probe_drop();
   s6net_tls_warmup(ctx, c);
 #ifdef __GLIBC__
   /* Give back and coalesce what the warm-up freed: otherwise every worker
    * starts by consolidating those free chunks, copying the pages. */
   malloc_trim(0);
 #endif
-  struct sigaction sig = { .sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT };
-  sigemptyset(&sig.sa_mask);
-  sigaction(SIGCHLD, &sig, 0); /* workers are reaped by the kernel */
+  int w[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, w) < 0) s6net_diesys(111, "unable to create socketpair");
+  wmaster = w[0];
+  wworker = w[1];
+  if (pipe2(sigp, O_CLOEXEC | O_NONBLOCK) < 0) s6net_diesys(111, "unable to create pipe");
+  struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_RESTART };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGCHLD, &sa, 0);
   signal(SIGPIPE, SIG_IGN);
   if (!pool) pool = 1;
-  pid_t self = getpid();
-  unsigned int idle = 0;
-  int ready = readyfd;
+  if (pool > POOL_MAX) pool = POOL_MAX;
+  unsigned int streak = 0;
+  long long holdoff = 0;
   for (;;) {
-    while (idle < pool) {
-      s6net_tls_prefork();
-      pid_t pid = fork();
-      if (pid) s6net_tls_postfork();
-      if (!pid) {
-        s6net_tls_forked(ctx);
-        close(busy[0]);
-        worker(self, l, busy[1], owner, ctx, c, fp, fplen, req, sizeof req);
+    long life = s6net_tls_tickets_tick();
+    long long t = now_ms();
+    int retry = -1;
+    if (t >= holdoff) {
+      while (nidle < pool) {
+        pid_t pid = fork_worker(ctx, digest, life, 0, 0, 0);
+        if (pid < 0) { s6net_warnsys("unable to fork"); retry = 100; break; }
+        idle[nidle++] = pid;
       }
-      if (pid < 0) { s6net_warnsys("unable to fork"); break; }
-      idle++;
+    } else if (nidle < pool) retry = (int)(holdoff - t);
+    if (readyfd >= 0) {
+      if (s6net_write_all(readyfd, "\n", 1) < 0) s6net_diesys(111, "unable to signal readiness");
+      close(readyfd);
+      readyfd = -1;
     }
-    if (ready >= 0) {
-      if (s6net_write_all(ready, "\n", 1) < 0) s6net_diesys(111, "unable to signal readiness");
-      close(ready);
-      ready = -1;
+    long to = retry;
+    if (life >= 0 && (to < 0 || life < to)) to = life;
+    if (to > 86400000) to = 86400000;
+    struct pollfd p[2] = { { .fd = sigp[0], .events = POLLIN }, { .fd = wmaster, .events = POLLIN } };
+    int n = poll(p, 2, (int)to);
+    if (n < 0 && errno != EINTR) s6net_diesys(111, "unable to poll");
+    if (n <= 0) continue;
+    if (p[1].revents) drain(&ctx, &digest, &streak);
+    if (p[0].revents) {
+      char buf[64];
+      while (read(sigp[0], buf, sizeof buf) > 0) ;
+      int st;
+      pid_t pid;
+      while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        /* A worker says it is taken before it can exit: read what it
+         * said before deciding that it died idle. */
+        for (unsigned int i = 0; i < nidle; i++)
+          if (idle[i] == pid) { drain(&ctx, &digest, &streak); break; }
+        if (!idle_remove(pid)) continue;
+        /* An idle worker died without taking anything (killed, or its
+         * drop failed): replace it, but not in a tight loop. */
+        if (conf->verbosity >= 2) s6net_warn("idle worker %ld died", (long)pid);
+        if (++streak > pool) holdoff = now_ms() + 1000;
+      }
     }
-    char buf[64];
-    struct pollfd p = { .fd = busy[0], .events = POLLIN };
-    /* If fork failed, retry after a while rather than spin. */
-    int r = poll(&p, 1, idle < pool ? 100 : -1);
-    if (r < 0 && errno != EINTR) s6net_diesys(111, "unable to poll");
-    if (r <= 0) continue;
-    ssize_t n = read(busy[0], buf, sizeof buf);
-    if (n < 0 && errno != EINTR && errno != EAGAIN) s6net_diesys(111, "unable to read from workers");
-    if (n > 0) idle = (size_t)n >= idle ? 0 : idle - (unsigned int)n;
   }
 #else
-  (void)name; (void)c; (void)envp; (void)readyfd; (void)pool;
-  s6net_die(100, "the zygote needs Linux abstract UNIX sockets");
+  (void)z; (void)c; (void)envp; (void)ready; (void)pool; (void)tickets;
+  s6net_die(100, "the zygote needs Linux");
 #endif
 }

@@ -1,6 +1,8 @@
 #include "tls/tlsopt.h"
 
 #include "tls/tls.h"
+#include "core/diag.h"
+#include "core/env.h"
 
 #include <string.h>
 
@@ -87,4 +89,10 @@ long s6net_tls_alpn_wire(unsigned char *out, size_t cap, char const *list)
     list = end + 1;
   }
   return (long)n;
+}
+
+void s6net_tls_ids_check(char const *const *envp)
+{
+  if (s6net_env_get(envp, "TLS_UID") && !s6net_env_get(envp, "TLS_GID"))
+    s6net_die(100, "TLS_UID is set but TLS_GID is not");
 }

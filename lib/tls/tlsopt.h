@@ -26,6 +26,11 @@ int s6net_sgetopt_next(s6net_sgetopt *g, int argc, char const *const *argv, char
  * CERTFILE:x, TLS_UID, TLS_GID)? */
 int s6net_tls_is_keyvar(char const *entry);
 
+/* Before any key is loaded: TLS_UID without TLS_GID would leave the engine
+ * in group 0 (and root's supplementary groups), so it is refused. Dies
+ * with exit 100 and one line; returns otherwise. */
+void s6net_tls_ids_check(char const *const *envp);
+
 /* The handshake notification: "KEY=value\0" ... "\0". Returns the length
  * of a complete block (including the final NUL), 0 if more bytes are
  * needed, -1 if the bytes cannot be a notification (an entry without '=',

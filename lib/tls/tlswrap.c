@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #define NOTIF_MAX 8192
@@ -100,6 +101,77 @@ static size_t read_notif(int fd, char *buf, size_t cap)
   }
 }
 
+/* $S6NET_TLSD_ZYGOTE names an inherited fd: mark it close-on-exec at
+ * once, so that neither a fresh engine nor the application ever holds
+ * it. -1 if unset, malformed, a standard fd or not open. */
+static int zygote_fd(char const *const *envp)
+{
+  char const *s = s6net_env_get(envp, S6NET_TLSZ_ENV);
+  unsigned int fd;
+  if (!s || s6net_scan_uint(s, 3, 65535, &fd) < 0) return -1;
+  if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0) return -1;
+  return (int)fd;
+}
+
+/* "ip:port" of the client, for the engine's diagnostics; 0 if unknown. */
+static size_t peer_string(char *buf, size_t cap, char const *const *envp)
+{
+  char const *ip = s6net_env_get(envp, "TCPREMOTEIP"), *port = s6net_env_get(envp, "TCPREMOTEPORT");
+  if (!ip || !port) return 0;
+  int n = snprintf(buf, cap, "%s:%s", ip, port);
+  if (n < 0 || (size_t)n >= cap) return 0;
+  for (int i = 0; i < n; i++) if ((unsigned char)buf[i] < 0x21 || (unsigned char)buf[i] > 0x7e) return 0;
+  return (size_t)n;
+}
+
+/* Hand the connection to the zygote behind zfd. Returns the notification
+ * length, or 0 if we must run an engine of our own (nothing was touched).
+ * Exits if the zygote's worker took the connection and failed. */
+static size_t zygote_run(s6net_tlswrap const *w, int zfd, int const efds[4], char const *const *envp,
+                         char *notif, size_t cap)
+{
+  static unsigned char req[S6NET_TLSZ_REQMAX + 1]; /* + the peer string's NUL */
+  s6net_tls_conf const *c = w->c;
+  if (!s6net_tlsz_check(zfd)) {
+    if (c->verbosity) s6net_warn("fd %d in %s is not the TLS zygote's socket: running a fresh engine", zfd, S6NET_TLSZ_ENV);
+    return 0;
+  }
+  size_t fplen = s6net_tlsz_fingerprint((char *)req + S6NET_TLSZ_HDR, S6NET_TLSZ_FPMAX, c->clientcert, c->snilevel,
+                                        c->alpn, envp);
+  if (!fplen) return 0;
+  s6net_tlsz_req r = { .closenotify = c->closenotify, .strict = c->strict, .kimeout = c->kimeout,
+                       .verbosity = c->verbosity, .fplen = (uint32_t)fplen };
+  r.digest = s6net_tlsz_digest((char const *)req + S6NET_TLSZ_HDR, fplen);
+  r.peerlen = (uint32_t)peer_string((char *)req + S6NET_TLSZ_HDR + fplen, S6NET_TLSZ_PEERMAX + 1, envp);
+  s6net_tlsz_hdr_encode(req, &r);
+  int rp[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rp) < 0) s6net_diesys(111, "unable to create socketpair");
+  int fds[S6NET_TLSZ_NFDS] = { efds[0], efds[1], efds[2], efds[3], rp[1] };
+  if (s6net_tlsz_sendfds(zfd, req, S6NET_TLSZ_HDR + fplen + r.peerlen, fds, S6NET_TLSZ_NFDS) < 0) {
+    if (c->verbosity) s6net_warnsys("unable to reach the TLS zygote, running a fresh engine");
+    close(rp[0]); close(rp[1]);
+    return 0;
+  }
+  close(rp[1]);
+  ssize_t n;
+  do n = recv(rp[0], notif, cap, 0); while (n < 0 && errno == EINTR);
+  if (n < 0) s6net_diesys(111, "unable to read from the TLS zygote");
+  if (n == 1 && notif[0] == '?') { close(rp[0]); return 0; }
+  if (!n) {
+    if (c->verbosity) s6net_warn("the TLS zygote dropped the connection before taking it, running a fresh engine");
+    close(rp[0]);
+    return 0;
+  }
+  if (n != 1 || notif[0] != 'T') s6net_die(111, "invalid reply from the TLS zygote");
+  do n = recv(rp[0], notif, cap, 0); while (n < 0 && errno == EINTR);
+  if (n < 0) s6net_diesys(111, "unable to read handshake notification");
+  if (!n) s6net_die(111, "TLS engine exited before the end of the handshake");
+  close(rp[0]);
+  if (notif[0] == '!') _exit(n > 1 && notif[1] ? (unsigned char)notif[1] : 111);
+  if (s6net_tls_notif_scan(notif, (size_t)n, cap) != n) s6net_die(111, "invalid handshake notification");
+  return (size_t)n;
+}
+
 _Noreturn static void engine_failed(pid_t pid)
 {
   int st;
@@ -121,6 +193,7 @@ static int infovar(char const *e)
 void s6net_tlswrap_run(s6net_tlswrap const *w, char const *const *envp)
 {
   static char notif[NOTIF_MAX];
+  int zfd = zygote_fd(envp);
   int n2a[2], a2n[2];
   mkpipe(n2a);
   mkpipe(a2n);
@@ -128,20 +201,7 @@ void s6net_tlswrap_run(s6net_tlswrap const *w, char const *const *envp)
   /* Engine view: network read, network write, cleartext read, cleartext write. */
   int efds[4] = { netr, netw, a2n[0], n2a[1] };
   size_t nlen = 0;
-  char const *zname = s6net_env_get(envp, S6NET_TLSZ_ENV);
-  if (zname && w->c->server) {
-    static char fp[S6NET_TLSZ_FPMAX];
-    size_t fplen = s6net_tlsz_fingerprint(fp, sizeof fp, w->c->clientcert, w->c->snilevel, w->c->alpn, envp);
-    s6net_tlsz_req r = { w->c->closenotify, w->c->strict, w->c->kimeout, w->c->verbosity };
-    int s = fplen ? s6net_tlsz_request(zname, efds, &r, fp, fplen) : -1;
-    if (s >= 0) {
-      nlen = read_notif(s, notif, sizeof notif);
-      close(s);
-      if (nlen && notif[0] == '!') _exit(nlen > 1 && notif[1] ? (unsigned char)notif[1] : 111);
-      if (!nlen) s6net_die(111, "TLS engine exited before the end of the handshake");
-      if (notif[0] == '?') nlen = 0; /* not our keys: run our own engine */
-    }
-  }
+  if (zfd >= 0 && w->c->server) nlen = zygote_run(w, zfd, efds, envp, notif, sizeof notif);
   if (!nlen) {
     int nt[2];
     mkpipe(nt);

@@ -3,6 +3,7 @@
 #include "core/tai.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/stat.h>
 
 static int cmpstr(void const *a, void const *b)
 {
@@ -41,77 +43,165 @@ size_t s6net_tlsz_fingerprint(char *buf, size_t cap, unsigned int clientcert, un
   return len;
 }
 
-void s6net_tlsz_hdr_encode(unsigned char out[S6NET_TLSZ_HDR], s6net_tlsz_req const *r, uint32_t fplen)
+void s6net_tlsz_hdr_encode(unsigned char out[S6NET_TLSZ_HDR], s6net_tlsz_req const *r)
 {
   memcpy(out, "s6tz", 4);
-  out[4] = 1;
+  out[4] = S6NET_TLSZ_VERSION;
   out[5] = r->closenotify;
   out[6] = r->strict;
-  out[7] = 0;
+  out[7] = (unsigned char)r->peerlen;
   s6net_u32_pack_be(out + 8, r->kimeout);
   s6net_u32_pack_be(out + 12, r->verbosity);
-  s6net_u32_pack_be(out + 16, fplen);
-  memset(out + 20, 0, 4);
+  s6net_u32_pack_be(out + 16, r->fplen);
+  s6net_u64_pack_be(out + 20, r->digest);
+  memset(out + 28, 0, 4);
 }
 
-long s6net_tlsz_hdr_decode(unsigned char const *in, size_t len, s6net_tlsz_req *r)
+int s6net_tlsz_hdr_decode(unsigned char const *in, size_t len, s6net_tlsz_req *r)
 {
-  if (len < S6NET_TLSZ_HDR || memcmp(in, "s6tz", 4) || in[4] != 1 || in[5] > 1 || in[6] > 1) return -1;
-  uint32_t fplen = s6net_u32_unpack_be(in + 16);
-  if (fplen > S6NET_TLSZ_FPMAX || len != S6NET_TLSZ_HDR + (size_t)fplen) return -1;
+  if (len < S6NET_TLSZ_HDR || memcmp(in, "s6tz", 4) || in[4] != S6NET_TLSZ_VERSION || in[5] > 1 || in[6] > 1
+   || in[7] > S6NET_TLSZ_PEERMAX || in[28] || in[29] || in[30] || in[31]) return -1;
+  uint32_t fplen = s6net_u32_unpack_be(in + 16), peerlen = in[7];
+  if (fplen > S6NET_TLSZ_FPMAX || len != S6NET_TLSZ_HDR + (size_t)fplen + peerlen) return -1;
+  /* The peer goes into log lines: no control characters, no spaces. */
+  for (size_t i = len - peerlen; i < len; i++) if (in[i] < 0x21 || in[i] > 0x7e) return -1;
   r->closenotify = in[5];
   r->strict = in[6];
+  r->peerlen = peerlen;
   r->kimeout = s6net_u32_unpack_be(in + 8);
   r->verbosity = s6net_u32_unpack_be(in + 12);
-  return (long)fplen;
+  r->fplen = fplen;
+  r->digest = s6net_u64_unpack_be(in + 20);
+  return 0;
 }
 
-socklen_t s6net_tlsz_addr(struct sockaddr_un *sa, char const *name)
+int s6net_tlsz_is_filevar(char const *e, size_t len)
 {
-  size_t l = strlen(name);
-  if (!l || l + 1 > sizeof sa->sun_path) return 0;
-  memset(sa, 0, sizeof *sa);
-  sa->sun_family = AF_UNIX;
-  sa->sun_path[0] = 0; /* abstract: nothing to clean up on the filesystem */
-  memcpy(sa->sun_path + 1, name, l);
-  return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + l);
+  static char const *const names[] = { "KEYFILE", "CERTFILE", "CAFILE", "CADIR" };
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    size_t n = strlen(names[i]);
+    if (len > n && !memcmp(e, names[i], n) && (e[n] == '=' || (i < 2 && e[n] == ':'))) return 1;
+  }
+  return 0;
 }
 
-int s6net_tlsz_request(char const *name, int const fds[4], s6net_tlsz_req const *r,
-                       char const *fp, size_t fplen)
+/* splitmix64's finaliser: every input bit moves about half the output. */
+static uint64_t mix64(uint64_t x)
 {
-#ifdef __linux__
-  struct sockaddr_un sa;
-  socklen_t salen = s6net_tlsz_addr(&sa, name);
-  if (!salen || fplen > S6NET_TLSZ_FPMAX) { errno = EINVAL; return -1; }
-  int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (s < 0) return -1;
-  if (connect(s, (struct sockaddr *)&sa, salen) < 0) goto err;
-  unsigned char hdr[S6NET_TLSZ_HDR];
-  s6net_tlsz_hdr_encode(hdr, r, (uint32_t)fplen);
-  struct iovec iov[2] = { { hdr, sizeof hdr }, { (void *)fp, fplen } };
-  union { char buf[CMSG_SPACE(4 * sizeof(int))]; struct cmsghdr align; } u;
-  memset(&u, 0, sizeof u);
-  struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(4 * sizeof(int));
-  memcpy(CMSG_DATA(cm), fds, 4 * sizeof(int));
+  x ^= x >> 30; x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27; x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+uint64_t s6net_tlsz_digest_mix(uint64_t h, uint64_t const w[S6NET_TLSZ_STATWORDS])
+{
+  for (size_t i = 0; i < S6NET_TLSZ_STATWORDS; i++) h = mix64(h ^ mix64(w[i] + 0x9e3779b97f4a7c15ULL * (i + 1)));
+  return h;
+}
+
+uint64_t s6net_tlsz_digest(char const *fp, size_t fplen)
+{
+  uint64_t h = 0x5336747a64696773ULL;
+  size_t idx = 0;
+  for (size_t i = 0; i < fplen; idx++) {
+    char const *e = fp + i;
+    size_t l = strnlen(e, fplen - i);
+    i += l + 1;
+    if (!s6net_tlsz_is_filevar(e, l)) continue;
+    char const *eq = memchr(e, '=', l);
+    if (!eq || i > fplen) continue;
+    struct stat st;
+    uint64_t w[S6NET_TLSZ_STATWORDS] = { idx };
+    if (stat(eq + 1, &st) < 0) w[1] = (uint64_t)errno ? (uint64_t)errno : 1;
+    else {
+      w[2] = (uint64_t)st.st_dev; w[3] = (uint64_t)st.st_ino; w[4] = (uint64_t)st.st_size;
+      w[5] = (uint64_t)st.st_mtim.tv_sec; w[6] = (uint64_t)st.st_mtim.tv_nsec;
+      w[7] = (uint64_t)st.st_ctim.tv_sec; w[8] = (uint64_t)st.st_ctim.tv_nsec;
+    }
+    h = s6net_tlsz_digest_mix(h, w);
+  }
+  return h;
+}
+
+int s6net_tlsz_sendfds(int s, void const *buf, size_t len, int const *fds, unsigned int nfds)
+{
+  union { char buf[CMSG_SPACE(8 * sizeof(int))]; struct cmsghdr align; } u;
+  struct iovec iov = { (void *)buf, len };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+  if (nfds > 8) { errno = EINVAL; return -1; }
+  if (nfds) {
+    memset(&u, 0, sizeof u);
+    m.msg_control = u.buf;
+    m.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+    memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
+  }
   ssize_t w;
   do w = sendmsg(s, &m, MSG_NOSIGNAL); while (w < 0 && errno == EINTR);
-  if (w < 0) goto err;
-  return s;
-err:
-  {
-    int e = errno;
-    close(s);
-    errno = e;
-  }
-  return -1;
+  return w < 0 ? -1 : 0;
+}
+
+long s6net_tlsz_recvfds(int s, void *buf, size_t cap, int *fds, unsigned int maxfds, unsigned int *nfds, int flags)
+{
+  union { char buf[CMSG_SPACE(8 * sizeof(int))]; struct cmsghdr align; } u;
+  struct iovec iov = { buf, cap };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+  ssize_t n;
+  *nfds = 0;
+#ifdef MSG_CMSG_CLOEXEC
+  do n = recvmsg(s, &m, flags | MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
 #else
-  (void)name; (void)fds; (void)r; (void)fp; (void)fplen;
-  errno = ENOSYS;
-  return -1;
+  do n = recvmsg(s, &m, flags); while (n < 0 && errno == EINTR);
+#endif
+  if (n < 0) return -1;
+  int over = 0;
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+    size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    int tmp[8];
+    if (k > 8) k = 8;
+    memcpy(tmp, CMSG_DATA(cm), k * sizeof(int));
+    for (size_t i = 0; i < k; i++) {
+#ifndef MSG_CMSG_CLOEXEC
+      fcntl(tmp[i], F_SETFD, FD_CLOEXEC);
+#endif
+      if (*nfds < maxfds) fds[(*nfds)++] = tmp[i];
+      else { close(tmp[i]); over = 1; }
+    }
+  }
+  if (over || m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+    for (unsigned int i = 0; i < *nfds; i++) close(fds[i]);
+    *nfds = 0;
+    errno = EMSGSIZE;
+    return -1;
+  }
+  return (long)n;
+}
+
+int s6net_tlsz_check(int fd)
+{
+#if defined(__linux__) && defined(SO_PEERCRED)
+  int v;
+  socklen_t l = sizeof v;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &l) < 0 || v != SOCK_SEQPACKET) return 0;
+#ifdef SO_DOMAIN
+  l = sizeof v;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l) < 0 || v != AF_UNIX) return 0;
+#else
+  struct sockaddr_storage sa;
+  l = sizeof sa;
+  if (getsockname(fd, (struct sockaddr *)&sa, &l) < 0 || sa.ss_family != AF_UNIX) return 0;
+#endif
+  struct ucred cr;
+  l = sizeof cr;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) < 0 || l != sizeof cr) return 0;
+  return cr.uid == 0 || cr.uid == geteuid();
+#else
+  (void)fd;
+  return 0;
 #endif
 }

@@ -43,6 +43,7 @@ int main(int argc, char const *const *argv)
   if (argc != 2 || s6net_scan_uint(argv[0], 0, 65535, &fdr) < 0 || s6net_scan_uint(argv[1], 0, 65535, &fdw) < 0)
     s6net_dieusage(USAGE);
   char const *const *envp = (char const *const *)environ;
+  s6net_tls_ids_check(envp);
   s6net_tls_ctx *ctx = s6net_tls_ctx_new(&c, envp);
   s6net_tls_drop(envp);
   int fds[4] = { 0, 1, (int)fdr, (int)fdw };

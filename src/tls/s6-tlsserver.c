@@ -8,6 +8,7 @@
 #include "core/diag.h"
 #include "core/env.h"
 #include "core/exec.h"
+#include "core/fd.h"
 #include "core/num.h"
 #include "core/spawn.h"
 
@@ -17,10 +18,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/random.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
-#define USAGE "[ -q | -Q | -v ] [ -1 ] [ -c maxconn ] [ -C localmaxconn ] [ -b backlog ] [ -w | -W ] [ -d | -D ] [ -r | -R ] [ -p | -P ] [ -H ] [ -h ] [ -l localname ] [ -B banner ] [ -t timeout ] [ -i rulesdir | -x rulesfile ] [ -Z | -z ] [ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -K kimeout ] [ -k snilevel ] [ -a alpnlist ] [ -u uid ] [ -g gid ] [ -G gidlist ] [ -U ] [ -L ] [ -X ] [ -- ] ip port prog..."
+#define USAGE "[ -q | -Q | -v ] [ -1 ] [ -c maxconn ] [ -C localmaxconn ] [ -b backlog ] [ -w | -W ] [ -d | -D ] [ -r | -R ] [ -p | -P ] [ -H ] [ -h ] [ -l localname ] [ -B banner ] [ -t timeout ] [ -i rulesdir | -x rulesfile ] [ -Z | -z ] [ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -K kimeout ] [ -k snilevel ] [ -a alpnlist ] [ -u uid ] [ -g gid ] [ -G gidlist ] [ -U ] [ -L ] [ -X ] [ -T period ] [ -- ] ip port prog..."
 
 extern char **environ;
 
@@ -42,15 +49,153 @@ static char const *sib(char const *name)
   return buf[n++];
 }
 
-/* Start the zygote and wait until its keys are loaded. On failure, exit
- * with its code: a bad key is reported once, at start-up. */
-static void start_zygote(args const *zargs)
+#ifdef __linux__
+/* ---- the keeper ----------------------------------------------------------
+ * A small process (no TLS library) forked before we become s6-tcpserver,
+ * so it never holds the listening socket. It starts the zygote on zside,
+ * reports the first readiness or failure, then replaces the zygote
+ * whenever it dies. While none is serving, it answers every request
+ * with '?' itself, so that s6-tlsd runs a fresh engine: nothing hangs. */
+
+static int ksig[2];
+
+static void on_sigchld(int sig)
+{
+  int e = errno;
+  (void)sig;
+  (void)!write(ksig[1], "", 1);
+  errno = e;
+}
+
+static long long now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Restart at once, then back off (1 s, doubling, up to 30 s) while the
+ * zygote keeps dying young. */
+static long long backoff(unsigned int young)
+{
+  if (!young) return 0;
+  return young > 5 ? 30000 : 1000LL << (young - 1);
+}
+
+static pid_t spawn_zygote(args const *zargs, int zside, int *readyr)
+{
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) { s6net_warnsys("unable to create pipe"); return -1; }
+  s6net_fdmap map[2] = { { 3, p[1] }, { 4, zside } };
+  pid_t pid = s6net_spawn(zargs->v[0], zargs->v, (char const *const *)environ, map, 2, 0);
+  close(p[1]);
+  if (pid < 0) { s6net_warnsys("unable to spawn %s", zargs->v[0]); close(p[0]); return -1; }
+  *readyr = p[0];
+  return pid;
+}
+
+/* A request no zygote will read: hand it back. 0, or -1 when every
+ * sender is gone (then there is nothing more to read). */
+static int refuse(int zside, int verbosity, short revents)
+{
+  static unsigned char buf[S6NET_TLSZ_REQMAX];
+  int fds[8];
+  unsigned int nf;
+  long n = s6net_tlsz_recvfds(zside, buf, sizeof buf, fds, 8, &nf, MSG_DONTWAIT);
+  if (n < 0 && errno != EMSGSIZE) return 0;
+  if (!n && !nf && revents & POLLHUP) return -1;
+  if (nf == S6NET_TLSZ_NFDS) {
+    (void)!send(fds[4], "?", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (verbosity) s6net_warn("no TLS zygote is running: the connection gets a fresh engine");
+  }
+  for (unsigned int i = 0; i < nf; i++) close(fds[i]);
+  return 0;
+}
+
+_Noreturn static void keeper(args const *zargs, int zside, int tell, pid_t parent, int verbosity)
+{
+  /* We go with the super-server, and the zygote goes with us. */
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent) _exit(111);
+  prctl(PR_SET_NAME, "s6-tls-keeper");
+  /* Out of the way of the fds the zygote gets (3 and 4). */
+  int hz = fcntl(zside, F_DUPFD_CLOEXEC, 10);
+  if (hz < 0) s6net_diesys(111, "unable to duplicate fd");
+  close(zside);
+  zside = hz;
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) { dup2(null, 0); dup2(null, 1); if (null > 1) close(null); }
+  if (pipe2(ksig, O_CLOEXEC | O_NONBLOCK) < 0) s6net_diesys(111, "unable to create pipe");
+  struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_RESTART };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGCHLD, &sa, 0);
+  signal(SIGPIPE, SIG_IGN);
+  pid_t pid = -1;
+  int readyr = -1, orphan = 0;
+  long long started = 0, respawn = 0;
+  unsigned int young = 0; /* deaths in a row of zygotes that lived less than a minute */
+  for (;;) {
+    if (pid < 0 && now_ms() >= respawn) {
+      pid = spawn_zygote(zargs, zside, &readyr);
+      started = now_ms();
+      if (pid < 0) {
+        if (tell >= 0) _exit(111);
+        respawn = now_ms() + backoff(young++);
+      }
+    }
+    struct pollfd p[3] = { { .fd = ksig[0], .events = POLLIN }, { .fd = readyr, .events = POLLIN },
+                           { .fd = !orphan && (pid < 0 || readyr >= 0) ? zside : -1, .events = POLLIN } };
+    long long to = pid < 0 ? respawn - now_ms() : -1;
+    if (pid < 0 && to < 0) to = 0;
+    if (poll(p, 3, (int)to) < 0 && errno != EINTR) s6net_diesys(111, "unable to poll");
+    if (readyr >= 0 && p[1].revents) {
+      char c;
+      ssize_t r = read(readyr, &c, 1);
+      if (r < 0 && errno == EINTR) continue;
+      close(readyr);
+      readyr = -1;
+      if (r == 1 && tell >= 0) {
+        if (s6net_write_all(tell, "\n", 1) < 0) _exit(111);
+        close(tell);
+        tell = -1;
+      }
+    }
+    if (p[2].revents && refuse(zside, verbosity, p[2].revents) < 0) orphan = 1;
+    if (p[0].revents) {
+      char buf[16];
+      while (read(ksig[0], buf, sizeof buf) > 0) ;
+      int st;
+      if (pid < 0 || waitpid(pid, &st, WNOHANG) != pid) continue;
+      pid_t dead = pid;
+      pid = -1;
+      if (readyr >= 0) { close(readyr); readyr = -1; }
+      if (tell >= 0) {
+        /* Never ready: the keys are bad at start-up; exit as it did. */
+        if (WIFEXITED(st)) _exit(WEXITSTATUS(st) ? WEXITSTATUS(st) : 111);
+        s6net_die(111, "s6-tlsd-io killed by signal %d", WTERMSIG(st));
+      }
+      if (WIFEXITED(st)) s6net_warn("TLS zygote pid %ld exited with code %d, restarting it", (long)dead, WEXITSTATUS(st));
+      else s6net_warn("TLS zygote pid %ld killed by signal %d, restarting it", (long)dead, WTERMSIG(st));
+      long long now = now_ms();
+      if (now - started >= 60000) young = 0;
+      respawn = now + backoff(young++);
+    }
+  }
+}
+
+/* Fork the keeper and wait until the zygote's keys are loaded. On
+ * failure, exit with its code: a bad key is reported once, at start-up. */
+static void start_zygote(args const *zargs, int zside, int cside, int verbosity)
 {
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) s6net_diesys(111, "unable to create pipe");
-  s6net_fdmap map[1] = { { 3, p[1] } };
-  pid_t pid = s6net_spawn(zargs->v[0], zargs->v, (char const *const *)environ, map, 1, 0);
-  if (pid < 0) s6net_diesys(111, "unable to spawn %s", zargs->v[0]);
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) s6net_diesys(111, "unable to fork");
+  if (!pid) {
+    close(p[0]);
+    close(cside);
+    keeper(zargs, zside, p[1], parent, verbosity);
+  }
   close(p[1]);
   char c;
   ssize_t r;
@@ -58,10 +203,12 @@ static void start_zygote(args const *zargs)
   close(p[0]);
   if (r == 1) return;
   int st;
-  if (waitpid(pid, &st, 0) < 0) s6net_diesys(111, "unable to wait for s6-tlsd-io");
+  if (waitpid(pid, &st, 0) < 0) s6net_diesys(111, "unable to wait for the TLS zygote");
   if (WIFEXITED(st)) _exit(WEXITSTATUS(st) ? WEXITSTATUS(st) : 111);
   s6net_die(111, "s6-tlsd-io killed by signal %d", WTERMSIG(st));
 }
+
+#endif
 
 static int keys_set(char const *const *envp, char const *snilevel)
 {
@@ -76,13 +223,14 @@ int main(int argc, char const *const *argv)
   s6net_prog = "s6-tlsserver";
   args tcp = { .n = 0 }, acc = { .n = 0 }, tls = { .n = 0 }, uid = { .n = 0 }, zy = { .n = 0 };
   int verbosity = 1, useaccess = 0, proxy = 0, nozygote = 0, useuid = 0;
+  unsigned int tickets = 3600;
   char const *alpn = 0, *snilevel = 0, *certmode = 0;
   char vbuf[16];
   s6net_sgetopt g = S6NET_SGETOPT_INIT;
   int opt;
   static char optbuf[MAXARGS][3];
   unsigned int nob = 0;
-  while ((opt = s6net_sgetopt_next(&g, argc, argv, "qQv1c:C:b:wWdDrRpPHhl:B:t:i:x:ZzSsJjYyK:k:a:u:g:G:ULX")) != -1) {
+  while ((opt = s6net_sgetopt_next(&g, argc, argv, "qQv1c:C:b:wWdDrRpPHhl:B:t:i:x:ZzSsJjYyK:k:a:u:g:G:ULXT:")) != -1) {
     char *o = optbuf[nob < MAXARGS - 1 ? nob++ : nob];
     o[0] = '-'; o[1] = (char)opt; o[2] = 0;
     switch (opt) {
@@ -105,6 +253,7 @@ int main(int argc, char const *const *argv)
       case 'U': push(&uid, "-Uz"); useuid = 1; break;
       case 'L': proxy = 1; break;
       case 'X': nozygote = 1; break;
+      case 'T': if (s6net_scan_uint(g.arg, 0, 86400 * 365, &tickets) < 0) s6net_dieusage(USAGE); break;
       default: s6net_dieusage(USAGE);
     }
   }
@@ -112,6 +261,7 @@ int main(int argc, char const *const *argv)
   if (argc < 3) s6net_dieusage(USAGE);
   if (!keys_set((char const *const *)environ, snilevel))
     s6net_die(100, "KEYFILE and CERTFILE must be set");
+  s6net_tls_ids_check((char const *const *)environ);
 
   args out = { .n = 0 };
   push(&out, sib("s6-tcpserver"));
@@ -149,21 +299,30 @@ int main(int argc, char const *const *argv)
    * proxy-server; the zygote does not care, it serves any connection. */
   if (!nozygote) {
 #ifdef __linux__
-    unsigned char rnd[8];
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) s6net_diesys(111, "unable to get random bytes");
-    static char name[64], envbuf[96];
-    snprintf(name, sizeof name, "s6net-tlsd/%ld/%02x%02x%02x%02x%02x%02x%02x%02x", (long)getpid(),
-             rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    /* The rendezvous is an inherited socketpair: there is no name that
+     * another process could bind first, connect to, or take over. */
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) s6net_diesys(111, "unable to create socketpair");
+    static char envbuf[64], tbuf[24];
     push(&zy, sib("s6-tlsd-io"));
-    push(&zy, "-X"); push(&zy, name);
+    push(&zy, "-X"); push(&zy, "4");
     push(&zy, "-d3");
     push(&zy, vbuf);
+    snprintf(tbuf, sizeof tbuf, "%u", tickets);
+    push(&zy, "-T"); push(&zy, tbuf);
     if (certmode) push(&zy, certmode);
     if (snilevel) { push(&zy, "-k"); push(&zy, snilevel); }
     if (alpn) { push(&zy, "-a"); push(&zy, alpn); }
     zy.v[zy.n] = 0;
-    start_zygote(&zy);
-    snprintf(envbuf, sizeof envbuf, "%s=%s", S6NET_TLSZ_ENV, name);
+    start_zygote(&zy, sp[0], sp[1], verbosity);
+    close(sp[0]);
+    /* Inherited by the chain down to s6-tlsd, which marks it
+     * close-on-exec before anything else. */
+    int cfd = fcntl(sp[1], F_DUPFD, 100);
+    if (cfd >= 0) close(sp[1]);
+    else if (fcntl(sp[1], F_SETFD, 0) == 0) cfd = sp[1]; /* a low fd limit */
+    else s6net_diesys(111, "unable to make the zygote socket inheritable");
+    snprintf(envbuf, sizeof envbuf, "%s=%d", S6NET_TLSZ_ENV, cfd);
     size_t ne = 0;
     while (envp[ne]) ne++;
     env = malloc((ne + 2) * sizeof *env);
@@ -173,6 +332,9 @@ int main(int argc, char const *const *argv)
       if (strncmp(envp[i], S6NET_TLSZ_ENV "=", sizeof S6NET_TLSZ_ENV)) env[k++] = envp[i];
     env[k++] = envbuf;
     env[k] = 0;
+#else
+    /* No zygote here (s6-tlsserver(1), CAVEATS): as with -X. */
+    (void)envp; (void)certmode; (void)alpn; (void)tickets; (void)zy;
 #endif
   }
   execve(full[0], (char *const *)full, (char *const *)env);

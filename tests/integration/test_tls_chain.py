@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import prog, helper, run, need, procs, base_env, recv_all  # noqa: F401
-from tls_util import certs, server_env, client_env, wait_listen  # noqa: F401
+from tls_util import certs, server_env, client_env, wait_listen, keeper_pid, zygote_pid  # noqa: F401
 from tcpserver_util import alive, children
 
 
@@ -167,25 +167,31 @@ def test_tlsclient_sends_proxy_header_to_tlsserver_L(procs, certs, version):
     assert r.stdout == b""
 
 
+def _keeper(server_pid):
+    return keeper_pid(server_pid)
+
+
 def _zygote(server_pid):
-    for c in children(server_pid):
-        try:
-            if b"-X" in open("/proc/%d/cmdline" % c, "rb").read().split(b"\0"):
-                return c
-        except OSError:
-            pass
-    return None
+    return zygote_pid(server_pid)
 
 
 def test_zygote_privileges_isolation_and_no_leaks(procs, certs):
-    """Keys are read as root, then the engine runs as TLS_UID/TLS_GID; each
-    connection gets its own engine process, and every one goes away."""
+    """Keys are read as root by the zygote master, which stays root to
+    re-read renewed keys but never touches a connection; every worker runs
+    as TLS_UID/TLS_GID with no supplementary group; each connection gets
+    its own engine process, and every one goes away."""
     app = ["sh", "-c", 'read l; echo "$l"']
     p, port = tlsserver(procs, certs, "-K", "2000", app=app, TLS_UID="65534", TLS_GID="65534")
     z = _zygote(p.pid)
     assert z, "no zygote"
-    assert status(z, "Uid")[:2] == ["65534", "65534"]
-    assert status(z, "Gid")[:2] == ["65534", "65534"]
+    assert status(z, "Uid")[:2] == ["0", "0"]
+    deadline = time.monotonic() + 10
+    while len(children(z)) < 8 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    for w in children(z):
+        assert status(w, "Uid") == ["65534"] * 4
+        assert status(w, "Gid") == ["65534"] * 4
+        assert status(w, "Groups") == []
     ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
     conns = [ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
                              server_hostname="localhost") for _ in range(3)]
@@ -214,7 +220,7 @@ def test_zygote_privileges_isolation_and_no_leaks(procs, certs):
     while len(children(z)) > idle and time.monotonic() < deadline:
         time.sleep(0.02)
     assert len(children(z)) == idle
-    # only the zygote: every connection's chain is gone (reaped asynchronously)
+    # only the keeper: every connection's chain is gone (reaped asynchronously)
     while len(children(p.pid)) > 1 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert len(children(p.pid)) == 1
@@ -233,10 +239,10 @@ def test_zygote_and_workers_die_with_the_server(procs, certs, drop):
     deadline = time.monotonic() + 10
     while len(children(z)) < 8 and time.monotonic() < deadline:
         time.sleep(0.01)
-    family = [z] + children(z)
-    assert len(family) == 9
+    family = [_keeper(p.pid), z] + children(z)
+    assert len(family) == 10
     if drop:
-        assert status(z, "Uid")[:2] == ["65534", "65534"]
+        assert status(children(z)[0], "Uid")[:2] == ["65534", "65534"]
     p.kill()
     p.wait()
     deadline = time.monotonic() + 10
@@ -248,20 +254,22 @@ def test_zygote_and_workers_die_with_the_server(procs, certs, drop):
 def test_zygote_mismatch_falls_back(procs, certs):
     """An s6-tlsd whose key variables differ from the zygote's (as with
     per-client access rules) runs its own engine with its own keys."""
-    name = "s6net-tlsd-test-%d" % os.getpid()
+    zs, cs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     r, w = os.pipe()
-    z = procs.start([prog("s6-tlsd-io"), "-X", name, "-d", str(w)], env=server_env(certs, key="a"),
-                    pass_fds=(w,), stdout=subprocess.DEVNULL)
+    z = procs.start([prog("s6-tlsd-io"), "-X", str(zs.fileno()), "-d", str(w)], env=server_env(certs, key="a"),
+                    pass_fds=(w, zs.fileno()), stdout=subprocess.DEVNULL)
     os.close(w)
+    zs.close()
     assert os.read(r, 1) == b"\n"
     os.close(r)
+    name = str(cs.fileno())
     # The application lists its own children: the engine is one of them
     # only when s6-tlsd had to spawn it.
     app = [prog("s6-tlsd"), "--", "sh", "-c",
            'read c < /proc/$$/task/$$/children; echo "$SSL_PROTOCOL ${S6NET_TLSD_ZYGOTE-unset} [${c% }]"']
     for key, host, engine in (("a", "a.example.com", False), ("server", "localhost", True)):
         env = server_env(certs, key=key, S6NET_TLSD_ZYGOTE=name)
-        _, port = procs.server([prog("s6-tcpserver"), "-1", "127.0.0.1", "0"] + app, env=env)
+        _, port = procs.server([prog("s6-tcpserver"), "-1", "127.0.0.1", "0"] + app, env=env, pass_fds=(cs.fileno(),))
         ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
         t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname=host)
         out = t.recv(100)

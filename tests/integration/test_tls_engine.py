@@ -50,13 +50,13 @@ def py_client(port, c, name="localhost", send=b"", cert=None, version=None):
 
 
 def test_server_env_and_key_vars_hidden(procs, certs):
-    _, port = tcpserver(procs, tlsd(app=ENVDUMP), server_env(certs, CAFILE=certs.p("ca.pem"), TLS_UID="0"))
+    _, port = tcpserver(procs, tlsd(app=ENVDUMP), server_env(certs, CAFILE=certs.p("ca.pem"), TLS_UID="0", TLS_GID="0"))
     out, (ver, _) = py_client(port, certs)
     lines = dict(l.split("=", 1) for l in out.decode().splitlines())
     assert lines["SSL_PROTOCOL"] == ver == "TLSv1.3"
     assert lines["SSL_TLS_SNI_SERVERNAME"] == "localhost"
     assert lines["SSL_CIPHER"].startswith("TLS_")
-    for k in ("KEYFILE", "CERTFILE", "CAFILE", "TLS_UID", "SSL_PEER_CERT_HASH"):
+    for k in ("KEYFILE", "CERTFILE", "CAFILE", "TLS_UID", "TLS_GID", "SSL_PEER_CERT_HASH"):
         assert k not in lines
 
 

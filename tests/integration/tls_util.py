@@ -141,3 +141,53 @@ def wait_listen(port, proc, host="127.0.0.1", timeout=10):
                         return True
         time.sleep(0.005)
     return False
+
+
+def _children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
+def _comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def keeper_pid(server_pid):
+    """s6-tlsserver's keeper: forked before it became s6-tcpserverd."""
+    for c in _children(server_pid):
+        if _comm(c) == "s6-tls-keeper":
+            return c
+    return None
+
+
+def zygote_pid(server_pid, timeout=10):
+    """The zygote master (s6-tlsd-io -X), child of the keeper; waits for
+    one to exist (it is restarted after a death)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        k = keeper_pid(server_pid)
+        for c in _children(k) if k else []:
+            try:
+                if b"-X" in open("/proc/%d/cmdline" % c, "rb").read().split(b"\0"):
+                    return c
+            except OSError:
+                pass
+        time.sleep(0.01)
+    return None
+
+
+def zygote_workers(zpid, want=None, timeout=10):
+    """The zygote's children; with want, wait until there are that many."""
+    deadline = time.monotonic() + timeout
+    while True:
+        c = _children(zpid)
+        if want is None or len(c) == want or time.monotonic() > deadline:
+            return c
+        time.sleep(0.01)

@@ -7,7 +7,7 @@ import os
 
 from conftest import prog
 from stress_util import RSS_SLACK_KB, children, fds, handler, load, rss_kb, wait_until
-from tls_util import certs, server_env  # noqa: F401
+from tls_util import certs, server_env, keeper_pid, zygote_pid  # noqa: F401
 
 TOTAL = int(os.environ.get("S6NET_STRESS_TLS", "10000"))
 # Warm-ups before the figures are taken: every pool filled and every page
@@ -17,13 +17,8 @@ POOL = 8    # s6-tlsd-io -X default: pre-forked engines waiting in the zygote
 
 
 def zygote(pid):
-    for c, _ in children(pid):
-        try:
-            if b"-X" in open("/proc/%d/cmdline" % c, "rb").read().split(b"\0"):
-                return c
-        except OSError:
-            pass
-    return None
+    """The zygote master, child of s6-tlsserver's keeper."""
+    return zygote_pid(pid)
 
 
 def snapshot(pid, z):
@@ -39,13 +34,14 @@ def test_10k_tls_handshakes_with_aborts(procs, certs, tmp_path, figures):  # noq
                             "127.0.0.1", "0", handler(), "env"], env=env, stderr=log)
     z = zygote(p.pid)
     assert z, "no zygote"
+    k = keeper_pid(p.pid)
     # warm-up, then the figures are taken with every pool at its size
     rc, c, err = load("tls", "127.0.0.1", port, WARM, 8, 5)
     assert rc == 0, (c, err)
     idle = POOL
 
     def quiet():
-        return [x for x in children(p.pid) if x[0] != z] == [] and len(children(z)) == idle
+        return [x for x in children(p.pid) if x[0] != k] == [] and len(children(z)) == idle
     assert wait_until(quiet, 30)
     s0 = snapshot(p.pid, z)
 
@@ -55,7 +51,7 @@ def test_10k_tls_handshakes_with_aborts(procs, certs, tmp_path, figures):  # noq
     assert c["bad"] == 0 and c["err"] == 0, c
 
     settled = wait_until(quiet, 60)
-    left = [x for x in children(p.pid) if x[0] != z] + [x for x in children(z) if x[1] == "Z"]
+    left = [x for x in children(p.pid) if x[0] != k] + [x for x in children(z) if x[1] == "Z"]
     assert settled and not left, (left[:10], len(children(z)), idle)
     s1 = snapshot(p.pid, z)
     assert s1["fds"] == s0["fds"] and s1["zfds"] == s0["zfds"], (s0, s1)
