@@ -79,10 +79,9 @@ void s6net_tls_warmup(s6net_tls_ctx *ctx, s6net_tls_conf const *c);
  * session object of the next s6net_tls_handshake now, while no
  * connection waits for it. */
 void s6net_tls_forked(s6net_tls_ctx *ctx);
-/* For a pre-forking server whose conf had prefork set before
- * s6net_tls_ctx_new: call s6net_tls_prefork right before each fork and
- * s6net_tls_postfork in the parent right after it. They hand each worker
- * RSA blinding values of its own, computed in batches (see rsablind.h). */
+/* For a pre-forking server: s6net_tls_prefork right before each fork,
+ * s6net_tls_postfork in the parent right after it. No-ops today (OpenSSL
+ * blinds RSA itself, in each worker); kept as the place for per-fork work. */
 void s6net_tls_prefork(void);
 void s6net_tls_postfork(void);
 /* Release a session / a context (a process that exits need not). */

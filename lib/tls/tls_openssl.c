@@ -1,7 +1,6 @@
 /* OpenSSL 3 backend of the TLS engine (see tls.h). */
 #include "tls/tls.h"
 #include "tls/tlsopt.h"
-#include "tls/rsablind.h"
 #include "core/diag.h"
 #include "core/env.h"
 #include "core/fd.h"
@@ -374,20 +373,6 @@ static void load_sni(s6net_tls_ctx *t, s6net_tls_conf const *c, X509_STORE *stor
   }
 }
 
-/* A context whose workers are forked: its RSA key, if any, gets blinding
- * pairs from the zygote (rsablind.h). The default context goes first, so
- * it is wrapped even when there are more keys than wrapping slots. */
-static void blind_keys(SSL_CTX *ctx)
-{
-  EVP_PKEY *k = SSL_CTX_get0_privatekey(ctx);
-  if (!k || EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA) return;
-  EVP_PKEY *w = s6net_rsablind_wrap(k);
-  if (w != k && !SSL_CTX_use_PrivateKey(ctx, w))
-    s6net_die(S6NET_TLS_EXIT_SETUP, "unable to install the RSA key for forked workers");
-  EVP_PKEY_free(w);
-  ERR_clear_error();
-}
-
 s6net_tls_ctx *s6net_tls_ctx_new(s6net_tls_conf const *c, char const *const *envp)
 {
   static s6net_tls_ctx tbuf;
@@ -418,21 +403,17 @@ s6net_tls_ctx *s6net_tls_ctx_new(s6net_tls_conf const *c, char const *const *env
     use_keypair(t->def, "KEYFILE", k, "CERTFILE", cf);
   }
   if (store) X509_STORE_free(store);
-  if (c->server && c->prefork) {
-    blind_keys(t->def);
-    for (size_t i = 0; i < t->nsni; i++) blind_keys(t->sni[i].ctx);
-  }
   return t;
 }
 
+/* Kept for the zygote's fork loop; OpenSSL does its own RSA blinding,
+ * per key and per process, so nothing needs preparing around a fork. */
 void s6net_tls_prefork(void)
 {
-  s6net_rsablind_prefork();
 }
 
 void s6net_tls_postfork(void)
 {
-  s6net_rsablind_postfork();
 }
 
 /* Drive a client and a server to the end of their handshake over a BIO
@@ -480,9 +461,10 @@ static void warm_once(s6net_tls_ctx *t, SSL_CTX *sctx, SSL_CTX *cctx, int versio
  * protocol versions, ciphers, ALPN), but with a throwaway P-256 key and
  * self-signed certificate, no client certificate request and no SNI
  * switching. The real keys are not used here: a private key operation
- * leaves random state in the key (RSA blinding factors, for one) that every
- * worker would then inherit and share. (A wrapped RSA key signs once when
- * it is wrapped, with a blinding pair that no worker gets: rsablind.h.) */
+ * leaves random state in the key (OpenSSL's RSA blinding factors, for one)
+ * that every worker would then inherit and share. Never used before a
+ * fork, a key makes its blinding factors in the worker, from the worker's
+ * reseeded generator. */
 static SSL_CTX *warm_server(s6net_tls_ctx *t, s6net_tls_conf const *c)
 {
   s6net_tls_conf cc = *c;
