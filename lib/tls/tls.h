@@ -84,6 +84,16 @@ void s6net_tls_forked(s6net_tls_ctx *ctx);
  * blinds RSA itself, in each worker); kept as the place for per-fork work. */
 void s6net_tls_prefork(void);
 void s6net_tls_postfork(void);
+/* Session tickets (TLS 1.3 and 1.2) for a pre-forking server, whose
+ * workers inherit the keys by fork. Call s6net_tls_tickets_start once,
+ * before s6net_tls_ctx_new: period in seconds, 0 = no tickets (the
+ * default: a context built without it issues none and accepts none).
+ * Returns 0, or -1 (errno set) if no random key could be made or the
+ * period is over a week. s6net_tls_tickets_tick rotates the keys when a
+ * period is over (the previous key still decrypts for one more period)
+ * and returns the ms until the next rotation, or -1 if tickets are off. */
+int s6net_tls_tickets_start(unsigned int period);
+long s6net_tls_tickets_tick(void);
 /* Release a session / a context (a process that exits need not). */
 void s6net_tls_conn_free(s6net_tls_conn *conn);
 void s6net_tls_ctx_free(s6net_tls_ctx *ctx);

@@ -1,6 +1,7 @@
 /* OpenSSL 3 backend of the TLS engine (see tls.h). */
 #include "tls/tls.h"
 #include "tls/tlsopt.h"
+#include "tls/ticket.h"
 #include "core/diag.h"
 #include "core/env.h"
 #include "core/fd.h"
@@ -286,14 +287,28 @@ static SSL_CTX *ctx_make(s6net_tls_ctx *t, s6net_tls_conf const *c, X509_STORE *
    * connection once the engine owns it, so nothing is read too far. */
   SSL_CTX_set_read_ahead(ctx, 1);
   SSL_CTX_set_default_read_buffer_len(ctx, READ_BUFFER);
-  /* No session state survives a connection: every engine process serves
-   * exactly one, so caches and tickets would only cost time. */
+  /* No session cache: every engine process serves exactly one
+   * connection. Resumption, when on, is stateless: tickets sealed with
+   * the zygote's keys (tls_ticket.c), which every worker inherits. */
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
   if (c->server) {
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
-    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+    unsigned int tp = s6net_tls_tickets_period();
+    if (tp) {
+      SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, s6net_tls_ticket_key_cb);
+      SSL_CTX_set_num_tickets(ctx, 1);
+      SSL_CTX_set_timeout(ctx, (long)tp);
+    } else {
+      SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+      SSL_CTX_set_num_tickets(ctx, 0);
+    }
+    /* No 0-RTT: early data can be replayed. */
+    SSL_CTX_set_max_early_data(ctx, 0);
+    /* Resumption with client certificates needs a session id context. */
+    if (!SSL_CTX_set_session_id_context(ctx, (unsigned char const *)"s6net-tlsd", 10))
+      die_ossl(S6NET_TLS_EXIT_SETUP, "set", "session id context");
     int aes = cpu_has_aes();
     char const *l12 = aes
       ? "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305"

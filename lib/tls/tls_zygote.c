@@ -187,7 +187,8 @@ int s6net_tlsz_serve(char const *name, s6net_tls_conf *c, char const *const *env
     char buf[64];
     struct pollfd p = { .fd = busy[0], .events = POLLIN };
     /* If fork failed, retry after a while rather than spin. */
-    int r = poll(&p, 1, idle < pool ? 100 : -1);
+    long tk = s6net_tls_tickets_tick();
+    int r = poll(&p, 1, idle < pool ? 100 : tk >= 0 ? (int)(tk < 86400000 ? tk : 86400000) : -1);
     if (r < 0 && errno != EINTR) s6net_diesys(111, "unable to poll");
     if (r <= 0) continue;
     ssize_t n = read(busy[0], buf, sizeof buf);

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define USAGE "[ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -v verbosity ] [ -K kimeout ] [ -k snilevel ] [ -a alpnlist ] [ -d notif ] [ -X zygote [ -P pool ] ] [ -- ] fdr fdw"
+#define USAGE "[ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -v verbosity ] [ -K kimeout ] [ -k snilevel ] [ -a alpnlist ] [ -d notif ] [ -X zygote [ -P pool ] [ -T period ] ] [ -- ] fdr fdw"
 
 extern char **environ;
 
@@ -25,8 +25,9 @@ int main(int argc, char const *const *argv)
   int hasnotif = 0;
   char const *zygote = 0;
   unsigned int pool = 8;
+  unsigned int tperiod = 3600;
   int opt;
-  while ((opt = s6net_sgetopt_next(&g, argc, argv, "SsJjYyv:K:k:d:a:X:P:")) != -1) {
+  while ((opt = s6net_sgetopt_next(&g, argc, argv, "SsJjYyv:K:k:d:a:X:P:T:")) != -1) {
     switch (opt) {
       case 'S': c.closenotify = 1; break;
       case 's': c.closenotify = 0; break;
@@ -41,6 +42,7 @@ int main(int argc, char const *const *argv)
       case 'a': c.alpn = g.arg; break;
       case 'X': zygote = g.arg; break;
       case 'P': if (s6net_scan_uint(g.arg, 1, 256, &pool) < 0) s6net_dieusage(USAGE); break;
+      case 'T': if (s6net_scan_uint(g.arg, 0, 604800, &tperiod) < 0) s6net_dieusage(USAGE); break;
       default: s6net_dieusage(USAGE);
     }
   }
@@ -48,6 +50,7 @@ int main(int argc, char const *const *argv)
   char const *const *envp = (char const *const *)environ;
   if (zygote) {
     if (argc) s6net_dieusage(USAGE);
+    if (s6net_tls_tickets_start(tperiod) < 0) s6net_diesys(111, "unable to make session ticket keys");
     return s6net_tlsz_serve(zygote, &c, envp, hasnotif ? (int)notif : -1, pool);
   }
   unsigned int fdr, fdw;

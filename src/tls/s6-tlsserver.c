@@ -20,7 +20,7 @@
 #include <sys/random.h>
 #include <sys/wait.h>
 
-#define USAGE "[ -q | -Q | -v ] [ -1 ] [ -c maxconn ] [ -C localmaxconn ] [ -b backlog ] [ -w | -W ] [ -d | -D ] [ -r | -R ] [ -p | -P ] [ -H ] [ -h ] [ -l localname ] [ -B banner ] [ -t timeout ] [ -i rulesdir | -x rulesfile ] [ -Z | -z ] [ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -K kimeout ] [ -k snilevel ] [ -a alpnlist ] [ -u uid ] [ -g gid ] [ -G gidlist ] [ -U ] [ -L ] [ -X ] [ -- ] ip port prog..."
+#define USAGE "[ -q | -Q | -v ] [ -1 ] [ -c maxconn ] [ -C localmaxconn ] [ -b backlog ] [ -w | -W ] [ -d | -D ] [ -r | -R ] [ -p | -P ] [ -H ] [ -h ] [ -l localname ] [ -B banner ] [ -t timeout ] [ -i rulesdir | -x rulesfile ] [ -Z | -z ] [ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -K kimeout ] [ -k snilevel ] [ -a alpnlist ] [ -u uid ] [ -g gid ] [ -G gidlist ] [ -U ] [ -L ] [ -X ] [ -T period ] [ -- ] ip port prog..."
 
 extern char **environ;
 
@@ -76,13 +76,13 @@ int main(int argc, char const *const *argv)
   s6net_prog = "s6-tlsserver";
   args tcp = { .n = 0 }, acc = { .n = 0 }, tls = { .n = 0 }, uid = { .n = 0 }, zy = { .n = 0 };
   int verbosity = 1, useaccess = 0, proxy = 0, nozygote = 0, useuid = 0;
-  char const *alpn = 0, *snilevel = 0, *certmode = 0;
+  char const *alpn = 0, *snilevel = 0, *certmode = 0, *tperiod = 0;
   char vbuf[16];
   s6net_sgetopt g = S6NET_SGETOPT_INIT;
   int opt;
   static char optbuf[MAXARGS][3];
   unsigned int nob = 0;
-  while ((opt = s6net_sgetopt_next(&g, argc, argv, "qQv1c:C:b:wWdDrRpPHhl:B:t:i:x:ZzSsJjYyK:k:a:u:g:G:ULX")) != -1) {
+  while ((opt = s6net_sgetopt_next(&g, argc, argv, "qQv1c:C:b:wWdDrRpPHhl:B:t:i:x:ZzSsJjYyK:k:a:u:g:G:ULXT:")) != -1) {
     char *o = optbuf[nob < MAXARGS - 1 ? nob++ : nob];
     o[0] = '-'; o[1] = (char)opt; o[2] = 0;
     switch (opt) {
@@ -105,6 +105,13 @@ int main(int argc, char const *const *argv)
       case 'U': push(&uid, "-Uz"); useuid = 1; break;
       case 'L': proxy = 1; break;
       case 'X': nozygote = 1; break;
+      case 'T':
+        {
+          unsigned int t;
+          if (s6net_scan_uint(g.arg, 0, 604800, &t) < 0) s6net_dieusage(USAGE);
+          tperiod = g.arg;
+        }
+        break;
       default: s6net_dieusage(USAGE);
     }
   }
@@ -161,6 +168,7 @@ int main(int argc, char const *const *argv)
     if (certmode) push(&zy, certmode);
     if (snilevel) { push(&zy, "-k"); push(&zy, snilevel); }
     if (alpn) { push(&zy, "-a"); push(&zy, alpn); }
+    if (tperiod) { push(&zy, "-T"); push(&zy, tperiod); }
     zy.v[zy.n] = 0;
     start_zygote(&zy);
     snprintf(envbuf, sizeof envbuf, "%s=%s", S6NET_TLSZ_ENV, name);
