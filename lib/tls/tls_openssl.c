@@ -687,7 +687,14 @@ size_t s6net_tls_info(s6net_tls_conn *conn, s6net_tls_conf const *c, char *buf, 
   s = SSL_get_cipher_name(ssl);
   n = add(buf, len, n, "SSL_CIPHER", s, strlen(s));
   s = c->server ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : c->servername;
-  if (s && *s) n = add(buf, len, n, "SSL_TLS_SNI_SERVERNAME", s, strlen(s));
+  if (s && *s) {
+    /* The client's SNI is whatever bytes it sent: only a host name goes
+     * into the environment (no newlines, escapes or shell syntax). */
+    if (!c->server || s6net_tls_hostname_ok(s, strlen(s)))
+      n = add(buf, len, n, "SSL_TLS_SNI_SERVERNAME", s, strlen(s));
+    else if (c->verbosity >= 2)
+      s6net_warn("client sent a server name (SNI) that is not a valid host name: SSL_TLS_SNI_SERVERNAME left unset");
+  }
   X509 *peer = SSL_get0_peer_certificate(ssl);
   if (peer) {
     unsigned char md[EVP_MAX_MD_SIZE];

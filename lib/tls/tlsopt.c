@@ -88,3 +88,20 @@ long s6net_tls_alpn_wire(unsigned char *out, size_t cap, char const *list)
   }
   return (long)n;
 }
+
+int s6net_tls_hostname_ok(char const *s, size_t len)
+{
+  if (!len || len > 253) return 0;
+  size_t label = 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '.') {
+      if (!label || s[i - 1] == '-') return 0;
+      label = 0;
+      continue;
+    }
+    int ldh = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    if (!ldh || (c == '-' && !label) || ++label > 63) return 0;
+  }
+  return label && s[len - 1] != '-';
+}

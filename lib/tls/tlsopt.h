@@ -41,4 +41,10 @@ extern char const *const s6net_tls_infovars[];
  * or does not fit in cap. */
 long s6net_tls_alpn_wire(unsigned char *out, size_t cap, char const *list);
 
+/* Is s[0..len) a host name fit for SSL_TLS_SNI_SERVERNAME: dot-separated
+ * labels of letters, digits and inner hyphens (LDH), each 1 to 63 bytes,
+ * 253 bytes at most in all, no trailing dot, nothing else (no NUL, no
+ * control or 8-bit byte)? 1 if so, else 0. */
+int s6net_tls_hostname_ok(char const *s, size_t len);
+
 #endif

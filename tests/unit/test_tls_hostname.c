@@ -1,0 +1,73 @@
+/* s6net_tls_hostname_ok: which client SNI values may reach the
+ * application as SSL_TLS_SNI_SERVERNAME. */
+#include "unit.h"
+#include "tls/tlsopt.h"
+
+#include <string.h>
+
+static int ok(char const *s)
+{
+  return s6net_tls_hostname_ok(s, strlen(s));
+}
+
+static void test_valid(void **state)
+{
+  (void)state;
+  assert_true(ok("localhost"));
+  assert_true(ok("a"));
+  assert_true(ok("www.example.com"));
+  assert_true(ok("Mixed-Case.Example.ORG"));
+  assert_true(ok("xn--bcher-kva.example"));
+  assert_true(ok("1.2.3.4"));  /* all-digit labels are LDH too */
+  assert_true(ok("a-b.c-d"));
+  char l63[64];
+  memset(l63, 'a', 63);
+  l63[63] = 0;
+  assert_true(ok(l63));
+  /* 253 bytes: 63+1+63+1+63+1+61 */
+  char n253[254];
+  memset(n253, 'b', 253);
+  n253[63] = n253[127] = n253[191] = '.';
+  n253[253] = 0;
+  assert_true(ok(n253));
+}
+
+static void test_invalid(void **state)
+{
+  (void)state;
+  assert_false(ok(""));
+  assert_false(ok("."));
+  assert_false(ok("example.com."));   /* no trailing dot in SNI (RFC 6066) */
+  assert_false(ok(".example.com"));
+  assert_false(ok("a..b"));
+  assert_false(ok("-a.b"));
+  assert_false(ok("a-.b"));
+  assert_false(ok("a.b-"));
+  assert_false(ok("a_b.example"));
+  assert_false(ok("a b"));
+  assert_false(ok("evil\n.example"));
+  assert_false(ok("x\033[2J"));
+  assert_false(ok("caf\xc3\xa9.example"));
+  assert_false(ok("*.example.com"));
+  assert_false(ok("a/b"));
+  assert_false(s6net_tls_hostname_ok("ab\0cd", 5));  /* trailing garbage after a NUL */
+  assert_false(s6net_tls_hostname_ok("abc", 0));
+  char l64[65];
+  memset(l64, 'a', 64);
+  l64[64] = 0;
+  assert_false(ok(l64));
+  char n254[255];
+  memset(n254, 'b', 254);
+  n254[63] = n254[127] = n254[191] = '.';
+  n254[254] = 0;
+  assert_false(ok(n254));
+}
+
+int main(void)
+{
+  struct CMUnitTest const tests[] = {
+    cmocka_unit_test(test_valid),
+    cmocka_unit_test(test_invalid),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
