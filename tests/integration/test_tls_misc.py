@@ -10,6 +10,7 @@ import pytest
 
 from conftest import prog, run, need, procs, base_env, read_line  # noqa: F401
 from tls_util import certs, server_env, client_env  # noqa: F401
+from tcpserver_util import children
 
 
 def tlsserver(procs, certs, *opts, app, env=None, **extra):
@@ -50,3 +51,59 @@ def test_sni_exported_only_if_host_name(procs, certs, opts):
         assert r.stdout == b"[unset]\n", (bad, r.stdout)
     lines = stderr_lines(p, "SSL_TLS_SNI_SERVERNAME left unset")
     assert any("s6-tlsd-io" in l and "not a valid host name" in l for l in lines), lines
+
+
+def _silent_client_dropped(port, timeout):
+    """A client that connects and sends nothing: True if the server closes
+    the connection before timeout seconds."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        return s.recv(100) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+    finally:
+        s.close()
+
+
+def _tls_through_proxy(port, certs):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"PROXY TCP4 192.0.2.7 198.51.100.1 4242 443\r\n")
+    ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
+    t = ctx.wrap_socket(s, server_hostname="localhost")
+    out = t.recv(100)
+    t.close()
+    return out
+
+
+def test_L_header_timeout_from_K(procs, certs):
+    """-L: proxy-server runs with -K's limit; a client that sends nothing
+    is dropped and gives its slot back (-c 1)."""
+    app = ["sh", "-c", 'echo "$TCPREMOTEIP"']
+    _, port = tlsserver(procs, certs, "-L", "-K", "300", "-c", "1", app=app)
+    t0 = time.monotonic()
+    assert _silent_client_dropped(port, 5)
+    assert time.monotonic() - t0 < 5
+    assert _tls_through_proxy(port, certs) == b"192.0.2.7\n"
+
+
+def test_L_header_default_timeout(procs, certs):
+    """Without -K the header has a 10-second limit (proxy-server -t 10000
+    in the chain): checked on the command line, not by waiting."""
+    p, port = tlsserver(procs, certs, "-L", app=["cat"])
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    deadline = time.monotonic() + 10
+    found = None
+    while found is None and time.monotonic() < deadline:
+        for c in children(p.pid):
+            try:
+                argv = open("/proc/%d/cmdline" % c, "rb").read().split(b"\0")
+            except OSError:
+                continue
+            if argv[0].endswith(b"/proxy-server"):
+                found = argv
+        if found is None:
+            time.sleep(0.01)
+    s.close()
+    assert found and found[1:3] == [b"-t", b"10000"], found
