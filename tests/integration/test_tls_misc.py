@@ -107,3 +107,69 @@ def test_L_header_default_timeout(procs, certs):
             time.sleep(0.01)
     s.close()
     assert found and found[1:3] == [b"-t", b"10000"], found
+
+
+# ---- -L: the SSL variables come from the PROXY header ----------------------
+
+def _dump_through_L(port, header, sni="localhost"):
+    from proxy_util import exchange
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(header)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    t = ctx.wrap_socket(s, server_hostname=sni)
+    env, _ = exchange(t, b"payload\n")
+    t.close()
+    return env
+
+
+@pytest.mark.parametrize("client_byte", [1, 0])
+def test_L_ssl_variables_from_handmade_v2_header(procs, certs, client_byte):
+    """A v2 header whose SSL field has the client-SSL bit: the application
+    sees the proxy's view of the client's TLS (SSL_PROTOCOL, SSL_CIPHER,
+    SSL_PEER_CERT_CN, SSL_TLS_SNI_SERVERNAME), not the proxy-to-us hop.
+    Without the bit, the hop's own values stand."""
+    from proxy_util import DUMP, inet4, tlv, v2
+    _, port = tlsserver(procs, certs, "-L", app=DUMP)
+    ssl_tlv = tlv(0x20, bytes([client_byte]) + b"\0\0\0\0" + tlv(0x21, b"TLSv1.2")
+                  + tlv(0x23, b"ECDHE-RSA-AES256-GCM-SHA384") + tlv(0x22, b"front client"))
+    h = v2(1, 0x11, inet4("203.0.113.9", "203.0.113.10", 6000, 443), tlv(0x02, b"front.example") + ssl_tlv)
+    env = _dump_through_L(port, h, sni="hop.example")
+    assert env["TCPREMOTEIP"] == "203.0.113.9"
+    if client_byte & 1:
+        assert env["PROXY_SSL_CLIENT"] == "1"
+        assert env["SSL_PROTOCOL"] == "TLSv1.2"
+        assert env["SSL_CIPHER"] == "ECDHE-RSA-AES256-GCM-SHA384"
+        assert env["SSL_PEER_CERT_CN"] == "front client"
+        assert env["SSL_TLS_SNI_SERVERNAME"] == "front.example"
+    else:
+        assert env["SSL_PROTOCOL"] == "TLSv1.3"
+        assert env["SSL_TLS_SNI_SERVERNAME"] == "hop.example"
+    for k in ("SSL_PEER_CERT_HASH", "SSL_PEER_CERT_SUBJECT", "SSL_ALPN"):
+        assert k not in env
+
+
+def test_L_ssl_variables_behind_haproxy(procs, certs, tmp_path):
+    """haproxy terminates the client's TLS 1.2 and re-encrypts to
+    s6-tlsserver -L (TLS 1.3, its own SNI) with send-proxy-v2-ssl: the
+    application sees the client's protocol, cipher and server name."""
+    from proxy_util import DUMP, start_haproxy
+    _, back = tlsserver(procs, certs, "-L", app=DUMP)
+    pem = str(tmp_path / "front.pem")
+    with open(pem, "w") as f:
+        f.write(open(certs.p("server.pem")).read() + open(certs.p("server.key")).read())
+    front = start_haproxy(procs, tmp_path, "ssl crt %s" % pem,
+                          "server s 127.0.0.1:%d ssl verify none sni str(hop.example) "
+                          "send-proxy-v2-ssl proxy-v2-options ssl-cipher,authority" % back)
+    ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers("ECDHE-ECDSA-AES256-GCM-SHA384")
+    from proxy_util import exchange
+    t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", front), timeout=10), server_hostname="localhost")
+    env, _ = exchange(t, b"via haproxy\n")
+    t.close()
+    assert int(env["PROXY_SSL_CLIENT"]) & 1
+    assert env["SSL_PROTOCOL"] == "TLSv1.2"
+    assert env["SSL_CIPHER"] == "ECDHE-ECDSA-AES256-GCM-SHA384"
+    assert env["SSL_TLS_SNI_SERVERNAME"] == "localhost"
