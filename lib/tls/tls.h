@@ -32,6 +32,8 @@ typedef struct {
   char const *servername;     /* client: -k (SNI and name verification) */
   char const *alpn;           /* comma-separated protocol list, or NULL */
   unsigned char prefork;      /* server: workers are forked from this process */
+  char const *caller;         /* wrappers: their name, passed to the engine as -N */
+  char const *peer;           /* engine: "ip:port" of the other end, for messages, or NULL */
 } s6net_tls_conf;
 
 typedef struct s6net_tls_ctx s6net_tls_ctx;

@@ -559,6 +559,16 @@ static void sock_tune(int fd)
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+/* " (client ip:port)" or " (server ip:port)", inserted after the object
+ * of every per-connection message, or "" when the address is unknown. */
+static char const *peer(s6net_tls_conf const *c)
+{
+  static char buf[128];
+  if (!c->peer || !*c->peer) return "";
+  snprintf(buf, sizeof buf, " (%s %s)", c->server ? "client" : "server", c->peer);
+  return buf;
+}
+
 /* Acknowledge what the client sent last, now. When the client speaks
  * last (TLS 1.3 without a ticket to send, TLS 1.2 resumption), nothing
  * of ours would carry the ACK of its Finished: a client that leaves
@@ -601,10 +611,10 @@ int s6net_tls_handshake(s6net_tls_ctx *t, s6net_tls_conf const *c, int netr, int
   static s6net_tls_conn conn;
   SSL *ssl = t->spare ? t->spare : SSL_new(t->def);
   t->spare = NULL;
-  if (!ssl) { s6net_warn("unable to create TLS session: %s", ossl_reason()); return S6NET_TLS_EXIT_SETUP; }
+  if (!ssl) { s6net_warn("unable to create TLS session%s: %s", peer(c), ossl_reason()); return S6NET_TLS_EXIT_SETUP; }
   int r = S6NET_TLS_EXIT_SETUP;
   if (!SSL_set_rfd(ssl, netr) || !SSL_set_wfd(ssl, netw)) {
-    s6net_warn("unable to attach TLS session: %s", ossl_reason());
+    s6net_warn("unable to attach TLS session%s: %s", peer(c), ossl_reason());
     goto fail;
   }
   /* Without this OpenSSL answers a bare EOF with a fatal decode_error
@@ -612,7 +622,7 @@ int s6net_tls_handshake(s6net_tls_ctx *t, s6net_tls_conf const *c, int netr, int
    * half-close that -s/-j promise. With -J the EOF is fatal anyway. */
   if (!c->strict) SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
   if (s6net_fd_nonblock(netr) < 0 || s6net_fd_nonblock(netw) < 0) {
-    s6net_warnsys("unable to set network fds non-blocking");
+    s6net_warnsys("unable to set network fds non-blocking%s", peer(c));
     r = 111;
     goto fail;
   }
@@ -623,13 +633,13 @@ int s6net_tls_handshake(s6net_tls_ctx *t, s6net_tls_conf const *c, int netr, int
     int isip = inet_pton(AF_INET, c->servername, ip) == 1 || inet_pton(AF_INET6, c->servername, ip) == 1;
     /* RFC 6066: an address is never sent as SNI, but it is still checked. */
     if (!isip && !SSL_set_tlsext_host_name(ssl, c->servername)) {
-      s6net_warn("unable to set server name: %s", ossl_reason());
+      s6net_warn("unable to set server name%s: %s", peer(c), ossl_reason());
       goto fail;
     }
     if (!c->noverify) {
       int ok = isip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c->servername)
                     : SSL_set1_host(ssl, c->servername);
-      if (!ok) { s6net_warn("unable to set name to verify: %s", ossl_reason()); goto fail; }
+      if (!ok) { s6net_warn("unable to set name to verify%s: %s", peer(c), ossl_reason()); goto fail; }
     }
   }
   s6net_deadline dl = s6net_deadline_in(c->kimeout);
@@ -643,13 +653,13 @@ int s6net_tls_handshake(s6net_tls_ctx *t, s6net_tls_conf const *c, int netr, int
     if (e == SSL_ERROR_WANT_READ) { p.fd = netr; p.events = POLLIN; }
     else if (e == SSL_ERROR_WANT_WRITE) { p.fd = netw; p.events = POLLOUT; }
     else {
-      s6net_warn("unable to perform TLS handshake: %s", hs_reason(ssl, h, e));
+      s6net_warn("unable to perform TLS handshake%s: %s", peer(c), hs_reason(ssl, h, e));
       r = S6NET_TLS_EXIT_RUN;
       goto fail;
     }
     int n = s6net_poll(&p, 1, dl);
-    if (n < 0) { s6net_warnsys("unable to poll"); r = 111; goto fail; }
-    if (!n) { s6net_warn("unable to perform TLS handshake: timed out after %u ms", c->kimeout); r = S6NET_TLS_EXIT_RUN; goto fail; }
+    if (n < 0) { s6net_warnsys("unable to poll%s", peer(c)); r = 111; goto fail; }
+    if (!n) { s6net_warn("unable to perform TLS handshake%s: timed out after %u ms", peer(c), c->kimeout); r = S6NET_TLS_EXIT_RUN; goto fail; }
   }
   if (c->server) ack_now(netr);
   conn.ssl = ssl;
@@ -693,7 +703,7 @@ size_t s6net_tls_info(s6net_tls_conn *conn, s6net_tls_conf const *c, char *buf, 
     if (!c->server || s6net_tls_hostname_ok(s, strlen(s)))
       n = add(buf, len, n, "SSL_TLS_SNI_SERVERNAME", s, strlen(s));
     else if (c->verbosity >= 2)
-      s6net_warn("client sent a server name (SNI) that is not a valid host name: SSL_TLS_SNI_SERVERNAME left unset");
+      s6net_warn("unable to use the server name (SNI) sent%s: not a valid host name, SSL_TLS_SNI_SERVERNAME left unset", peer(c));
   }
   X509 *peer = SSL_get0_peer_certificate(ssl);
   if (peer) {
@@ -775,7 +785,7 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
   rfail[0] = 0;
   signal(SIGPIPE, SIG_IGN);
   if (s6net_fd_nonblock(appr) < 0 || s6net_fd_nonblock(appw) < 0) {
-    s6net_warnsys("unable to set local fds non-blocking");
+    s6net_warnsys("unable to set local fds non-blocking%s", peer(c));
     return 111;
   }
   for (;;) {
@@ -791,10 +801,10 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
       if (st == 1) return 0;
       if (st == 2 || st < 0) {
         if (st == 2 && !c->strict) return 0;
-        if (st == 2) { s6net_warn("peer closed the connection without close_notify"); return S6NET_TLS_EXIT_RUN; }
+        if (st == 2) { s6net_warn("peer closed the connection without close_notify%s", peer(c)); return S6NET_TLS_EXIT_RUN; }
         /* A peer that answers our close_notify with a reset is done too. */
         if (!ERR_peek_error() && (errno == ECONNRESET || errno == EPIPE) && !c->strict) return 0;
-        s6net_warn("unable to shut down TLS: %s", ossl_reason());
+        s6net_warn("unable to shut down TLS%s: %s", peer(c), ossl_reason());
         return S6NET_TLS_EXIT_RUN;
       }
       goto wait;
@@ -807,7 +817,7 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
       else if (!r) { a_eof = 1; progress = 1; }
       else if (errno == EAGAIN) war = 1;
       else if (errno == EINTR) progress = 1;
-      else { s6net_warnsys("unable to read from local application"); return 111; }
+      else { s6net_warnsys("unable to read from local application%s", peer(c)); return 111; }
     }
     if (olen) {
       ERR_clear_error();
@@ -818,8 +828,8 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
         if (e == SSL_ERROR_WANT_READ) wnr = 1;
         else if (e == SSL_ERROR_WANT_WRITE) wnw = 1;
         else {
-          if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) s6net_warnsys("unable to write to peer");
-          else s6net_warn("unable to write to peer: %s", ossl_reason());
+          if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) s6net_warnsys("unable to write to peer%s", peer(c));
+          else s6net_warn("unable to write to peer%s: %s", peer(c), ossl_reason());
           return S6NET_TLS_EXIT_RUN;
         }
       }
@@ -834,7 +844,7 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
         continue;
       }
       if (net_shut_write(conn->netw) < 0 && errno != EPIPE && errno != ECONNRESET) {
-        s6net_warnsys("unable to shut down the network connection for writing");
+        s6net_warnsys("unable to shut down the network connection for writing%s", peer(c));
         return 111;
       }
     }
@@ -858,14 +868,14 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
         int st = read_status(ssl, r, &wnr, &wnw);
         if (st == 1) { n_eof = 1; progress = 1; }
         else if (st == 2) {
-          if (c->strict) snprintf(rfail, sizeof rfail, "peer closed the connection without close_notify");
+          if (c->strict) snprintf(rfail, sizeof rfail, "peer closed the connection without close_notify%s", peer(c));
           else { n_eof = 1; progress = 1; }
         } else if (st < 0 && a_shut && !c->strict) {
           /* We ended our side without close_notify (-s); many peers answer
            * that with an alert or a reset. The exchange is over either way. */
           n_eof = 1; progress = 1;
         } else if (st < 0) {
-          snprintf(rfail, sizeof rfail, "unable to read from peer: %s",
+          snprintf(rfail, sizeof rfail, "unable to read from peer%s: %s", peer(c),
                    ERR_peek_error() ? ossl_reason() : strerror(errno ? errno : EIO));
         }
         if (*rfail) progress = 1;
@@ -880,7 +890,7 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
       else if (w < 0 && errno == EPIPE) {
         /* The application stopped reading: drop what it will never see. */
         close(appw); appw = -1; ilen = 0; progress = 1;
-      } else { s6net_warnsys("unable to write to local application"); return 111; }
+      } else { s6net_warnsys("unable to write to local application%s", peer(c)); return 111; }
     }
     if (*rfail && !ilen) {
       s6net_warn("%s", rfail);
@@ -898,8 +908,8 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
       if (wnw) p[n++] = (struct pollfd){ .fd = conn->netw, .events = POLLOUT };
       if (war) p[n++] = (struct pollfd){ .fd = appr, .events = POLLIN };
       if (waw) p[n++] = (struct pollfd){ .fd = appw, .events = POLLOUT };
-      if (!n) { s6net_warn("internal error: relay has nothing to wait for"); return 111; }
-      if (s6net_poll(p, n, S6NET_DEADLINE_NEVER) < 0) { s6net_warnsys("unable to poll"); return 111; }
+      if (!n) { s6net_warn("internal error%s: relay has nothing to wait for", peer(c)); return 111; }
+      if (s6net_poll(p, n, S6NET_DEADLINE_NEVER) < 0) { s6net_warnsys("unable to poll%s", peer(c)); return 111; }
     }
   }
 }
@@ -910,7 +920,7 @@ int s6net_tls_session(s6net_tls_ctx *t, s6net_tls_conf const *c, int const fds[4
   int r = s6net_tls_handshake(t, c, fds[2], fds[3], &conn);
   if (r) return r;
   if (notif >= 0) {
-    if (s6net_tls_notify(conn, c, notif) < 0) { s6net_warnsys("unable to write handshake notification"); return 111; }
+    if (s6net_tls_notify(conn, c, notif) < 0) { s6net_warnsys("unable to write handshake notification%s", peer(c)); return 111; }
     close(notif);
   }
   r = s6net_tls_relay(conn, c, fds[0], fds[1]);

@@ -2,6 +2,7 @@
 
 #include "tls/tls.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void s6net_tls_conf_init(s6net_tls_conf *c, int server)
@@ -104,4 +105,28 @@ int s6net_tls_hostname_ok(char const *s, size_t len)
     if (!ldh || (c == '-' && !label) || ++label > 63) return 0;
   }
   return label && s[len - 1] != '-';
+}
+
+static char const *envget(char const *const *envp, char const *name)
+{
+  size_t n = strlen(name);
+  for (; *envp; envp++)
+    if (!strncmp(*envp, name, n) && (*envp)[n] == '=') return *envp + n + 1;
+  return 0;
+}
+
+char const *s6net_tls_peer_fmt(char *buf, size_t len, char const *const *envp)
+{
+  char const *proto = envget(envp, "PROTO");
+  char name[64];
+  if (!proto || !*proto || strlen(proto) > 32) proto = "TCP";
+  snprintf(name, sizeof name, "%sREMOTEIP", proto);
+  char const *ip = envget(envp, name);
+  if (!ip || !*ip) return 0;
+  snprintf(name, sizeof name, "%sREMOTEPORT", proto);
+  char const *port = envget(envp, name);
+  int six = !!strchr(ip, ':');
+  int n = port && *port ? snprintf(buf, len, six ? "[%s]:%s" : "%s:%s", ip, port) : snprintf(buf, len, "%s", ip);
+  if (n < 0 || (size_t)n >= len) return 0;
+  return buf;
 }

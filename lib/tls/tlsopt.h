@@ -41,6 +41,13 @@ extern char const *const s6net_tls_infovars[];
  * or does not fit in cap. */
 long s6net_tls_alpn_wire(unsigned char *out, size_t cap, char const *list);
 
+/* The other end of the connection, for messages: "ip:port" ("[ip]:port"
+ * for IPv6) from ${PROTO}REMOTEIP and ${PROTO}REMOTEPORT (PROTO defaults
+ * to TCP), or just the ip. Writes into buf (NUL-terminated) and returns
+ * buf, or NULL if the environment has no remote address or it does not
+ * fit. Pure. */
+char const *s6net_tls_peer_fmt(char *buf, size_t len, char const *const *envp);
+
 /* Is s[0..len) a host name fit for SSL_TLS_SNI_SERVERNAME: dot-separated
  * labels of letters, digits and inner hyphens (LDH), each 1 to 63 bytes,
  * 253 bytes at most in all, no trailing dot, nothing else (no NUL, no

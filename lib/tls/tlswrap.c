@@ -56,6 +56,7 @@ static pid_t spawn_engine(s6net_tlswrap const *w, int const efds[4], int notif, 
     if (c->servername) { argv[n++] = "-k"; argv[n++] = c->servername; }
     if (c->noverify) argv[n++] = "--no-verify-cert";
   }
+  if (c->caller) { argv[n++] = "-N"; argv[n++] = c->caller; }
   snprintf(vbuf, sizeof vbuf, "-v%u", c->verbosity);
   argv[n++] = vbuf;
   if (c->kimeout) { snprintf(kibuf, sizeof kibuf, "-K%u", c->kimeout); argv[n++] = kibuf; }

@@ -171,6 +171,7 @@ int main(int argc, char const *const *argv)
              rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
     push(&zy, sib("s6-tlsd-io"));
     push(&zy, "-X"); push(&zy, name);
+    push(&zy, "-N"); push(&zy, "s6-tlsserver");
     push(&zy, "-d3");
     push(&zy, vbuf);
     if (certmode) push(&zy, certmode);

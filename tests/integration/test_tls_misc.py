@@ -173,3 +173,65 @@ def test_L_ssl_variables_behind_haproxy(procs, certs, tmp_path):
     assert env["SSL_PROTOCOL"] == "TLSv1.2"
     assert env["SSL_CIPHER"] == "ECDHE-ECDSA-AES256-GCM-SHA384"
     assert env["SSL_TLS_SNI_SERVERNAME"] == "localhost"
+
+
+# ---- messages ----------------------------------------------------------------
+
+def test_engine_errors_name_the_program_run(procs, certs, tmp_path):
+    """A key error comes from the engine, but names the program the user
+    ran first (the wrappers pass it as -N)."""
+    missing = str(tmp_path / "missing.key")
+    env = base_env(KEYFILE=missing, CERTFILE=certs.p("server.pem"))
+    r = run([prog("s6-tlsserver"), "-1", "127.0.0.1", "0", "true"], env=env, timeout=10)
+    assert r.returncode == 96
+    assert r.stderr.startswith(b"s6-tlsserver: s6-tlsd-io: fatal: unable to read KEYFILE " + missing.encode()), r.stderr
+    # s6-tlsd's own engine (no zygote), per connection.
+    p = procs.start([prog("s6-tcpserver"), "-1", "127.0.0.1", "0", prog("s6-tlsd"), "--", "true"],
+                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    port = int(read_line(p.stdout, 10))
+    socket.create_connection(("127.0.0.1", port), timeout=10).close()
+    lines = stderr_lines(p, "fatal")
+    assert any(l.startswith("s6-tlsd: s6-tlsd-io: fatal: unable to read KEYFILE") for l in lines), lines
+    # The client side: s6-tlsclient runs s6-tlsc, whose engine names it.
+    _, port = tlsserver(procs, certs, app=["cat"])
+    r = run([prog("s6-tlsclient"), "localhost", str(port), "true"],
+            env=base_env(CAFILE=str(tmp_path / "missing.pem")), timeout=20)
+    assert r.returncode == 96
+    assert r.stderr.startswith(b"s6-tlsc: s6-tlsc-io: fatal: unable to read CAFILE"), r.stderr
+
+
+def test_tlsclient_without_trust_fails_before_connecting():
+    """No CADIR/CAFILE and no --no-verify-cert: s6-tlsclient cannot verify
+    the server, so it says so and exits 100 without connecting."""
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(1)
+    port = lst.getsockname()[1]
+    r = run([prog("s6-tlsclient"), "localhost", str(port), "true"], env=base_env(), timeout=20)
+    assert r.returncode == 100
+    assert r.stderr.startswith(b"s6-tlsclient: fatal: ") and r.stderr.count(b"\n") == 1, r.stderr
+    assert b"CADIR or CAFILE" in r.stderr
+    lst.settimeout(0.2)
+    with pytest.raises(socket.timeout):
+        lst.accept()  # nothing ever connected
+    lst.close()
+    # --no-verify-cert needs no trust anchors: it gets as far as connecting.
+    r = run([prog("s6-tlsclient"), "--no-verify-cert", "127.0.0.1", "1", "true"], env=base_env(), timeout=20)
+    assert r.returncode == 111 and b"s6-tcpclient: fatal: unable to connect" in r.stderr, r.stderr
+
+
+def test_handshake_warning_names_the_client(procs, certs):
+    """A failed handshake is logged with the client's address and port."""
+    p, port = tlsserver(procs, certs, "-X", app=["true"])
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    cport = s.getsockname()[1]
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    s.shutdown(socket.SHUT_WR)
+    try:
+        s.recv(100)
+    except ConnectionResetError:
+        pass
+    s.close()
+    lines = stderr_lines(p, "handshake")
+    want = "s6-tlsd: s6-tlsd-io: warning: unable to perform TLS handshake (client 127.0.0.1:%d): " % cport
+    assert any(l.startswith(want) for l in lines), lines
