@@ -1,5 +1,6 @@
 /* s6net_tls_hostname_ok: which client SNI values may reach the
- * application as SSL_TLS_SNI_SERVERNAME. */
+ * application as SSL_TLS_SNI_SERVERNAME; s6net_tls_peer_fmt: the peer's
+ * address in the engine's messages. */
 #include "unit.h"
 #include "tls/tlsopt.h"
 
@@ -63,11 +64,32 @@ static void test_invalid(void **state)
   assert_false(ok(n254));
 }
 
+static void test_peer(void **state)
+{
+  (void)state;
+  char buf[64];
+  char const *e4[] = { "PROTO=TCP", "TCPREMOTEIP=192.0.2.7", "TCPREMOTEPORT=51234", 0 };
+  assert_string_equal(s6net_tls_peer_fmt(buf, sizeof buf, e4), "192.0.2.7:51234");
+  char const *e6[] = { "TCPREMOTEPORT=443", "TCPREMOTEIP=2001:db8::1", 0 };
+  assert_string_equal(s6net_tls_peer_fmt(buf, sizeof buf, e6), "[2001:db8::1]:443");
+  char const *noport[] = { "TCPREMOTEIP=192.0.2.7", 0 };
+  assert_string_equal(s6net_tls_peer_fmt(buf, sizeof buf, noport), "192.0.2.7");
+  char const *other[] = { "PROTO=SCTP", "TCPREMOTEIP=x", "SCTPREMOTEIP=192.0.2.8", "SCTPREMOTEPORT=9", 0 };
+  assert_string_equal(s6net_tls_peer_fmt(buf, sizeof buf, other), "192.0.2.8:9");
+  char const *none[] = { "PATH=/bin", "TCPREMOTEIPX=1", 0 };
+  assert_null(s6net_tls_peer_fmt(buf, sizeof buf, none));
+  char const *empty[] = { 0 };
+  assert_null(s6net_tls_peer_fmt(buf, sizeof buf, empty));
+  /* Too long: refused, never truncated. */
+  assert_null(s6net_tls_peer_fmt(buf, 10, e4));
+}
+
 int main(void)
 {
   struct CMUnitTest const tests[] = {
     cmocka_unit_test(test_valid),
     cmocka_unit_test(test_invalid),
+    cmocka_unit_test(test_peer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
