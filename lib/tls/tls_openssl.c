@@ -276,6 +276,38 @@ static int alpn_select(SSL *ssl, unsigned char const **out, unsigned char *outle
 
 static int sni_cb(SSL *ssl, int *al, void *arg);
 
+/* A ticket is good only for the server name it was issued under (RFC
+ * 6066 section 3: no resumption across names): the name goes into the
+ * ticket as its application data, and a ticket offered with another
+ * name (or none) means a full handshake and a fresh ticket. The name
+ * is taken from the ClientHello itself, since in TLS 1.2 tickets are
+ * opened before the server name is processed. */
+static int ticket_gen(SSL *ssl, void *arg)
+{
+  (void)arg;
+  char const *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  return SSL_SESSION_set1_ticket_appdata(SSL_get0_session(ssl), name ? name : "", name ? strlen(name) : 0);
+}
+
+static SSL_TICKET_RETURN ticket_dec(SSL *ssl, SSL_SESSION *ss, unsigned char const *kn, size_t knlen,
+                                    SSL_TICKET_STATUS st, void *arg)
+{
+  (void)kn; (void)knlen; (void)arg;
+  if (st == SSL_TICKET_FATAL_ERR_MALLOC || st == SSL_TICKET_FATAL_ERR_OTHER) return SSL_TICKET_RETURN_ABORT;
+  if (st != SSL_TICKET_SUCCESS && st != SSL_TICKET_SUCCESS_RENEW) return SSL_TICKET_RETURN_IGNORE_RENEW;
+  void *was = NULL;
+  size_t wlen = 0;
+  unsigned char const *ext;
+  size_t extlen;
+  char const *now = "";
+  size_t nlen = 0;
+  if (!SSL_SESSION_get0_ticket_appdata(ss, &was, &wlen)) return SSL_TICKET_RETURN_IGNORE_RENEW;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &extlen)
+   && s6net_tls_sni_ext_name(ext, extlen, &now, &nlen) < 0) return SSL_TICKET_RETURN_IGNORE_RENEW;
+  if (wlen != nlen || (nlen && strncasecmp(was, now, nlen))) return SSL_TICKET_RETURN_IGNORE_RENEW;
+  return st == SSL_TICKET_SUCCESS_RENEW ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_USE;
+}
+
 static SSL_CTX *ctx_make(s6net_tls_ctx *t, s6net_tls_conf const *c, X509_STORE *store)
 {
   SSL_CTX *ctx = SSL_CTX_new(c->server ? TLS_server_method() : TLS_client_method());
@@ -298,6 +330,7 @@ static SSL_CTX *ctx_make(s6net_tls_ctx *t, s6net_tls_conf const *c, X509_STORE *
     unsigned int tp = s6net_tls_tickets_period();
     if (tp) {
       SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, s6net_tls_ticket_key_cb);
+      SSL_CTX_set_session_ticket_cb(ctx, ticket_gen, ticket_dec, NULL);
       SSL_CTX_set_num_tickets(ctx, 1);
       SSL_CTX_set_timeout(ctx, (long)tp);
     } else {

@@ -130,3 +130,25 @@ char const *s6net_tls_peer_fmt(char *buf, size_t len, char const *const *envp)
   if (n < 0 || (size_t)n >= len) return 0;
   return buf;
 }
+
+int s6net_tls_sni_ext_name(unsigned char const *p, size_t len, char const **name, size_t *nlen)
+{
+  if (len < 2) return -1;
+  size_t list = (size_t)p[0] << 8 | p[1];
+  if (list != len - 2) return -1;
+  p += 2;
+  len -= 2;
+  while (len >= 3) {
+    unsigned int type = p[0];
+    size_t l = (size_t)p[1] << 8 | p[2];
+    if (l > len - 3) return -1;
+    if (type == 0) {
+      *name = (char const *)p + 3;
+      *nlen = l;
+      return 0;
+    }
+    p += 3 + l;
+    len -= 3 + l;
+  }
+  return -1;
+}

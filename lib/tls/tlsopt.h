@@ -48,6 +48,12 @@ long s6net_tls_alpn_wire(unsigned char *out, size_t cap, char const *list);
  * fit. Pure. */
 char const *s6net_tls_peer_fmt(char *buf, size_t len, char const *const *envp);
 
+/* The host name in the body of a ClientHello server_name extension
+ * (RFC 6066: a 2-byte list length, then entries of a type byte and a
+ * 2-byte length). Sets *name and *nlen to the first host_name entry and
+ * returns 0; -1 if the body is malformed or holds no host_name. Pure. */
+int s6net_tls_sni_ext_name(unsigned char const *p, size_t len, char const **name, size_t *nlen);
+
 /* Is s[0..len) a host name fit for SSL_TLS_SNI_SERVERNAME: dot-separated
  * labels of letters, digits and inner hyphens (LDH), each 1 to 63 bytes,
  * 253 bytes at most in all, no trailing dot, nothing else (no NUL, no

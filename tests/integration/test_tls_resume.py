@@ -177,3 +177,30 @@ def test_no_delayed_ack_after_handshake(procs, certs, case):
         if dt < QUICK:
             break
     assert min(times) < QUICK, times
+
+
+@pytest.mark.parametrize("version", ["-tls1_3", "-tls1_2"])
+def test_ticket_bound_to_server_name(procs, certs, tmp_path, version):
+    """A session resumes only under the server name it was made for (RFC
+    6066): offered with another name, or none, it is a full handshake, and
+    the application sees the name the client asked for this time."""
+    app = ["sh", "-c", 'read l; echo "$l $SSL_PROTOCOL [${SSL_TLS_SNI_SERVERNAME-}]"']
+    _, port = tlsserver(procs, certs, app=app)
+    out = str(tmp_path / "s.out")
+    first, _ = s_client_named(port, certs, version, "a.example", ["-sess_out", out])
+    assert not first
+    for name, resumed in (("a.example", True), ("A.Example", True), ("b.example", False), (None, False)):
+        again, text = s_client_named(port, certs, version, name, ["-sess_in", out])
+        assert again == resumed, (name, text[-600:])
+        # (TLS 1.2 resumption reports the name as first sent: any case.)
+        assert "[%s]" % (name or "").lower() in text.lower(), text[-600:]
+
+
+def s_client_named(port, certs, version, name, extra):
+    need("openssl")
+    args = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, version, "-ign_eof"]
+    args += ["-servername", name] if name else ["-noservername"]
+    r = run(args + extra, input=b"hello\n", timeout=20)
+    out = r.stdout.decode(errors="replace")
+    assert "hello TLSv1." in out, out[-800:]
+    return "\nReused, " in out, out

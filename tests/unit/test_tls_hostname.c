@@ -1,6 +1,7 @@
 /* s6net_tls_hostname_ok: which client SNI values may reach the
  * application as SSL_TLS_SNI_SERVERNAME; s6net_tls_peer_fmt: the peer's
- * address in the engine's messages. */
+ * address in the engine's messages; s6net_tls_sni_ext_name: the name in a
+ * ClientHello's server_name extension. */
 #include "unit.h"
 #include "tls/tlsopt.h"
 
@@ -84,12 +85,43 @@ static void test_peer(void **state)
   assert_null(s6net_tls_peer_fmt(buf, 10, e4));
 }
 
+static void test_sni_ext(void **state)
+{
+  (void)state;
+  char const *n;
+  size_t l;
+  static unsigned char const one[] = { 0, 12, 0, 0, 9, 'a', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e' };
+  assert_int_equal(s6net_tls_sni_ext_name(one, sizeof one, &n, &l), 0);
+  assert_int_equal(l, 9);
+  assert_memory_equal(n, "a.example", 9);
+  /* An entry of another type first is skipped. */
+  static unsigned char const two[] = { 0, 10, 7, 0, 2, 'x', 'y', 0, 0, 2, 'o', 'k' };
+  assert_int_equal(s6net_tls_sni_ext_name(two, sizeof two, &n, &l), 0);
+  assert_int_equal(l, 2);
+  assert_memory_equal(n, "ok", 2);
+  /* Malformed: list length off by one either way, entry past the end,
+   * truncated header, no host_name at all. */
+  static unsigned char const b1[] = { 0, 13, 0, 0, 9, 'a', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e' };
+  static unsigned char const b2[] = { 0, 11, 0, 0, 9, 'a', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e' };
+  static unsigned char const b3[] = { 0, 5, 0, 0, 9, 'a', 'b' };
+  static unsigned char const b4[] = { 0, 2, 0, 0 };
+  static unsigned char const b5[] = { 0, 5, 7, 0, 2, 'x', 'y' };
+  assert_int_equal(s6net_tls_sni_ext_name(b1, sizeof b1, &n, &l), -1);
+  assert_int_equal(s6net_tls_sni_ext_name(b2, sizeof b2, &n, &l), -1);
+  assert_int_equal(s6net_tls_sni_ext_name(b3, sizeof b3, &n, &l), -1);
+  assert_int_equal(s6net_tls_sni_ext_name(b4, sizeof b4, &n, &l), -1);
+  assert_int_equal(s6net_tls_sni_ext_name(b5, sizeof b5, &n, &l), -1);
+  assert_int_equal(s6net_tls_sni_ext_name(one, 1, &n, &l), -1);
+  assert_int_equal(s6net_tls_sni_ext_name(one, 0, &n, &l), -1);
+}
+
 int main(void)
 {
   struct CMUnitTest const tests[] = {
     cmocka_unit_test(test_valid),
     cmocka_unit_test(test_invalid),
     cmocka_unit_test(test_peer),
+    cmocka_unit_test(test_sni_ext),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
