@@ -307,11 +307,17 @@ def test_corruption_anywhere_delivers_exactly_the_good_records(certs, seed):
     damaged[pos] ^= 1 << rnd.randrange(8)
     want = b"".join(p for (s, end), p in zip(spans, plain) if end <= pos)
     off = 0
-    while off < len(damaged):
-        n = rnd.randint(1, 30000)
-        e.raw.sendall(bytes(damaged[off:off + n]))
-        off += n
-    e.raw.shutdown(socket.SHUT_WR)
+    try:
+        while off < len(damaged):
+            n = rnd.randint(1, 30000)
+            e.raw.sendall(bytes(damaged[off:off + n]))
+            off += n
+        e.raw.shutdown(socket.SHUT_WR)
+    except (ConnectionResetError, BrokenPipeError):
+        # The engine may meet the damaged record, fail and close while
+        # the rest is still being sent: its socket then answers with a
+        # reset. Only bytes after the damage were lost.
+        pass
     assert e.app_read_all() == want
     os.close(e.app_w)
     rc, err = e.finish()
