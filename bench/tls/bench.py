@@ -8,6 +8,14 @@ round (A B C, B C A, C A B, ...); the table shows medians and ratios.
 
   sequential  tls_hsloop -n N: connect, full handshake (no resumption),
               GET, read to EOF, one connection at a time
+  seq_nagle   (EC) the same from a client that leaves TCP_NODELAY unset
+              (tls_hsloop -N), as most application clients do: a
+              server that leaves the client's last handshake flight
+              unacknowledged costs it a delayed ACK (~40 ms) per request
+  resume      (EC) sequential connections that each offer the previous
+              connection's session (tls_hsloop -r): TLS 1.3 resumption
+              with tickets; stunnel and socat with their default session
+              caching; the table notes any contender that did not resume
   concurrent  wrk -t2 -c50 -d<D>s -H 'Connection: close' https://...
   bulk        tls_hsloop -b 1 GiB through the tunnel into tls_sink,
               which returns the byte count it received (verified);
@@ -27,6 +35,9 @@ import tempfile
 import time
 
 B = sys.argv[1]
+# A second build (e.g. the main branch's) measured in the same run as
+# "s6net-old", so that a change is compared with what it changes.
+OLD = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("S6NET_OLD_BUILD")
 # Five rounds: this VM's speed drifts within a run, and a median of three
 # rounds drifted with it (one run: wrk RSA 458/616/485 req/s against
 # stunnel's 333/429/420: rounds 1.38x, 1.44x, 1.16x, ratio of the
@@ -103,7 +114,7 @@ class Server:
         key, cert = "%s/%s.key" % (d, kind), "%s/%s.pem" % (d, kind)
         env = dict(os.environ, KEYFILE=key, CERTFILE=cert)
         if name.startswith("s6net"):
-            bindir = MIX if name == "s6net-static" else os.path.join(B, "bin")
+            bindir = MIX if name == "s6net-static" else os.path.join(OLD if name == "s6net-old" else B, "bin")
             self.p = subprocess.Popen(self.wrap() + [os.path.join(bindir, "s6-tlsserver"), "-b", "1024", "-c", "1000", "-C", "1000", "-1",
                                        "127.0.0.1", "0", app], env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.DEVNULL, start_new_session=True)
@@ -176,9 +187,23 @@ def cpu_per_conn(names, kind, d, n=300, rounds=3):
     return {name: statistics.median(v) for name, v in vals.items()}
 
 
-def seq(port):
-    r = sh(LOOP, "-n", str(SEQ_N), "127.0.0.1", str(port))
+def seq(port, *flags):
+    r = sh(LOOP, *flags, "-n", str(SEQ_N), "127.0.0.1", str(port))
     return float(r.stdout.split()[0])
+
+
+def seq_nagle(port):
+    return seq(port, "-N")
+
+
+def resume(port):
+    r = sh(LOOP, "-r", "-n", str(SEQ_N), "127.0.0.1", str(port))
+    out = r.stdout.decode()
+    m = re.search(r"(\d+) resumed", out)
+    resumed = int(m.group(1)) if m else 0
+    # The first connection cannot resume.
+    note = "" if resumed >= SEQ_N - 1 else "resumed %d of %d" % (resumed, SEQ_N - 1)
+    return float(out.split()[0]), note
 
 
 def conc(port):
@@ -217,6 +242,8 @@ def have_perf():
 def main():
     global MIX
     names = ["s6net", "stunnel", "socat"]
+    if OLD:
+        names.insert(1, "s6net-old")
     res = {}
     notes = []
     with tempfile.TemporaryDirectory() as d:
@@ -228,7 +255,9 @@ def main():
             srv = {n: Server(n, kind, HTTPD, d) for n in names}
             for n in names:  # warm-up
                 seq(srv[n].port)
-            for test, fn in (("seq", seq), ("conc", conc)):
+            tests = (("seq", seq), ("seqnagle", seq_nagle), ("resume", resume), ("conc", conc)) if kind == "ec" \
+                else (("seq", seq), ("conc", conc))
+            for test, fn in tests:
                 vals = {n: [] for n in names}
                 for i in range(ROUNDS):
                     for n in rotated(names, i):
@@ -254,19 +283,24 @@ def main():
         for s in srv.values():
             s.stop()
     ours = [n for n in names if n.startswith("s6net")]
-    print("%-16s" % "test (median)" + "".join("%14s" % n for n in names)
-          + "".join("%18s" % (n + "/stunnel") for n in ours) + "".join("%16s" % (n + "/best") for n in ours))
-    for key, unit in (("seq_ec", "hs/s"), ("seq_rsa", "hs/s"), ("conc_ec", "req/s"),
-                      ("conc_rsa", "req/s"), ("bulk", "MB/s")):
+    keys = (("seq_ec", "hs/s"), ("seqnagle_ec", "hs/s"), ("resume_ec", "hs/s"), ("seq_rsa", "hs/s"),
+            ("conc_ec", "req/s"), ("conc_rsa", "req/s"), ("bulk", "MB/s"))
+    print("%-19s" % "test (median)" + "".join("%14s" % n for n in names)
+          + "".join("%18s" % (n + "/stunnel") for n in ours) + "".join("%16s" % (n + "/best") for n in ours)
+          + ("%16s" % "s6net/old" if OLD else ""))
+    for key, unit in keys:
         r = res[key]
         best = max(r["stunnel"], r["socat"])
-        line = "%-16s" % (key + " " + unit) + "".join("%14.1f" % r[n] for n in names)
+        line = "%-19s" % (key + " " + unit) + "".join("%14.1f" % r[n] for n in names)
         for n in ours:
             r[n + "_vs_stunnel"] = r[n] / r["stunnel"]
             line += "%17.2fx" % r[n + "_vs_stunnel"]
         for n in ours:
             r[n + "_vs_best"] = r[n] / best
             line += "%15.2fx" % r[n + "_vs_best"]
+        if OLD:
+            r["s6net_vs_old"] = r["s6net"] / r["s6net-old"]
+            line += "%15.2fx" % r["s6net_vs_old"]
         print(line)
     for kind in ("ec", "rsa"):
         r = res.get("cpu_" + kind)
@@ -289,18 +323,18 @@ def main():
               + "; absolute: %s" % ", ".join("%s %.2fx of 220" % (n, r[n] / 220.0) for n in ours))
     # The machine's noise, in numbers: the ratio to stunnel round by round
     # (each round runs every server back to back).
-    for key in ("seq_ec", "seq_rsa", "conc_ec", "conc_rsa", "bulk"):
+    for key in [k for k, _ in keys]:
         allv = res[key + "_all"]
         spread = []
         for n in ours:
             rr = [a / b for a, b in zip(allv[n], allv["stunnel"]) if b]
             if rr:
                 spread.append("%s %.2f-%.2fx (median %.2fx)" % (n, min(rr), max(rr), statistics.median(rr)))
-        print("per-round ratio to stunnel, %-9s %s" % (key + ":", ", ".join(spread)))
+        print("per-round ratio to stunnel, %-13s %s" % (key + ":", ", ".join(spread)))
     for n in notes:
         print("note:", n)
     res["params"] = {"rounds": ROUNDS, "seq_n": SEQ_N, "wrk_seconds": WRK_D, "bulk_bytes": BULK,
-                     "bulk_rounds": BULK_ROUNDS,
+                     "bulk_rounds": BULK_ROUNDS, "old_build": OLD,
                      "loadavg": os.getloadavg()}
     os.makedirs(os.path.join(B, "bench"), exist_ok=True)
     with open(os.path.join(B, "bench", "tls.json"), "w") as f:

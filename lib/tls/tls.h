@@ -32,7 +32,8 @@ typedef struct {
   char const *servername;     /* client: -k (SNI and name verification) */
   char const *alpn;           /* comma-separated protocol list, or NULL */
   unsigned char prefork;      /* server: workers are forked from this process */
-  char const *peer;           /* "ip:port" of the client, for diagnostics, or NULL */
+  char const *caller;         /* wrappers: their name, passed to the engine as -N */
+  char const *peer;           /* engine: "ip:port" of the other end, for messages, or NULL */
 } s6net_tls_conf;
 
 typedef struct s6net_tls_ctx s6net_tls_ctx;
@@ -85,16 +86,19 @@ void s6net_tls_warmup(s6net_tls_ctx *ctx, s6net_tls_conf const *c);
  * session object of the next s6net_tls_handshake now, while no
  * connection waits for it. */
 void s6net_tls_forked(s6net_tls_ctx *ctx);
-/* For a pre-forking server whose conf had prefork set before
- * s6net_tls_ctx_new: call s6net_tls_prefork right before each fork and
- * s6net_tls_postfork in the parent right after it. They hand each worker
- * RSA blinding values of its own, computed in batches (see rsablind.h). */
+/* For a pre-forking server: s6net_tls_prefork right before each fork,
+ * s6net_tls_postfork in the parent right after it. No-ops today (OpenSSL
+ * blinds RSA itself, in each worker); kept as the place for per-fork work. */
 void s6net_tls_prefork(void);
 void s6net_tls_postfork(void);
-/* Session-ticket keys, held by the zygote master and inherited by its
- * workers (tls_ticket.c). start: period in seconds, 0 = no tickets;
- * returns 0 or -1. tick: rotate the keys if due; returns the number of
- * milliseconds until the next rotation, or -1 if there is none. */
+/* Session tickets (TLS 1.3 and 1.2) for a pre-forking server, whose
+ * workers inherit the keys by fork. Call s6net_tls_tickets_start once,
+ * before s6net_tls_ctx_new: period in seconds, 0 = no tickets (the
+ * default: a context built without it issues none and accepts none).
+ * Returns 0, or -1 (errno set) if no random key could be made or the
+ * period is over a week. s6net_tls_tickets_tick rotates the keys when a
+ * period is over (the previous key still decrypts for one more period)
+ * and returns the ms until the next rotation, or -1 if tickets are off. */
 int s6net_tls_tickets_start(unsigned int period);
 long s6net_tls_tickets_tick(void);
 /* Release a session / a context (a process that exits need not). */

@@ -1,7 +1,7 @@
 /* OpenSSL 3 backend of the TLS engine (see tls.h). */
 #include "tls/tls.h"
 #include "tls/tlsopt.h"
-#include "tls/rsablind.h"
+#include "tls/ticket.h"
 #include "core/diag.h"
 #include "core/env.h"
 #include "core/fd.h"
@@ -320,6 +320,38 @@ static int alpn_select(SSL *ssl, unsigned char const **out, unsigned char *outle
 
 static int sni_cb(SSL *ssl, int *al, void *arg);
 
+/* A ticket is good only for the server name it was issued under (RFC
+ * 6066 section 3: no resumption across names): the name goes into the
+ * ticket as its application data, and a ticket offered with another
+ * name (or none) means a full handshake and a fresh ticket. The name
+ * is taken from the ClientHello itself, since in TLS 1.2 tickets are
+ * opened before the server name is processed. */
+static int ticket_gen(SSL *ssl, void *arg)
+{
+  (void)arg;
+  char const *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  return SSL_SESSION_set1_ticket_appdata(SSL_get0_session(ssl), name ? name : "", name ? strlen(name) : 0);
+}
+
+static SSL_TICKET_RETURN ticket_dec(SSL *ssl, SSL_SESSION *ss, unsigned char const *kn, size_t knlen,
+                                    SSL_TICKET_STATUS st, void *arg)
+{
+  (void)kn; (void)knlen; (void)arg;
+  if (st == SSL_TICKET_FATAL_ERR_MALLOC || st == SSL_TICKET_FATAL_ERR_OTHER) return SSL_TICKET_RETURN_ABORT;
+  if (st != SSL_TICKET_SUCCESS && st != SSL_TICKET_SUCCESS_RENEW) return SSL_TICKET_RETURN_IGNORE_RENEW;
+  void *was = NULL;
+  size_t wlen = 0;
+  unsigned char const *ext;
+  size_t extlen;
+  char const *now = "";
+  size_t nlen = 0;
+  if (!SSL_SESSION_get0_ticket_appdata(ss, &was, &wlen)) return SSL_TICKET_RETURN_IGNORE_RENEW;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &extlen)
+   && s6net_tls_sni_ext_name(ext, extlen, &now, &nlen) < 0) return SSL_TICKET_RETURN_IGNORE_RENEW;
+  if (wlen != nlen || (nlen && strncasecmp(was, now, nlen))) return SSL_TICKET_RETURN_IGNORE_RENEW;
+  return st == SSL_TICKET_SUCCESS_RENEW ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_USE;
+}
+
 static SSL_CTX *ctx_make(s6net_tls_ctx *t, s6net_tls_conf const *c, X509_STORE *store)
 {
   SSL_CTX *ctx = SSL_CTX_new(c->server ? TLS_server_method() : TLS_client_method());
@@ -331,14 +363,32 @@ static SSL_CTX *ctx_make(s6net_tls_ctx *t, s6net_tls_conf const *c, X509_STORE *
    * connection once the engine owns it, so nothing is read too far. */
   SSL_CTX_set_read_ahead(ctx, 1);
   SSL_CTX_set_default_read_buffer_len(ctx, READ_BUFFER);
-  /* No session state survives a connection: every engine process serves
-   * exactly one, so caches and tickets would only cost time. */
+  /* No session cache: every engine process serves exactly one
+   * connection. Resumption, when on, is stateless: tickets sealed with
+   * the zygote's keys (tls_ticket.c), which every worker inherits. */
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
   if (c->server) {
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
-    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+    unsigned int tp = s6net_tls_tickets_period();
+    if (tp) {
+      SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, s6net_tls_ticket_key_cb);
+      SSL_CTX_set_session_ticket_cb(ctx, ticket_gen, ticket_dec, NULL);
+      SSL_CTX_set_num_tickets(ctx, 1);
+      SSL_CTX_set_timeout(ctx, (long)tp);
+    } else {
+      SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+      SSL_CTX_set_num_tickets(ctx, 0);
+    }
+    /* No 0-RTT: early data can be replayed. */
+    SSL_CTX_set_max_early_data(ctx, 0);
+    /* Resumption with client certificates needs a session id context. */
+    if (!SSL_CTX_set_session_id_context(ctx, (unsigned char const *)"s6net-tlsd", 10)) {
+      fail_ossl(S6NET_TLS_EXIT_SETUP, "set", "session id context");
+      SSL_CTX_free(ctx);
+      return NULL;
+    }
     int aes = cpu_has_aes();
     char const *l12 = aes
       ? "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305"
@@ -428,20 +478,6 @@ static int load_sni(s6net_tls_ctx *t, s6net_tls_conf const *c, X509_STORE *store
   return 0;
 }
 
-/* A context whose workers are forked: its RSA key, if any, gets blinding
- * pairs from the zygote (rsablind.h). The default context goes first, so
- * it is wrapped even when there are more keys than wrapping slots. */
-static void blind_keys(SSL_CTX *ctx)
-{
-  EVP_PKEY *k = SSL_CTX_get0_privatekey(ctx);
-  if (!k || EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA) return;
-  EVP_PKEY *w = s6net_rsablind_wrap(k);
-  if (w != k && !SSL_CTX_use_PrivateKey(ctx, w))
-    s6net_die(S6NET_TLS_EXIT_SETUP, "unable to install the RSA key for forked workers");
-  EVP_PKEY_free(w);
-  ERR_clear_error();
-}
-
 s6net_tls_ctx *s6net_tls_ctx_try(s6net_tls_conf const *c, char const *const *envp, int *code, char const **msg)
 {
   s6net_tls_ctx *t = calloc(1, sizeof *t);
@@ -476,10 +512,6 @@ s6net_tls_ctx *s6net_tls_ctx_try(s6net_tls_conf const *c, char const *const *env
     if (use_keypair(t->def, "KEYFILE", k, "CERTFILE", cf) < 0) goto err;
   }
   if (store) X509_STORE_free(store);
-  if (c->server && c->prefork) {
-    blind_keys(t->def);
-    for (size_t i = 0; i < t->nsni; i++) blind_keys(t->sni[i].ctx);
-  }
   return t;
 err:
   if (store) X509_STORE_free(store);
@@ -499,14 +531,14 @@ s6net_tls_ctx *s6net_tls_ctx_new(s6net_tls_conf const *c, char const *const *env
   return t;
 }
 
+/* Kept for the zygote's fork loop; OpenSSL does its own RSA blinding,
+ * per key and per process, so nothing needs preparing around a fork. */
 void s6net_tls_prefork(void)
 {
-  s6net_rsablind_prefork();
 }
 
 void s6net_tls_postfork(void)
 {
-  s6net_rsablind_postfork();
 }
 
 /* Drive a client and a server to the end of their handshake over a BIO
@@ -554,9 +586,10 @@ static void warm_once(s6net_tls_ctx *t, SSL_CTX *sctx, SSL_CTX *cctx, int versio
  * protocol versions, ciphers, ALPN), but with a throwaway P-256 key and
  * self-signed certificate, no client certificate request and no SNI
  * switching. The real keys are not used here: a private key operation
- * leaves random state in the key (RSA blinding factors, for one) that every
- * worker would then inherit and share. (A wrapped RSA key signs once when
- * it is wrapped, with a blinding pair that no worker gets: rsablind.h.) */
+ * leaves random state in the key (OpenSSL's RSA blinding factors, for one)
+ * that every worker would then inherit and share. Never used before a
+ * fork, a key makes its blinding factors in the worker, from the worker's
+ * reseeded generator. */
 static SSL_CTX *warm_server(s6net_tls_ctx *t, s6net_tls_conf const *c)
 {
   s6net_tls_conf cc = *c;
@@ -636,6 +669,33 @@ static void sock_tune(int fd)
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+/* " (client ip:port)" or " (server ip:port)", inserted after the object
+ * of every per-connection message, or "" when the address is unknown. */
+static char const *peer(s6net_tls_conf const *c)
+{
+  static char buf[128];
+  if (!c->peer || !*c->peer) return "";
+  snprintf(buf, sizeof buf, " (%s %s)", c->server ? "client" : "server", c->peer);
+  return buf;
+}
+
+/* Acknowledge what the client sent last, now. When the client speaks
+ * last (TLS 1.3 without a ticket to send, TLS 1.2 resumption), nothing
+ * of ours would carry the ACK of its Finished: a client that leaves
+ * Nagle on then holds its first request back until our delayed-ACK timer
+ * fires (about 40 ms on Linux). Setting TCP_QUICKACK sends an ACK that
+ * is pending at once (it is not sticky: the kernel may go back to
+ * delaying later ones, which is fine once the request is flowing). */
+static void ack_now(int fd)
+{
+#ifdef TCP_QUICKACK
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+#else
+  (void)fd;
+#endif
+}
+
 static char const *hs_reason(SSL *ssl, int r, int e)
 {
   static char buf[300];
@@ -661,10 +721,10 @@ int s6net_tls_handshake(s6net_tls_ctx *t, s6net_tls_conf const *c, int netr, int
   static s6net_tls_conn conn;
   SSL *ssl = t->spare ? t->spare : SSL_new(t->def);
   t->spare = NULL;
-  if (!ssl) { s6net_warn("unable to create TLS session: %s", ossl_reason()); return S6NET_TLS_EXIT_SETUP; }
+  if (!ssl) { s6net_warn("unable to create TLS session%s: %s", peer(c), ossl_reason()); return S6NET_TLS_EXIT_SETUP; }
   int r = S6NET_TLS_EXIT_SETUP;
   if (!SSL_set_rfd(ssl, netr) || !SSL_set_wfd(ssl, netw)) {
-    s6net_warn("unable to attach TLS session: %s", ossl_reason());
+    s6net_warn("unable to attach TLS session%s: %s", peer(c), ossl_reason());
     goto fail;
   }
   /* Without this OpenSSL answers a bare EOF with a fatal decode_error
@@ -672,7 +732,7 @@ int s6net_tls_handshake(s6net_tls_ctx *t, s6net_tls_conf const *c, int netr, int
    * half-close that -s/-j promise. With -J the EOF is fatal anyway. */
   if (!c->strict) SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
   if (s6net_fd_nonblock(netr) < 0 || s6net_fd_nonblock(netw) < 0) {
-    s6net_warnsys("unable to set network fds non-blocking");
+    s6net_warnsys("unable to set network fds non-blocking%s", peer(c));
     r = 111;
     goto fail;
   }
@@ -683,13 +743,13 @@ int s6net_tls_handshake(s6net_tls_ctx *t, s6net_tls_conf const *c, int netr, int
     int isip = inet_pton(AF_INET, c->servername, ip) == 1 || inet_pton(AF_INET6, c->servername, ip) == 1;
     /* RFC 6066: an address is never sent as SNI, but it is still checked. */
     if (!isip && !SSL_set_tlsext_host_name(ssl, c->servername)) {
-      s6net_warn("unable to set server name: %s", ossl_reason());
+      s6net_warn("unable to set server name%s: %s", peer(c), ossl_reason());
       goto fail;
     }
     if (!c->noverify) {
       int ok = isip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c->servername)
                     : SSL_set1_host(ssl, c->servername);
-      if (!ok) { s6net_warn("unable to set name to verify: %s", ossl_reason()); goto fail; }
+      if (!ok) { s6net_warn("unable to set name to verify%s: %s", peer(c), ossl_reason()); goto fail; }
     }
   }
   s6net_deadline dl = s6net_deadline_in(c->kimeout);
@@ -703,14 +763,15 @@ int s6net_tls_handshake(s6net_tls_ctx *t, s6net_tls_conf const *c, int netr, int
     if (e == SSL_ERROR_WANT_READ) { p.fd = netr; p.events = POLLIN; }
     else if (e == SSL_ERROR_WANT_WRITE) { p.fd = netw; p.events = POLLOUT; }
     else {
-      s6net_warn("unable to perform TLS handshake: %s", hs_reason(ssl, h, e));
+      s6net_warn("unable to perform TLS handshake%s: %s", peer(c), hs_reason(ssl, h, e));
       r = S6NET_TLS_EXIT_RUN;
       goto fail;
     }
     int n = s6net_poll(&p, 1, dl);
-    if (n < 0) { s6net_warnsys("unable to poll"); r = 111; goto fail; }
-    if (!n) { s6net_warn("unable to perform TLS handshake: timed out after %u ms", c->kimeout); r = S6NET_TLS_EXIT_RUN; goto fail; }
+    if (n < 0) { s6net_warnsys("unable to poll%s", peer(c)); r = 111; goto fail; }
+    if (!n) { s6net_warn("unable to perform TLS handshake%s: timed out after %u ms", peer(c), c->kimeout); r = S6NET_TLS_EXIT_RUN; goto fail; }
   }
+  if (c->server) ack_now(netr);
   conn.ssl = ssl;
   conn.netr = netr;
   conn.netw = netw;
@@ -746,7 +807,14 @@ size_t s6net_tls_info(s6net_tls_conn *conn, s6net_tls_conf const *c, char *buf, 
   s = SSL_get_cipher_name(ssl);
   n = add(buf, len, n, "SSL_CIPHER", s, strlen(s));
   s = c->server ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : c->servername;
-  if (s && *s) n = add(buf, len, n, "SSL_TLS_SNI_SERVERNAME", s, strlen(s));
+  if (s && *s) {
+    /* The client's SNI is whatever bytes it sent: only a host name goes
+     * into the environment (no newlines, escapes or shell syntax). */
+    if (!c->server || s6net_tls_hostname_ok(s, strlen(s)))
+      n = add(buf, len, n, "SSL_TLS_SNI_SERVERNAME", s, strlen(s));
+    else if (c->verbosity >= 2)
+      s6net_warn("unable to use the server name (SNI) sent%s: not a valid host name, SSL_TLS_SNI_SERVERNAME left unset", peer(c));
+  }
   X509 *peer = SSL_get0_peer_certificate(ssl);
   if (peer) {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -818,7 +886,7 @@ static int read_status(SSL *ssl, int r, short *wr, short *ww)
 int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int appw)
 {
   static unsigned char ob[65536], ib[65536];
-  static char rfail[320];     /* net -> app failed: the line to report once delivered, or "" */
+  static char rfail[512];     /* net -> app failed: the line to report once delivered, or "" */
   SSL *ssl = conn->ssl;
   size_t ooff = 0, olen = 0, ioff = 0, ilen = 0;
   int a_eof = 0, a_shut = 0;  /* app -> net: app sent EOF; we passed it on */
@@ -827,7 +895,7 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
   rfail[0] = 0;
   signal(SIGPIPE, SIG_IGN);
   if (s6net_fd_nonblock(appr) < 0 || s6net_fd_nonblock(appw) < 0) {
-    s6net_warnsys("unable to set local fds non-blocking");
+    s6net_warnsys("unable to set local fds non-blocking%s", peer(c));
     return 111;
   }
   for (;;) {
@@ -843,10 +911,10 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
       if (st == 1) return 0;
       if (st == 2 || st < 0) {
         if (st == 2 && !c->strict) return 0;
-        if (st == 2) { s6net_warn("peer closed the connection without close_notify"); return S6NET_TLS_EXIT_RUN; }
+        if (st == 2) { s6net_warn("peer closed the connection without close_notify%s", peer(c)); return S6NET_TLS_EXIT_RUN; }
         /* A peer that answers our close_notify with a reset is done too. */
         if (!ERR_peek_error() && (errno == ECONNRESET || errno == EPIPE) && !c->strict) return 0;
-        s6net_warn("unable to shut down TLS: %s", ossl_reason());
+        s6net_warn("unable to shut down TLS%s: %s", peer(c), ossl_reason());
         return S6NET_TLS_EXIT_RUN;
       }
       goto wait;
@@ -859,7 +927,7 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
       else if (!r) { a_eof = 1; progress = 1; }
       else if (errno == EAGAIN) war = 1;
       else if (errno == EINTR) progress = 1;
-      else { s6net_warnsys("unable to read from local application"); return 111; }
+      else { s6net_warnsys("unable to read from local application%s", peer(c)); return 111; }
     }
     if (olen) {
       ERR_clear_error();
@@ -870,8 +938,8 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
         if (e == SSL_ERROR_WANT_READ) wnr = 1;
         else if (e == SSL_ERROR_WANT_WRITE) wnw = 1;
         else {
-          if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) s6net_warnsys("unable to write to peer");
-          else s6net_warn("unable to write to peer: %s", ossl_reason());
+          if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) s6net_warnsys("unable to write to peer%s", peer(c));
+          else s6net_warn("unable to write to peer%s: %s", peer(c), ossl_reason());
           return S6NET_TLS_EXIT_RUN;
         }
       }
@@ -886,7 +954,7 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
         continue;
       }
       if (net_shut_write(conn->netw) < 0 && errno != EPIPE && errno != ECONNRESET) {
-        s6net_warnsys("unable to shut down the network connection for writing");
+        s6net_warnsys("unable to shut down the network connection for writing%s", peer(c));
         return 111;
       }
     }
@@ -910,14 +978,14 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
         int st = read_status(ssl, r, &wnr, &wnw);
         if (st == 1) { n_eof = 1; progress = 1; }
         else if (st == 2) {
-          if (c->strict) snprintf(rfail, sizeof rfail, "peer closed the connection without close_notify");
+          if (c->strict) snprintf(rfail, sizeof rfail, "peer closed the connection without close_notify%s", peer(c));
           else { n_eof = 1; progress = 1; }
         } else if (st < 0 && a_shut && !c->strict) {
           /* We ended our side without close_notify (-s); many peers answer
            * that with an alert or a reset. The exchange is over either way. */
           n_eof = 1; progress = 1;
         } else if (st < 0) {
-          snprintf(rfail, sizeof rfail, "unable to read from peer: %s",
+          snprintf(rfail, sizeof rfail, "unable to read from peer%s: %s", peer(c),
                    ERR_peek_error() ? ossl_reason() : strerror(errno ? errno : EIO));
         }
         if (*rfail) progress = 1;
@@ -932,7 +1000,7 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
       else if (w < 0 && errno == EPIPE) {
         /* The application stopped reading: drop what it will never see. */
         close(appw); appw = -1; ilen = 0; progress = 1;
-      } else { s6net_warnsys("unable to write to local application"); return 111; }
+      } else { s6net_warnsys("unable to write to local application%s", peer(c)); return 111; }
     }
     if (*rfail && !ilen) {
       s6net_warn("%s", rfail);
@@ -950,8 +1018,8 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
       if (wnw) p[n++] = (struct pollfd){ .fd = conn->netw, .events = POLLOUT };
       if (war) p[n++] = (struct pollfd){ .fd = appr, .events = POLLIN };
       if (waw) p[n++] = (struct pollfd){ .fd = appw, .events = POLLOUT };
-      if (!n) { s6net_warn("internal error: relay has nothing to wait for"); return 111; }
-      if (s6net_poll(p, n, S6NET_DEADLINE_NEVER) < 0) { s6net_warnsys("unable to poll"); return 111; }
+      if (!n) { s6net_warn("internal error%s: relay has nothing to wait for", peer(c)); return 111; }
+      if (s6net_poll(p, n, S6NET_DEADLINE_NEVER) < 0) { s6net_warnsys("unable to poll%s", peer(c)); return 111; }
     }
   }
 }
@@ -962,7 +1030,7 @@ int s6net_tls_session(s6net_tls_ctx *t, s6net_tls_conf const *c, int const fds[4
   int r = s6net_tls_handshake(t, c, fds[2], fds[3], &conn);
   if (r) return r;
   if (notif >= 0) {
-    if (s6net_tls_notify(conn, c, notif) < 0) { s6net_warnsys("unable to write handshake notification"); return 111; }
+    if (s6net_tls_notify(conn, c, notif) < 0) { s6net_warnsys("unable to write handshake notification%s", peer(c)); return 111; }
     close(notif);
   }
   r = s6net_tls_relay(conn, c, fds[0], fds[1]);

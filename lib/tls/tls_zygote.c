@@ -198,11 +198,7 @@ static void reload(s6net_tls_ctx **ctx, uint64_t *digest)
     if (d0 == *digest) return;
     int code;
     char const *why;
-    /* Renewed RSA keys keep OpenSSL's own blinding: the zygote's blinding
-     * slots hold the keys of the start (and go away with tls_rsablind.c). */
-    s6net_tls_conf c = *conf;
-    c.prefork = 0;
-    s6net_tls_ctx *t = s6net_tls_ctx_try(&c, env, &code, &why);
+    s6net_tls_ctx *t = s6net_tls_ctx_try(conf, env, &code, &why);
     uint64_t d1 = s6net_tlsz_digest(fp, fplen);
     if (d1 != d0 && i + 1 < RELOAD_TRIES) {
       if (t) s6net_tls_ctx_free(t);

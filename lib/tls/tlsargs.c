@@ -10,6 +10,7 @@ int s6net_tlsargs_parse(int argc, char const *const *argv, s6net_tls_conf *c, s6
   s6net_sgetopt g = S6NET_SGETOPT_INIT;
   char const *spec = c->server ? "SsJjYyZzv:K:k:a:" : "SsJjYyZzv:K:k:a:6:7:";
   a->keepkeys = 0;
+  c->caller = s6net_prog;
   a->rfd = 6;
   a->wfd = 7;
   for (;;) {

@@ -4,6 +4,7 @@
 #include "core/diag.h"
 #include "core/env.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void s6net_tls_conf_init(s6net_tls_conf *c, int server)
@@ -95,4 +96,67 @@ void s6net_tls_ids_check(char const *const *envp)
 {
   if (s6net_env_get(envp, "TLS_UID") && !s6net_env_get(envp, "TLS_GID"))
     s6net_die(100, "TLS_UID is set but TLS_GID is not");
+}
+
+int s6net_tls_hostname_ok(char const *s, size_t len)
+{
+  if (!len || len > 253) return 0;
+  size_t label = 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '.') {
+      if (!label || s[i - 1] == '-') return 0;
+      label = 0;
+      continue;
+    }
+    int ldh = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    if (!ldh || (c == '-' && !label) || ++label > 63) return 0;
+  }
+  return label && s[len - 1] != '-';
+}
+
+static char const *envget(char const *const *envp, char const *name)
+{
+  size_t n = strlen(name);
+  for (; *envp; envp++)
+    if (!strncmp(*envp, name, n) && (*envp)[n] == '=') return *envp + n + 1;
+  return 0;
+}
+
+char const *s6net_tls_peer_fmt(char *buf, size_t len, char const *const *envp)
+{
+  char const *proto = envget(envp, "PROTO");
+  char name[64];
+  if (!proto || !*proto || strlen(proto) > 32) proto = "TCP";
+  snprintf(name, sizeof name, "%sREMOTEIP", proto);
+  char const *ip = envget(envp, name);
+  if (!ip || !*ip) return 0;
+  snprintf(name, sizeof name, "%sREMOTEPORT", proto);
+  char const *port = envget(envp, name);
+  int six = !!strchr(ip, ':');
+  int n = port && *port ? snprintf(buf, len, six ? "[%s]:%s" : "%s:%s", ip, port) : snprintf(buf, len, "%s", ip);
+  if (n < 0 || (size_t)n >= len) return 0;
+  return buf;
+}
+
+int s6net_tls_sni_ext_name(unsigned char const *p, size_t len, char const **name, size_t *nlen)
+{
+  if (len < 2) return -1;
+  size_t list = (size_t)p[0] << 8 | p[1];
+  if (list != len - 2) return -1;
+  p += 2;
+  len -= 2;
+  while (len >= 3) {
+    unsigned int type = p[0];
+    size_t l = (size_t)p[1] << 8 | p[2];
+    if (l > len - 3) return -1;
+    if (type == 0) {
+      *name = (char const *)p + 3;
+      *nlen = l;
+      return 0;
+    }
+    p += 3 + l;
+    len -= 3 + l;
+  }
+  return -1;
 }

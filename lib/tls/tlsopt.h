@@ -46,4 +46,23 @@ extern char const *const s6net_tls_infovars[];
  * or does not fit in cap. */
 long s6net_tls_alpn_wire(unsigned char *out, size_t cap, char const *list);
 
+/* The other end of the connection, for messages: "ip:port" ("[ip]:port"
+ * for IPv6) from ${PROTO}REMOTEIP and ${PROTO}REMOTEPORT (PROTO defaults
+ * to TCP), or just the ip. Writes into buf (NUL-terminated) and returns
+ * buf, or NULL if the environment has no remote address or it does not
+ * fit. Pure. */
+char const *s6net_tls_peer_fmt(char *buf, size_t len, char const *const *envp);
+
+/* The host name in the body of a ClientHello server_name extension
+ * (RFC 6066: a 2-byte list length, then entries of a type byte and a
+ * 2-byte length). Sets *name and *nlen to the first host_name entry and
+ * returns 0; -1 if the body is malformed or holds no host_name. Pure. */
+int s6net_tls_sni_ext_name(unsigned char const *p, size_t len, char const **name, size_t *nlen);
+
+/* Is s[0..len) a host name fit for SSL_TLS_SNI_SERVERNAME: dot-separated
+ * labels of letters, digits and inner hyphens (LDH), each 1 to 63 bytes,
+ * 253 bytes at most in all, no trailing dot, nothing else (no NUL, no
+ * control or 8-bit byte)? 1 if so, else 0. */
+int s6net_tls_hostname_ok(char const *s, size_t len);
+
 #endif

@@ -57,6 +57,7 @@ static pid_t spawn_engine(s6net_tlswrap const *w, int const efds[4], int notif, 
     if (c->servername) { argv[n++] = "-k"; argv[n++] = c->servername; }
     if (c->noverify) argv[n++] = "--no-verify-cert";
   }
+  if (c->caller) { argv[n++] = "-N"; argv[n++] = c->caller; }
   snprintf(vbuf, sizeof vbuf, "-v%u", c->verbosity);
   argv[n++] = vbuf;
   if (c->kimeout) { snprintf(kibuf, sizeof kibuf, "-K%u", c->kimeout); argv[n++] = kibuf; }
@@ -190,6 +191,27 @@ static int infovar(char const *e)
   return 0;
 }
 
+/* Behind proxy-server (s6-tlsserver -L), when the PROXY header says the
+ * client spoke TLS to the proxy (PROXY_SSL_CLIENT with bit 1), the SSL_*
+ * variables proxy-server set describe the client's connection, which is
+ * what the application wants; ours would describe the proxy-to-us hop. */
+static int proxy_ssl(char const *const *envp)
+{
+  char const *v = s6net_env_get(envp, "PROXY_SSL_CLIENT");
+  unsigned int f;
+  return v && s6net_scan_uint(v, 0, 255, &f) == 0 && (f & 1);
+}
+
+/* What proxy-server sets from a PROXY v2 SSL field (see proxy-server(1)). */
+static int proxyvar(char const *e)
+{
+  static char const *const vars[] = { "SSL_PROTOCOL", "SSL_CIPHER", "SSL_TLS_SNI_SERVERNAME", 0 };
+  size_t n = strcspn(e, "=");
+  for (char const *const *p = vars; *p; p++)
+    if (strlen(*p) == n && !strncmp(*p, e, n)) return 1;
+  return 0;
+}
+
 void s6net_tlswrap_run(s6net_tlswrap const *w, char const *const *envp)
 {
   static char notif[NOTIF_MAX];
@@ -223,14 +245,15 @@ void s6net_tlswrap_run(s6net_tlswrap const *w, char const *const *envp)
   char const **env = malloc((ne + 16) * sizeof *env);
   if (!env) s6net_diesys(111, "unable to allocate");
   size_t k = 0;
+  int fromproxy = w->c->server && proxy_ssl(envp);
   for (size_t i = 0; i < ne; i++) {
     char const *e = envp[i];
     if (!w->keepkeys && s6net_tls_is_keyvar(e)) continue;
-    if (infovar(e)) continue;
+    if (infovar(e) && !(fromproxy && proxyvar(e))) continue;
     if (!strncmp(e, S6NET_TLSZ_ENV "=", sizeof S6NET_TLSZ_ENV)) continue;
     env[k++] = e;
   }
-  for (size_t i = 0; i + 1 < nlen && k < ne + 15; i += strlen(notif + i) + 1)
+  for (size_t i = 0; !fromproxy && i + 1 < nlen && k < ne + 15; i += strlen(notif + i) + 1)
     if (infovar(notif + i)) env[k++] = notif + i;
   env[k] = 0;
   s6net_exec(w->prog, env);

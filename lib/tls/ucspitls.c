@@ -50,6 +50,7 @@ size_t s6net_ucspitls_engine_argv(char const **argv, size_t max, char *buf, size
     if (c->servername) { a[n++] = "-k"; a[n++] = c->servername; }
     if (c->noverify) a[n++] = "--no-verify-cert";
   }
+  if (c->caller) { a[n++] = "-N"; a[n++] = c->caller; }
   if (put(buf, buflen, &used, &a[n++], "-v", c->verbosity) < 0) return 0;
   if (c->kimeout && put(buf, buflen, &used, &a[n++], "-K", c->kimeout) < 0) return 0;
   if (c->alpn) { a[n++] = "-a"; a[n++] = c->alpn; }

@@ -5,9 +5,10 @@
 #include "core/diag.h"
 #include "core/num.h"
 
+#include <stdio.h>
 #include <string.h>
 
-#define USAGE "[ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -v verbosity ] [ -K kimeout ] [ -k servername ] [ -a alpnlist ] [ -d notif ] [ --no-verify-cert ] [ -- ] fdr fdw"
+#define USAGE "[ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -N caller ] [ -v verbosity ] [ -K kimeout ] [ -k servername ] [ -a alpnlist ] [ -d notif ] [ --no-verify-cert ] [ -- ] fdr fdw"
 
 extern char **environ;
 
@@ -19,10 +20,11 @@ int main(int argc, char const *const *argv)
   s6net_sgetopt g = S6NET_SGETOPT_INIT;
   unsigned int notif = 0;
   int hasnotif = 0;
+  char const *caller = 0;
   int opt;
   for (;;) {
     if (!g.pos && g.ind < argc && !strcmp(argv[g.ind], "--no-verify-cert")) { c.noverify = 1; g.ind++; continue; }
-    if ((opt = s6net_sgetopt_next(&g, argc, argv, "SsJjYyv:K:k:d:a:")) == -1) break;
+    if ((opt = s6net_sgetopt_next(&g, argc, argv, "SsJjYyN:v:K:k:d:a:")) == -1) break;
     switch (opt) {
       case 'S': c.closenotify = 1; break;
       case 's': c.closenotify = 0; break;
@@ -35,15 +37,22 @@ int main(int argc, char const *const *argv)
       case 'k': c.servername = g.arg; break;
       case 'd': if (s6net_scan_uint(g.arg, 0, 65535, &notif) < 0) s6net_dieusage(USAGE); hasnotif = 1; break;
       case 'a': c.alpn = g.arg; break;
+      case 'N': caller = g.arg; break;
       default: s6net_dieusage(USAGE);
     }
   }
   argc -= g.ind; argv += g.ind;
+  /* Name the program the user ran too: "s6-tlsd: s6-tlsc-io: fatal: ..." */
+  static char progbuf[128];
+  if (caller && *caller && (size_t)snprintf(progbuf, sizeof progbuf, "%s: %s", caller, s6net_prog) < sizeof progbuf)
+    s6net_prog = progbuf;
   unsigned int fdr, fdw;
   if (argc != 2 || s6net_scan_uint(argv[0], 0, 65535, &fdr) < 0 || s6net_scan_uint(argv[1], 0, 65535, &fdw) < 0)
     s6net_dieusage(USAGE);
   char const *const *envp = (char const *const *)environ;
   s6net_tls_ids_check(envp);
+  char peer[80];
+  c.peer = s6net_tls_peer_fmt(peer, sizeof peer, envp);
   s6net_tls_ctx *ctx = s6net_tls_ctx_new(&c, envp);
   s6net_tls_drop(envp);
   int fds[4] = { 0, 1, (int)fdr, (int)fdw };

@@ -2,6 +2,7 @@
  *   s6-tcpclient ... host port s6-tlsc ... -- prog... */
 #include "tls/tlsopt.h"
 #include "core/diag.h"
+#include "core/env.h"
 #include "core/exec.h"
 
 #include <stdlib.h>
@@ -22,11 +23,12 @@ int main(int argc, char const *const *argv)
   static char optbuf[MAXARGS][3];
   unsigned int nob = 0;
   char const *servername = 0;
-  int nodns = 0, verbosity = 1;
+  int nodns = 0, verbosity = 1, noverify = 0;
   s6net_sgetopt g = S6NET_SGETOPT_INIT;
   for (;;) {
     if (!g.pos && g.ind < argc && !strcmp(argv[g.ind], "--no-verify-cert")) {
       if (ntls < MAXARGS - 8) tls[ntls++] = argv[g.ind];
+      noverify = 1;
       g.ind++;
       continue;
     }
@@ -53,6 +55,10 @@ int main(int argc, char const *const *argv)
   }
   argc -= g.ind; argv += g.ind;
   if (argc < 3) s6net_dieusage(USAGE);
+  /* Without trust anchors the engine could only refuse the server: say
+   * so now, before a connection is made for nothing. */
+  if (!noverify && !s6net_env_get((char const *const *)environ, "CADIR") && !s6net_env_get((char const *const *)environ, "CAFILE"))
+    s6net_die(100, "CADIR or CAFILE must be set to verify the server (or use --no-verify-cert)");
   /* SNI and name verification default to the host we connect to, unless
    * -H says that name is not to be trusted as a DNS name. */
   if (!servername && !nodns) servername = argv[0];

@@ -7,11 +7,12 @@
 #include "core/diag.h"
 #include "core/num.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define USAGE "[ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -v verbosity ] [ -K kimeout ] [ -k snilevel ] [ -a alpnlist ] [ -d notif ] [ -X fd [ -P pool ] [ -T period ] ] [ -- ] fdr fdw"
+#define USAGE "[ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -N caller ] [ -v verbosity ] [ -K kimeout ] [ -k snilevel ] [ -a alpnlist ] [ -d notif ] [ -X fd [ -P pool ] [ -T period ] ] [ -- ] fdr fdw"
 
 extern char **environ;
 
@@ -25,9 +26,10 @@ int main(int argc, char const *const *argv)
   int hasnotif = 0;
   unsigned int zygote = 0, tickets = 3600;
   int haszygote = 0;
+  char const *caller = 0;
   unsigned int pool = 8;
   int opt;
-  while ((opt = s6net_sgetopt_next(&g, argc, argv, "SsJjYyv:K:k:d:a:X:P:T:")) != -1) {
+  while ((opt = s6net_sgetopt_next(&g, argc, argv, "SsJjYyN:v:K:k:d:a:X:P:T:")) != -1) {
     switch (opt) {
       case 'S': c.closenotify = 1; break;
       case 's': c.closenotify = 0; break;
@@ -41,12 +43,17 @@ int main(int argc, char const *const *argv)
       case 'd': if (s6net_scan_uint(g.arg, 0, 65535, &notif) < 0) s6net_dieusage(USAGE); hasnotif = 1; break;
       case 'a': c.alpn = g.arg; break;
       case 'X': if (s6net_scan_uint(g.arg, 0, 65535, &zygote) < 0) s6net_dieusage(USAGE); haszygote = 1; break;
-      case 'T': if (s6net_scan_uint(g.arg, 0, 86400 * 365, &tickets) < 0) s6net_dieusage(USAGE); break;
+      case 'N': caller = g.arg; break;
       case 'P': if (s6net_scan_uint(g.arg, 1, 256, &pool) < 0) s6net_dieusage(USAGE); break;
+      case 'T': if (s6net_scan_uint(g.arg, 0, 604800, &tickets) < 0) s6net_dieusage(USAGE); break;
       default: s6net_dieusage(USAGE);
     }
   }
   argc -= g.ind; argv += g.ind;
+  /* Name the program the user ran too: "s6-tlsd: s6-tlsd-io: fatal: ..." */
+  static char progbuf[128];
+  if (caller && *caller && (size_t)snprintf(progbuf, sizeof progbuf, "%s: %s", caller, s6net_prog) < sizeof progbuf)
+    s6net_prog = progbuf;
   char const *const *envp = (char const *const *)environ;
   s6net_tls_ids_check(envp);
   if (haszygote) {
@@ -56,6 +63,8 @@ int main(int argc, char const *const *argv)
   unsigned int fdr, fdw;
   if (argc != 2 || s6net_scan_uint(argv[0], 0, 65535, &fdr) < 0 || s6net_scan_uint(argv[1], 0, 65535, &fdw) < 0)
     s6net_dieusage(USAGE);
+  char peer[80];
+  c.peer = s6net_tls_peer_fmt(peer, sizeof peer, envp);
   s6net_tls_ctx *ctx = s6net_tls_ctx_new(&c, envp);
   s6net_tls_drop(envp);
   int fds[4] = { (int)fdr, (int)fdw, 0, 1 };

@@ -32,6 +32,7 @@
 extern char **environ;
 
 #define MAXARGS 96
+#define S6NET_TLSSERVER_PROXY_TIMEOUT "10000" /* ms, without -K; see -L in s6-tlsserver(1) */
 
 typedef struct { char const *v[MAXARGS]; unsigned int n; } args;
 
@@ -225,6 +226,7 @@ int main(int argc, char const *const *argv)
   int verbosity = 1, useaccess = 0, proxy = 0, nozygote = 0, useuid = 0;
   unsigned int tickets = 3600;
   char const *alpn = 0, *snilevel = 0, *certmode = 0;
+  char const *kimeout = 0;
   char vbuf[16];
   s6net_sgetopt g = S6NET_SGETOPT_INIT;
   int opt;
@@ -246,14 +248,14 @@ int main(int argc, char const *const *argv)
       case 'Z': case 'z': case 'S': case 's': case 'J': case 'j':
         push(&tls, o); break;
       case 'Y': case 'y': push(&tls, o); certmode = o; break;
-      case 'K': push(&tls, o); push(&tls, g.arg); break;
+      case 'K': push(&tls, o); push(&tls, g.arg); kimeout = g.arg; break;
       case 'k': push(&tls, o); push(&tls, g.arg); snilevel = g.arg; break;
       case 'a': push(&tls, o); push(&tls, g.arg); alpn = g.arg; break;
       case 'u': case 'g': case 'G': push(&uid, o); push(&uid, g.arg); useuid = 1; break;
       case 'U': push(&uid, "-Uz"); useuid = 1; break;
       case 'L': proxy = 1; break;
       case 'X': nozygote = 1; break;
-      case 'T': if (s6net_scan_uint(g.arg, 0, 86400 * 365, &tickets) < 0) s6net_dieusage(USAGE); break;
+      case 'T': if (s6net_scan_uint(g.arg, 0, 604800, &tickets) < 0) s6net_dieusage(USAGE); break;
       default: s6net_dieusage(USAGE);
     }
   }
@@ -274,7 +276,13 @@ int main(int argc, char const *const *argv)
     if (verbosity != 1) push(&out, verbosity ? "-v2" : "-v0");
     for (unsigned int i = 0; i < acc.n; i++) push(&out, acc.v[i]);
   }
-  if (proxy) push(&out, sib("proxy-server"));
+  /* A client that connects and sends nothing must not hold a slot: the
+   * PROXY header gets the handshake's time limit (both in ms). */
+  if (proxy) {
+    push(&out, sib("proxy-server"));
+    push(&out, "-t");
+    push(&out, kimeout ? kimeout : S6NET_TLSSERVER_PROXY_TIMEOUT);
+  }
   push(&out, sib("s6-tlsd"));
   snprintf(vbuf, sizeof vbuf, "-v%d", verbosity);
   push(&out, vbuf);
@@ -306,6 +314,7 @@ int main(int argc, char const *const *argv)
     static char envbuf[64], tbuf[24];
     push(&zy, sib("s6-tlsd-io"));
     push(&zy, "-X"); push(&zy, "4");
+    push(&zy, "-N"); push(&zy, "s6-tlsserver");
     push(&zy, "-d3");
     push(&zy, vbuf);
     snprintf(tbuf, sizeof tbuf, "%u", tickets);

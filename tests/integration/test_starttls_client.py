@@ -81,7 +81,9 @@ def test_untrusted_server(procs, certs, tmp_path):
     peer.finish()
     assert rep.wait("INFO") == "INFO none"
     assert rep.wait("HELPER") == "HELPER exit 98"
-    assert "s6-tlsc-io: warning: unable to perform TLS handshake: certificate verification failed" in err
+    # The engine's line names the program that was run and the server.
+    assert ("s6-ucspitlsc: s6-tlsc-io: warning: unable to perform TLS handshake (server 127.0.0.1:%d): "
+            "certificate verification failed" % peer.port) in err, err
 
 
 def test_wrong_name(procs, certs, tmp_path):

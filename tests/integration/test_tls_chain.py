@@ -365,9 +365,9 @@ def test_zygote_workers_never_share_random_state(procs, certs, key):
 
 
 def test_zygote_rsa_signatures_every_scheme(procs, certs):
-    """An RSA key in the zygote signs with blinding values the zygote made
-    for each worker (16 per batch): every signature scheme a client can
-    ask for must verify, over more connections than one batch."""
+    """An RSA key loaded in the zygote and first used in its workers:
+    every signature scheme a client can ask for must verify, connection
+    after connection."""
     need("openssl")
     p, port = tlsserver(procs, certs, app=["cat"], key="rsa")
     assert _zygote(p.pid)
@@ -387,8 +387,8 @@ def test_zygote_rsa_signatures_every_scheme(procs, certs):
 
 def test_zygote_sni_rsa_key_next_to_ec_default(procs, certs):
     """With -k 1 the zygote holds an EC default key and an RSA key for one
-    server name, which it wraps for its own blinding (SNI contexts too):
-    every handshake must succeed, each name with its own key type."""
+    server name: every handshake must succeed, each name with its own key
+    type."""
     need("openssl")
     env = server_env(certs, **{"KEYFILE:rsa.example": certs.p("rsa.key"),
                                "CERTFILE:rsa.example": certs.p("rsa.pem")})
