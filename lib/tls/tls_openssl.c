@@ -931,6 +931,7 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
     }
     if (olen) {
       ERR_clear_error();
+      errno = 0;
       int r = SSL_write(ssl, ob + ooff, (int)olen);
       if (r > 0) { ooff += (size_t)r; olen -= (size_t)r; progress = 1; }
       else {
@@ -938,7 +939,12 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
         if (e == SSL_ERROR_WANT_READ) wnr = 1;
         else if (e == SSL_ERROR_WANT_WRITE) wnw = 1;
         else {
-          if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) s6net_warnsys("unable to write to peer%s", peer(c));
+          /* With nothing in OpenSSL's queue, the reason is the system's
+           * (a peer that reset or left: EPIPE, ECONNRESET), whatever
+           * SSL_get_error calls it (ZERO_RETURN once the peer's EOF was
+           * seen). */
+          if (!ERR_peek_error() && errno) s6net_warnsys("unable to write to peer%s", peer(c));
+          else if (!ERR_peek_error()) s6net_warn("unable to write to peer%s: the peer closed the connection", peer(c));
           else s6net_warn("unable to write to peer%s: %s", peer(c), ossl_reason());
           return S6NET_TLS_EXIT_RUN;
         }
