@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import prog, base_env, procs  # noqa: F401
-from tls_util import certs, _ossl  # noqa: F401
+from tls_util import certs, _ossl, start_tlsserver, stderr_lines  # noqa: F401
 
 
 def make_cert(certs, d, name, cn, kind="ec"):
@@ -59,17 +59,11 @@ def served_cn(port, certs, host="localhost", cert=None, timeout=10):  # noqa: F8
 
 
 def start(procs, tmp_path, env, *opts, app=None):  # noqa: F811
-    err = open(str(tmp_path / "stderr"), "wb")
-    app = app or ["sh", "-c", "echo ok"]
-    p, port = procs.server([prog("s6-tlsserver")] + list(opts) + ["-1", "--", "127.0.0.1", "0"] + app,
-                           env=env, stderr=err)
-    err.close()
-    return p, port
+    return start_tlsserver(procs, tmp_path, env, *opts, app=app)
 
 
 def warnings(tmp_path, needle):
-    with open(str(tmp_path / "stderr"), "rb") as f:
-        return [l for l in f.read().decode(errors="replace").splitlines() if "warning" in l and needle in l]
+    return [l for l in stderr_lines(tmp_path, needle) if "warning" in l]
 
 
 def put(src, dst):

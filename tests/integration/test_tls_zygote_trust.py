@@ -15,6 +15,7 @@ import pytest
 
 from conftest import prog, run, base_env, need, procs  # noqa: F401
 from tls_util import certs, server_env, keeper_pid, zygote_pid, zygote_workers  # noqa: F401
+from tls_util import start_tlsserver, stderr_lines
 from tcpserver_util import alive
 
 
@@ -67,18 +68,8 @@ def tls_get(port, certs, cert=None, timeout=10):  # noqa: F811
 
 
 def start_server(procs, certs, tmp_path, *opts, app=None, **env):  # noqa: F811
-    err = open(str(tmp_path / "stderr"), "ab")
     e = server_env(certs, TLS_UID=str(NOBODY), TLS_GID=str(NOBODY), **env)
-    app = app or ["sh", "-c", "echo ok"]
-    p, port = procs.server([prog("s6-tlsserver")] + list(opts) + ["-1", "--", "127.0.0.1", "0"] + app,
-                           env=e, stderr=err)
-    err.close()
-    return p, port
-
-
-def stderr_lines(tmp_path, needle):
-    with open(str(tmp_path / "stderr"), "rb") as f:
-        return [l for l in f.read().decode(errors="replace").splitlines() if needle in l]
+    return start_tlsserver(procs, tmp_path, e, *opts, app=app)
 
 
 def wait_for(cond, timeout=10.0):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import base_env, free_port
+from conftest import base_env, free_port, prog
 
 
 def _ossl(*args, cwd):
@@ -191,3 +191,21 @@ def zygote_workers(zpid, want=None, timeout=10):
         if want is None or len(c) == want or time.monotonic() > deadline:
             return c
         time.sleep(0.01)
+
+
+def start_tlsserver(procs, tmp_path, env, *opts, app=None):
+    """s6-tlsserver on 127.0.0.1 port 0 with opts, its stderr appended to
+    tmp_path/stderr; app defaults to a program that prints "ok".
+    Returns (Popen, port)."""
+    err = open(str(tmp_path / "stderr"), "ab")
+    app = app or ["sh", "-c", "echo ok"]
+    p, port = procs.server([prog("s6-tlsserver")] + list(opts) + ["-1", "--", "127.0.0.1", "0"] + app,
+                           env=env, stderr=err)
+    err.close()
+    return p, port
+
+
+def stderr_lines(tmp_path, needle):
+    """The lines of tmp_path/stderr that contain needle."""
+    with open(str(tmp_path / "stderr"), "rb") as f:
+        return [l for l in f.read().decode(errors="replace").splitlines() if needle in l]
