@@ -4,6 +4,8 @@
 # per-connection work (the renewal stat digest, the reply socketpair,
 # the inherited-socket checks) costs against a reference build.
 #   bench/tls/zygote_ab.sh [A-build [B-build [rounds [N]]]]
+# B_OPTS: extra s6-tlsserver options for B only (e.g. B_OPTS="-T 0" to
+# leave session tickets out of the comparison).
 # Defaults: A = /work/main/build if it exists, else $S6NET_BASE; B = ./build.
 # Prints each round, then the medians and B/A.
 set -eu
@@ -28,8 +30,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d
 # the group ids must be known to this shell.
 for x in a b; do
   mkfifo "$d/port.$x"
-  [ $x = a ] && bld=$A || bld=$B
-  KEYFILE=$d/k.pem CERTFILE=$d/c.pem setsid "$bld/bin/s6-tlsserver" -q -b 1024 -1 127.0.0.1 0 "$APP" \
+  [ $x = a ] && bld=$A opts="" || bld=$B opts=${B_OPTS:-}
+  # shellcheck disable=SC2086
+  KEYFILE=$d/k.pem CERTFILE=$d/c.pem setsid "$bld/bin/s6-tlsserver" -q -b 1024 $opts -1 127.0.0.1 0 "$APP" \
     >"$d/port.$x" 2>/dev/null &
   [ $x = a ] && ga=$! || gb=$!
   read -r port <"$d/port.$x"
