@@ -115,24 +115,16 @@ int s6net_tls_hostname_ok(char const *s, size_t len)
   return label && s[len - 1] != '-';
 }
 
-static char const *envget(char const *const *envp, char const *name)
-{
-  size_t n = strlen(name);
-  for (; *envp; envp++)
-    if (!strncmp(*envp, name, n) && (*envp)[n] == '=') return *envp + n + 1;
-  return 0;
-}
-
 char const *s6net_tls_peer_fmt(char *buf, size_t len, char const *const *envp)
 {
-  char const *proto = envget(envp, "PROTO");
+  char const *proto = s6net_env_get(envp, "PROTO");
   char name[64];
   if (!proto || !*proto || strlen(proto) > 32) proto = "TCP";
   snprintf(name, sizeof name, "%sREMOTEIP", proto);
-  char const *ip = envget(envp, name);
+  char const *ip = s6net_env_get(envp, name);
   if (!ip || !*ip) return 0;
   snprintf(name, sizeof name, "%sREMOTEPORT", proto);
-  char const *port = envget(envp, name);
+  char const *port = s6net_env_get(envp, name);
   int six = !!strchr(ip, ':');
   int n = port && *port ? snprintf(buf, len, six ? "[%s]:%s" : "%s:%s", ip, port) : snprintf(buf, len, "%s", ip);
   if (n < 0 || (size_t)n >= len) return 0;

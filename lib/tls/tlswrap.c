@@ -114,15 +114,15 @@ static int zygote_fd(char const *const *envp)
   return (int)fd;
 }
 
-/* "ip:port" of the client, for the engine's diagnostics; 0 if unknown. */
+/* The client, for the engine's diagnostics, formatted as the plain
+ * engine does (s6net_tls_peer_fmt); 0 if unknown, or if it holds a byte
+ * the zygote refuses in a request (controls, spaces). */
 static size_t peer_string(char *buf, size_t cap, char const *const *envp)
 {
-  char const *ip = s6net_env_get(envp, "TCPREMOTEIP"), *port = s6net_env_get(envp, "TCPREMOTEPORT");
-  if (!ip || !port) return 0;
-  int n = snprintf(buf, cap, "%s:%s", ip, port);
-  if (n < 0 || (size_t)n >= cap) return 0;
-  for (int i = 0; i < n; i++) if ((unsigned char)buf[i] < 0x21 || (unsigned char)buf[i] > 0x7e) return 0;
-  return (size_t)n;
+  if (!s6net_tls_peer_fmt(buf, cap, envp)) return 0;
+  size_t n = strlen(buf);
+  for (size_t i = 0; i < n; i++) if ((unsigned char)buf[i] < 0x21 || (unsigned char)buf[i] > 0x7e) return 0;
+  return n;
 }
 
 /* Hand the connection to the zygote behind zfd. Returns the notification
