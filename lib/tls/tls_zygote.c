@@ -13,6 +13,7 @@
  * the new generation for it. */
 #include "tls/tlsz.h"
 #include "tls/tls.h"
+#include "core/deadline.h"
 #include "core/diag.h"
 #include "core/fd.h"
 #include "core/tai.h"
@@ -51,13 +52,6 @@ static unsigned int nidle;
 static void close_fds(int const *fds, unsigned int n)
 {
   for (unsigned int i = 0; i < n; i++) if (fds[i] >= 0) close(fds[i]);
-}
-
-static long long now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- workers --------------------------------------------------------- */
@@ -124,12 +118,12 @@ _Noreturn static void worker(s6net_tls_ctx *ctx, uint64_t digest, long life)
 {
   static unsigned char req[S6NET_TLSZ_REQMAX];
   worker_init(ctx);
-  long long deadline = life >= 0 ? now_ms() + life : -1;
+  long long deadline = life >= 0 ? s6net_now_ms() + life : -1;
   for (;;) {
     struct pollfd p[2] = { { .fd = zfd, .events = POLLIN }, { .fd = wworker, .events = POLLIN } };
     int timeout = -1;
     if (deadline >= 0) {
-      long long left = deadline - now_ms();
+      long long left = deadline - s6net_now_ms();
       timeout = left < 0 ? 0 : left > 86400000 ? 86400000 : (int)left;
     }
     int n = poll(p, 2, timeout);
@@ -319,7 +313,7 @@ int s6net_tlsz_serve(int z, s6net_tls_conf *c, char const *const *envp, int read
   long long holdoff = 0;
   for (;;) {
     long life = s6net_tls_tickets_tick();
-    long long t = now_ms();
+    long long t = s6net_now_ms();
     int retry = -1;
     if (t >= holdoff) {
       while (nidle < pool) {
@@ -355,7 +349,7 @@ int s6net_tlsz_serve(int z, s6net_tls_conf *c, char const *const *envp, int read
         /* An idle worker died without taking anything (killed, or its
          * drop failed): replace it, but not in a tight loop. */
         if (conf->verbosity >= 2) s6net_warn("idle worker %ld died", (long)pid);
-        if (++streak > pool) holdoff = now_ms() + 1000;
+        if (++streak > pool) holdoff = s6net_now_ms() + 1000;
       }
     }
   }

@@ -5,11 +5,13 @@
  * instances hand their connections to; see s6-tlsserver(1). */
 #include "tls/tlsopt.h"
 #include "tls/tlsz.h"
+#include "core/deadline.h"
 #include "core/diag.h"
 #include "core/env.h"
 #include "core/exec.h"
 #include "core/fd.h"
 #include "core/num.h"
+#include "core/sig.h"
 #include "core/spawn.h"
 
 #include <errno.h>
@@ -57,23 +59,6 @@ static char const *sib(char const *name)
  * reports the first readiness or failure, then replaces the zygote
  * whenever it dies. While none is serving, it answers every request
  * with '?' itself, so that s6-tlsd runs a fresh engine: nothing hangs. */
-
-static int ksig[2];
-
-static void on_sigchld(int sig)
-{
-  int e = errno;
-  (void)sig;
-  (void)!write(ksig[1], "", 1);
-  errno = e;
-}
-
-static long long now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Restart at once, then back off (1 s, doubling, up to 30 s) while the
  * zygote keeps dying young. */
@@ -125,27 +110,25 @@ _Noreturn static void keeper(args const *zargs, int zside, int tell, pid_t paren
   zside = hz;
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null >= 0) { dup2(null, 0); dup2(null, 1); if (null > 1) close(null); }
-  if (pipe2(ksig, O_CLOEXEC | O_NONBLOCK) < 0) s6net_diesys(111, "unable to create pipe");
-  struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_RESTART };
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGCHLD, &sa, 0);
+  int ksig = s6net_selfpipe_init();
+  if (ksig < 0 || s6net_selfpipe_trap(SIGCHLD) < 0) s6net_diesys(111, "unable to set up the self-pipe");
   signal(SIGPIPE, SIG_IGN);
   pid_t pid = -1;
   int readyr = -1, orphan = 0;
   long long started = 0, respawn = 0;
   unsigned int young = 0; /* deaths in a row of zygotes that lived less than a minute */
   for (;;) {
-    if (pid < 0 && now_ms() >= respawn) {
+    if (pid < 0 && s6net_now_ms() >= respawn) {
       pid = spawn_zygote(zargs, zside, &readyr);
-      started = now_ms();
+      started = s6net_now_ms();
       if (pid < 0) {
         if (tell >= 0) _exit(111);
-        respawn = now_ms() + backoff(young++);
+        respawn = s6net_now_ms() + backoff(young++);
       }
     }
-    struct pollfd p[3] = { { .fd = ksig[0], .events = POLLIN }, { .fd = readyr, .events = POLLIN },
+    struct pollfd p[3] = { { .fd = ksig, .events = POLLIN }, { .fd = readyr, .events = POLLIN },
                            { .fd = !orphan && (pid < 0 || readyr >= 0) ? zside : -1, .events = POLLIN } };
-    long long to = pid < 0 ? respawn - now_ms() : -1;
+    long long to = pid < 0 ? respawn - s6net_now_ms() : -1;
     if (pid < 0 && to < 0) to = 0;
     if (poll(p, 3, (int)to) < 0 && errno != EINTR) s6net_diesys(111, "unable to poll");
     if (readyr >= 0 && p[1].revents) {
@@ -162,8 +145,7 @@ _Noreturn static void keeper(args const *zargs, int zside, int tell, pid_t paren
     }
     if (p[2].revents && refuse(zside, verbosity, p[2].revents) < 0) orphan = 1;
     if (p[0].revents) {
-      char buf[16];
-      while (read(ksig[0], buf, sizeof buf) > 0) ;
+      while (s6net_selfpipe_read() > 0) ;
       int st;
       if (pid < 0 || waitpid(pid, &st, WNOHANG) != pid) continue;
       pid_t dead = pid;
@@ -176,7 +158,7 @@ _Noreturn static void keeper(args const *zargs, int zside, int tell, pid_t paren
       }
       if (WIFEXITED(st)) s6net_warn("TLS zygote pid %ld exited with code %d, restarting it", (long)dead, WEXITSTATUS(st));
       else s6net_warn("TLS zygote pid %ld killed by signal %d, restarting it", (long)dead, WTERMSIG(st));
-      long long now = now_ms();
+      long long now = s6net_now_ms();
       if (now - started >= 60000) young = 0;
       respawn = now + backoff(young++);
     }
