@@ -516,13 +516,13 @@ static childarg *slot_prepare(s6net_server *s, unsigned int ci, int fd, s6net_se
   c->lfd = s->cfg.fd;
   c->pathsearch = s->pathsearch;
   c->err = 0;
+  c->dropped = 0;
   return c;
 }
 
 static pid_t spawn(s6net_server *s, int fd, unsigned int ci, s6net_server_env const *e)
 {
   childarg *c = slot_prepare(s, ci, fd, e);
-  c->dropped = 0;
   return clone(child_main, c, CLONE_VM | SIGCHLD, c);
 }
 
