@@ -220,7 +220,8 @@ def key_secrets(certs):  # noqa: F811
     return body, [scalar, scalar[::-1]]
 
 
-@pytest.mark.parametrize("chain", ["s6-tlsd", "s6-tlsserver"])
+@pytest.mark.parametrize("chain", ["s6-tlsd", pytest.param("s6-tlsserver", marks=needs_root(
+    "the zygote's workers are non-dumpable: only root reads their memory maps"))])
 def test_key_material_in_memory(procs, certs, chain):  # noqa: F811
     """During a live connection: no process holds the PEM text of the key
     (the engine wipes its file buffer, OpenSSL its decoding buffers); the

@@ -13,7 +13,11 @@ import time
 
 import pytest
 
-from conftest import BIN, ROOT, base_env, connect, free_port, need
+from conftest import BIN, ROOT, base_env, connect, free_port, need, needs_root
+
+# The README's command lines are an administrator's: their answers name
+# uid 0, and some drop to another account.
+pytestmark = needs_root("the README's command lines run as root (-u, uid 0 in the answers)")
 from tls_util import certs  # noqa: F401
 
 README_VALUES = {"PORT": "8000", "TLSPORT": "8443", "FRONT": "8001", "KEY": "/etc/ssl/svc.key",

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from conftest import prog, helper, run, need, procs, base_env, recv_all  # noqa: F401
+from conftest import needs_root
 from tls_util import certs, server_env, client_env, wait_listen, keeper_pid, zygote_pid  # noqa: F401
 from tcpserver_util import alive, children
 
@@ -175,6 +176,7 @@ def _zygote(server_pid):
     return zygote_pid(server_pid)
 
 
+@needs_root("checks that the zygote master keeps uid and gid 0")
 def test_zygote_privileges_isolation_and_no_leaks(procs, certs):
     """Keys are read as root by the zygote master, which stays root to
     re-read renewed keys but never touches a connection; every worker runs
