@@ -5,6 +5,7 @@ same resident memory, and every child saw a correct environment (checked
 by the client on every connection, not a sample)."""
 import os
 import signal
+import socket
 
 from conftest import base_env, prog
 from stress_util import RSS_SLACK_KB, comm, fds, handler, load, load_popen, rss_kb, settle
@@ -28,6 +29,44 @@ def start(procs, tmp_path, opts, mode):
 def log_lines(path):
     with open(path, "rb") as f:
         return f.read().decode(errors="replace").splitlines()
+
+
+def held_at_limits(port, logf):
+    """Hold MAXCONN connections open (6, 5 and 5 from three sources, each
+    one served: its ENV line read), then check that the server logged
+    itself at -c and that a client from a fourth source waits unserved
+    until they close."""
+    sources = ["127.0.0.2"] * LOCALMAXCONN + ["127.0.0.3", "127.0.0.4"] * ((MAXCONN - LOCALMAXCONN) // 2)
+    assert len(sources) == MAXCONN
+    held = []
+    n0 = len(log_lines(logf))
+    try:
+        for src in sources:
+            s = socket.socket()
+            s.settimeout(20)
+            s.bind((src, 0))
+            s.connect(("127.0.0.1", port))
+            held.append(s)
+            assert s.makefile("rb").readline().startswith(b"ENV "), src
+        new = log_lines(logf)[n0:]
+        assert [l for l in new if " from " in l and " connections %d/%d " % (MAXCONN, MAXCONN) in l], new[-3:]
+        extra = socket.socket()
+        extra.settimeout(1)
+        extra.bind(("127.0.0.5", 0))
+        extra.connect(("127.0.0.1", port))
+        held.append(extra)
+        try:
+            got = extra.recv(64)
+        except socket.timeout:
+            got = None
+        assert got is None, "a connection beyond -c was served: %r" % got
+        for s in held[:-1]:
+            s.close()
+        extra.settimeout(20)
+        assert extra.makefile("rb").readline().startswith(b"ENV "), "the waiting client was never served"
+    finally:
+        for s in held:
+            s.close()
 
 
 def test_100k_connections_at_c_and_C(procs, tmp_path, figures):
@@ -71,9 +110,15 @@ def test_100k_connections_at_c_and_C(procs, tmp_path, figures):
     odd = [l for l in lines if " warning: " in l and l not in refusals or " fatal: " in l]
     assert not odd, odd[:5]
     assert len(refusals) >= c["refused"]
-    assert at_c, "-c was never reached"
+    # Whether the load itself drove the server to exactly -c depends on how
+    # the scheduler shares two cores between 96 clients and the server (a CI
+    # run once never got there): the count is recorded, and -c and -C are
+    # then reached on purpose, with connections held open.
+    at_c_under_load = len(at_c)
+    assert not settle(p.pid)
+    held_at_limits(port, logf)
     figures(what="s6-tcpserver -c %d -C %d" % (MAXCONN, LOCALMAXCONN), connections=TOTAL, ok=c["ok"], refused_by_C=c["refused"],
-            refusals_logged=len(refusals), at_maxconn=len(at_c),
+            refusals_logged=len(refusals), at_maxconn_under_load=at_c_under_load,
             reset=c["reset"], bad_env=c["bad"], errors=c["err"], seconds=c["ms"] / 1000,
             fds_before=fd0, fds_after=fd1, rss_kb_before=rss0, rss_kb_after=rss1, zombies=len(left))
 
