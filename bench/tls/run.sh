@@ -1,5 +1,6 @@
 #!/bin/sh
-# TLS tunnel benchmark: s6-tlsserver vs stunnel4 vs socat, side by side.
+# TLS tunnel benchmark: s6-tlsserver vs stunnel4, socat and haproxy in
+# front of s6-tcpserver, side by side.
 # Prints a table and writes build/bench/tls.json. See bench.py.
 # An argument names a second build directory (e.g. /work/main/build or
 # any older build) measured in the same run as "s6net-old".
