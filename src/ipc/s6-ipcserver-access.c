@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -32,12 +33,21 @@ static char const *varname(char *buf, char const *proto, char const *suffix)
 }
 
 static s6net_accessrules_result check(char const *dir, char const *file, uid_t uid, gid_t gid,
-                                      s6net_accessrules_params *params)
+                                      s6net_accessrules_params *params, unsigned int verbosity)
 {
   s6net_accessrules_result r;
   if (dir) {
     r = s6net_accessrules_keycheck_uidgid(uid, gid, dir, params, &s6net_accessrules_backend_fs);
     if (r == S6NET_ACCESSRULES_ERROR) s6net_diesys(111, "unable to check rules in %s", dir);
+    /* A missing rules directory denies everyone, as with the reference:
+     * say so at -v1, once per connection, only when no rule matched. */
+    if (r == S6NET_ACCESSRULES_NOTFOUND && verbosity >= 1) {
+      struct stat st;
+      if (stat(dir, &st) < 0) {
+        if (errno == ENOENT || errno == ENOTDIR) s6net_warn("rules directory %s (-i) does not exist: every client is denied", dir);
+        else s6net_warnsys("unable to stat rules directory %s (-i)", dir);
+      }
+    }
     return r;
   }
   s6net_accessrules_cdb c;
@@ -94,7 +104,7 @@ int main(int argc, char **argv)
       if (verbosity >= 2) s6net_warn("deny pid %ld: no client credentials (%s not set)", (long)getpid(), vuid);
       _exit(1);
     }
-    if (check(rulesdir, rulesfile, (uid_t)u, (gid_t)g, &params) != S6NET_ACCESSRULES_ALLOW) {
+    if (check(rulesdir, rulesfile, (uid_t)u, (gid_t)g, &params, verbosity) != S6NET_ACCESSRULES_ALLOW) {
       if (verbosity >= 2) s6net_info("deny pid %ld uid %llu gid %llu", (long)getpid(), u, g);
       _exit(1);
     }

@@ -146,3 +146,24 @@ def test_missing_rules_file_names_it(tmp_path):
         r = access(["-v", v, "-H", "-x", missing])
         assert r.returncode == 111 and r.stdout == b""
         assert r.stderr.decode() == "s6-tcpserver-access: fatal: unable to open %s: No such file or directory\n" % missing
+
+
+def ipc_access(args):
+    env = base_env(PROTO="IPC", IPCREMOTEEUID="1234", IPCREMOTEEGID="1234")
+    return run([prog("s6-ipcserver-access"), "-l", "/run/x.sock"] + args + ["echo", "allowed"], env=env)
+
+
+def test_ipc_missing_rules_dir_denies_with_one_warning(tmp_path):
+    """s6-ipcserver-access -i on a directory that does not exist denies
+    everyone (as the reference does) and says so at -v1."""
+    missing = str(tmp_path / "nope")
+    r = ipc_access(["-i", missing])
+    assert r.returncode == 1 and r.stdout == b""
+    assert r.stderr.decode() == "s6-ipcserver-access: warning: rules directory %s (-i) does not exist: every client is denied\n" % missing
+    r = ipc_access(["-v", "0", "-i", missing])
+    assert r.returncode == 1 and r.stderr == b""
+    # an existing directory without a matching rule still denies silently
+    empty = tmp_path / "rules"
+    empty.mkdir()
+    r = ipc_access(["-i", str(empty)])
+    assert r.returncode == 1 and r.stderr == b""
