@@ -14,8 +14,4 @@ unsigned int s6net_tls_tickets_period(void);
 int s6net_tls_ticket_key_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
                             EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc);
 
-/* Rotate now, whatever the clock says (s6net_tls_tickets_tick rotates
- * when a period is over). 0, or -1 if tickets are off or no randomness. */
-int s6net_tls_tickets_rotate(void);
-
 #endif

@@ -31,7 +31,6 @@ typedef struct {
   unsigned int snilevel;      /* server: -k */
   char const *servername;     /* client: -k (SNI and name verification) */
   char const *alpn;           /* comma-separated protocol list, or NULL */
-  unsigned char prefork;      /* server: workers are forked from this process */
   char const *caller;         /* wrappers: their name, passed to the engine as -N */
   char const *peer;           /* engine: "ip:port" of the other end, for messages, or NULL */
 } s6net_tls_conf;
@@ -86,11 +85,6 @@ void s6net_tls_warmup(s6net_tls_ctx *ctx, s6net_tls_conf const *c);
  * session object of the next s6net_tls_handshake now, while no
  * connection waits for it. */
 void s6net_tls_forked(s6net_tls_ctx *ctx);
-/* For a pre-forking server: s6net_tls_prefork right before each fork,
- * s6net_tls_postfork in the parent right after it. No-ops today (OpenSSL
- * blinds RSA itself, in each worker); kept as the place for per-fork work. */
-void s6net_tls_prefork(void);
-void s6net_tls_postfork(void);
 /* Session tickets (TLS 1.3 and 1.2) for a pre-forking server, whose
  * workers inherit the keys by fork. Call s6net_tls_tickets_start once,
  * before s6net_tls_ctx_new: period in seconds, 0 = no tickets (the

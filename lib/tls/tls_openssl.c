@@ -531,16 +531,6 @@ s6net_tls_ctx *s6net_tls_ctx_new(s6net_tls_conf const *c, char const *const *env
   return t;
 }
 
-/* Kept for the zygote's fork loop; OpenSSL does its own RSA blinding,
- * per key and per process, so nothing needs preparing around a fork. */
-void s6net_tls_prefork(void)
-{
-}
-
-void s6net_tls_postfork(void)
-{
-}
-
 /* Drive a client and a server to the end of their handshake over a BIO
  * pair; 1 if both finished. */
 static int warm_handshake(SSL *cli, SSL *srv)

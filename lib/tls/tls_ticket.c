@@ -100,14 +100,6 @@ long s6net_tls_tickets_tick(void)
   return (long)(due - t);
 }
 
-int s6net_tls_tickets_rotate(void)
-{
-  if (!period) return -1;
-  if (rotate() < 0) return -1;
-  due = now_ms() + (unsigned long long)period * 1000;
-  return 0;
-}
-
 unsigned int s6net_tls_tickets_period(void)
 {
   return period;
