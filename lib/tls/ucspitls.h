@@ -31,14 +31,6 @@ _Noreturn void s6net_ucspitls_run(s6net_ucspitls const *u, char const *const *en
  * connection information back on the control socket ('Y'), 0 = unknown. */
 int s6net_ucspitls_command(unsigned char cmd);
 
-/* The engine's command line (pure). The engine always finds its fds at
- * the same places: server engine: network on 0/1, cleartext read 3,
- * write 4; client engine: cleartext on 0/1, network read 3, write 4; the
- * notification (for 'Y') on 5. buf holds the formatted numbers. Returns
- * argc (argv is NULL-terminated), or 0 if max or buflen is too small. */
-size_t s6net_ucspitls_engine_argv(char const **argv, size_t max, char *buf, size_t buflen,
-                                  s6net_tls_conf const *c, int notify);
-
 /* The application's environment (pure): envp without the key variables
  * (unless keepkeys) and without stale SSLCTLFD / SSLREADFD / SSLWRITEFD,
  * plus those three set to ctl, rfd, wfd. buf (at least 64 bytes) holds
