@@ -1,6 +1,8 @@
 /* The TLS engine: one small interface in front of the crypto backend
- * (OpenSSL 3 in tls_openssl.c). Only the -io engines and the zygote link
- * it; the wrappers (s6-tlsd, s6-tlsc, ...) use tlsopt.h / tlsz.h only.
+ * (OpenSSL 3: contexts in tls_openssl_ctx.c, connections in
+ * tls_openssl_session.c). Only the -io engines and the zygote link it;
+ * the wrappers (s6-tlsd, s6-tlsc, ...) use tlsopt.h, tls_cmdline.h and
+ * tls_zygote_msg.h only.
  *
  * Typical use, for a server engine on fds 0/1 with cleartext on 3/4:
  *   s6net_tls_conf c; s6net_tls_conf_init(&c, 1);  ... set options ...

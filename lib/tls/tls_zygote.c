@@ -1,6 +1,6 @@
 /* The zygote: a long-lived engine that has already paid for library
  * start-up and key loading, and hands each connection to one isolated
- * process. See tlsz.h for the protocol.
+ * process. See tls_zygote_msg.h for the protocol.
  *
  * The master keeps the super-server's ids (it must be able to re-read
  * renewed keys) and never touches connection data: it forks workers,
@@ -11,7 +11,7 @@
  * worker's keys were loaded goes back to the master, which reloads them
  * (or keeps the old ones if the new files are bad) and forks a worker of
  * the new generation for it. */
-#include "tls/tlsz.h"
+#include "tls/tls_zygote_msg.h"
 #include "tls/tls.h"
 #include "core/deadline.h"
 #include "core/diag.h"

@@ -8,7 +8,7 @@
  * (s6-tlsd-io / s6-tlsc-io) between the network and the application's
  * pipes, with the control socket as the engine's handshake notification
  * fd for 'Y'; EOF makes it exit 0 (TLS declined); any other byte makes
- * it exit 100. Like tlswrap, this does not link the TLS backend. */
+ * it exit 100. Like tls_wrapper.c, this does not link the TLS backend. */
 #ifndef S6NET_TLS_UCSPITLS_H
 #define S6NET_TLS_UCSPITLS_H
 

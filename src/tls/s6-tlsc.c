@@ -1,5 +1,5 @@
 /* s6-tlsc: client-side TLS for a UCSPI client program. */
-#include "tls/tlswrap.h"
+#include "tls/tls_wrapper.h"
 #include "tls/tls_cmdline.h"
 #include "core/diag.h"
 

@@ -4,7 +4,7 @@
 #include "tls/tls.h"
 #include "tls/tls_cmdline.h"
 #include "tls/tlsopt.h"
-#include "tls/tlsz.h"
+#include "tls/tls_zygote_msg.h"
 #include "core/diag.h"
 
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* s6-tlsd: server-side TLS for a UCSPI server program. */
-#include "tls/tlswrap.h"
+#include "tls/tls_wrapper.h"
 #include "tls/tls_cmdline.h"
 #include "core/diag.h"
 

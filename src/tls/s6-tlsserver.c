@@ -5,7 +5,7 @@
  * instances hand their connections to; see s6-tlsserver(1). */
 #include "tls/tls_cmdline.h"
 #include "tls/tlsopt.h"
-#include "tls/tlsz.h"
+#include "tls/tls_zygote_msg.h"
 #include "core/deadline.h"
 #include "core/diag.h"
 #include "core/env.h"

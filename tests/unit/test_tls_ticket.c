@@ -2,7 +2,7 @@
  * real in-memory handshakes (TLS 1.3 and 1.2). */
 #include "unit.h"
 #include "tls/tls.h"
-#include "tls/ticket.h"
+#include "tls/tls_ticket.h"
 
 #include <string.h>
 #include <time.h>

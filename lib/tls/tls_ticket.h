@@ -1,7 +1,7 @@
 /* The session ticket keys of tls_ticket.c, as the OpenSSL backend and the
  * unit tests see them (tls.h has the public part). */
-#ifndef S6NET_TLS_TICKET_H
-#define S6NET_TLS_TICKET_H
+#ifndef S6NET_TLS_TLS_TICKET_H
+#define S6NET_TLS_TLS_TICKET_H
 
 #include <openssl/ssl.h>
 
