@@ -10,7 +10,20 @@
  *   s6net_tls_drop(envp);                                (dies 111)
  *   int fds[4] = { 3, 4, 0, 1 };
  *   _exit(s6net_tls_session(ctx, &c, fds, notif));
- */
+ *
+ * One connection per process, by design. The engine is one process per
+ * connection (s6-tlsd-io, s6-tlsc-io, or a zygote worker forked for it),
+ * so the connection side keeps its state in static storage instead of
+ * allocating it: s6net_tls_handshake hands out a pointer to the one
+ * static connection (a second handshake in the same process takes its
+ * place), s6net_tls_relay uses static buffers (one relay at a time), and
+ * the strings that s6net_tls_ctx_try and the diagnostics return are
+ * static, valid until the next call; the session ticket keys are one
+ * set per process. Contexts are real objects: the zygote holds the old
+ * and the renewed one at once while it reloads keys. Nothing here is
+ * thread-safe. Making connections real objects would cost an
+ * allocation per connection and buy nothing for a process that serves
+ * one. */
 #ifndef S6NET_TLS_TLS_H
 #define S6NET_TLS_TLS_H
 
@@ -62,16 +75,18 @@ void s6net_tls_drop(char const *const *envp);
 int s6net_tls_session(s6net_tls_ctx *ctx, s6net_tls_conf const *c, int const fds[4], int notif);
 
 /* Lower-level pieces of s6net_tls_session, for callers that want to do
- * something between the handshake and the relay (STARTTLS engines). */
+ * something between the handshake and the relay (the zygote's workers). */
 typedef struct s6net_tls_conn s6net_tls_conn;
-/* Returns 0 and sets *out, or an exit code (diagnostic printed). */
+/* Returns 0 and sets *out to the process's one connection (see above),
+ * or an exit code (diagnostic printed). */
 int s6net_tls_handshake(s6net_tls_ctx *ctx, s6net_tls_conf const *c, int netr, int netw, s6net_tls_conn **out);
 /* Format the notification block KEY=value\0...KEY=value\0\0 into buf;
  * returns its length, or 0 if buf is too small. */
 size_t s6net_tls_info(s6net_tls_conn *conn, s6net_tls_conf const *c, char *buf, size_t len);
 /* s6net_tls_info + write to fd. 0, or -1 (errno set). */
 int s6net_tls_notify(s6net_tls_conn *conn, s6net_tls_conf const *c, int fd);
-/* Relay until both directions are closed; returns the exit code. */
+/* Relay until both directions are closed; returns the exit code. Uses
+ * the process's static relay buffers (see above). */
 int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int appw);
 /* For a pre-forking server engine (the zygote): run handshakes with
  * ourselves in memory (TLS 1.3 with X25519 and with P-256, TLS 1.2), so
