@@ -1,8 +1,8 @@
-/* The zygote request (tlsz.h) on hostile bytes: whatever decodes is
+/* The zygote request (tls_zygote_msg.h) on hostile bytes: whatever decodes is
  * exactly as long as it says, carries a printable peer, and encodes back
  * to the same bytes; the fingerprint walk of the digest never reads
  * outside the input. */
-#include "tls/tlsz.h"
+#include "tls/tls_zygote_msg.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -320,7 +320,7 @@ _Noreturn void s6net_tcpaccess_main(int argc, char **argv, s6net_tcpaccess_ops c
   }
   if (params.execlen) {
     /* An exec rule replaces the TLS layer: it must not inherit the TLS
-     * zygote's socket (s6-tlsserver, tlsz.h). */
+     * zygote's socket (s6-tlsserver, tls_zygote_msg.h). */
     char const *z = s6net_env_get((char const *const *)environ, "S6NET_TLSD_ZYGOTE");
     unsigned int zfd;
     if (z && s6net_scan_uint(z, 3, 65535, &zfd) == 0) fcntl((int)zfd, F_SETFD, FD_CLOEXEC);

@@ -1,6 +1,8 @@
 /* The TLS engine: one small interface in front of the crypto backend
- * (OpenSSL 3 in tls_openssl.c). Only the -io engines and the zygote link
- * it; the wrappers (s6-tlsd, s6-tlsc, ...) use tlsopt.h / tlsz.h only.
+ * (OpenSSL 3: contexts in tls_openssl_ctx.c, connections in
+ * tls_openssl_session.c). Only the -io engines and the zygote link it;
+ * the wrappers (s6-tlsd, s6-tlsc, ...) use tlsopt.h, tls_cmdline.h and
+ * tls_zygote_msg.h only.
  *
  * Typical use, for a server engine on fds 0/1 with cleartext on 3/4:
  *   s6net_tls_conf c; s6net_tls_conf_init(&c, 1);  ... set options ...
@@ -8,7 +10,20 @@
  *   s6net_tls_drop(envp);                                (dies 111)
  *   int fds[4] = { 3, 4, 0, 1 };
  *   _exit(s6net_tls_session(ctx, &c, fds, notif));
- */
+ *
+ * One connection per process, by design. The engine is one process per
+ * connection (s6-tlsd-io, s6-tlsc-io, or a zygote worker forked for it),
+ * so the connection side keeps its state in static storage instead of
+ * allocating it: s6net_tls_handshake hands out a pointer to the one
+ * static connection (a second handshake in the same process takes its
+ * place), s6net_tls_relay uses static buffers (one relay at a time), and
+ * the strings that s6net_tls_ctx_try and the diagnostics return are
+ * static, valid until the next call; the session ticket keys are one
+ * set per process. Contexts are real objects: the zygote holds the old
+ * and the renewed one at once while it reloads keys. Nothing here is
+ * thread-safe. Making connections real objects would cost an
+ * allocation per connection and buy nothing for a process that serves
+ * one. */
 #ifndef S6NET_TLS_TLS_H
 #define S6NET_TLS_TLS_H
 
@@ -31,7 +46,6 @@ typedef struct {
   unsigned int snilevel;      /* server: -k */
   char const *servername;     /* client: -k (SNI and name verification) */
   char const *alpn;           /* comma-separated protocol list, or NULL */
-  unsigned char prefork;      /* server: workers are forked from this process */
   char const *caller;         /* wrappers: their name, passed to the engine as -N */
   char const *peer;           /* engine: "ip:port" of the other end, for messages, or NULL */
 } s6net_tls_conf;
@@ -61,16 +75,18 @@ void s6net_tls_drop(char const *const *envp);
 int s6net_tls_session(s6net_tls_ctx *ctx, s6net_tls_conf const *c, int const fds[4], int notif);
 
 /* Lower-level pieces of s6net_tls_session, for callers that want to do
- * something between the handshake and the relay (STARTTLS engines). */
+ * something between the handshake and the relay (the zygote's workers). */
 typedef struct s6net_tls_conn s6net_tls_conn;
-/* Returns 0 and sets *out, or an exit code (diagnostic printed). */
+/* Returns 0 and sets *out to the process's one connection (see above),
+ * or an exit code (diagnostic printed). */
 int s6net_tls_handshake(s6net_tls_ctx *ctx, s6net_tls_conf const *c, int netr, int netw, s6net_tls_conn **out);
 /* Format the notification block KEY=value\0...KEY=value\0\0 into buf;
  * returns its length, or 0 if buf is too small. */
 size_t s6net_tls_info(s6net_tls_conn *conn, s6net_tls_conf const *c, char *buf, size_t len);
 /* s6net_tls_info + write to fd. 0, or -1 (errno set). */
 int s6net_tls_notify(s6net_tls_conn *conn, s6net_tls_conf const *c, int fd);
-/* Relay until both directions are closed; returns the exit code. */
+/* Relay until both directions are closed; returns the exit code. Uses
+ * the process's static relay buffers (see above). */
 int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int appw);
 /* For a pre-forking server engine (the zygote): run handshakes with
  * ourselves in memory (TLS 1.3 with X25519 and with P-256, TLS 1.2), so
@@ -86,11 +102,6 @@ void s6net_tls_warmup(s6net_tls_ctx *ctx, s6net_tls_conf const *c);
  * session object of the next s6net_tls_handshake now, while no
  * connection waits for it. */
 void s6net_tls_forked(s6net_tls_ctx *ctx);
-/* For a pre-forking server: s6net_tls_prefork right before each fork,
- * s6net_tls_postfork in the parent right after it. No-ops today (OpenSSL
- * blinds RSA itself, in each worker); kept as the place for per-fork work. */
-void s6net_tls_prefork(void);
-void s6net_tls_postfork(void);
 /* Session tickets (TLS 1.3 and 1.2) for a pre-forking server, whose
  * workers inherit the keys by fork. Call s6net_tls_tickets_start once,
  * before s6net_tls_ctx_new: period in seconds, 0 = no tickets (the

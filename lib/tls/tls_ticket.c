@@ -1,4 +1,4 @@
-/* Session ticket keys for the zygote (see tls.h and ticket.h).
+/* Session ticket keys for the zygote (see tls.h and tls_ticket.h).
  *
  * Two keys: the current one encrypts new tickets, the previous one still
  * decrypts for one more period, so a ticket issued just before a rotation
@@ -6,7 +6,7 @@
  * Keys are drawn from the kernel, live in this process's memory only,
  * reach the workers by fork and nowhere else, and are wiped when retired. */
 #include "tls/tls.h"
-#include "tls/ticket.h"
+#include "tls/tls_ticket.h"
 
 #include <errno.h>
 #include <string.h>
@@ -98,14 +98,6 @@ long s6net_tls_tickets_tick(void)
     due = t + (unsigned long long)period * 1000;
   }
   return (long)(due - t);
-}
-
-int s6net_tls_tickets_rotate(void)
-{
-  if (!period) return -1;
-  if (rotate() < 0) return -1;
-  due = now_ms() + (unsigned long long)period * 1000;
-  return 0;
 }
 
 unsigned int s6net_tls_tickets_period(void)

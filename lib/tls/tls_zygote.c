@@ -1,6 +1,6 @@
 /* The zygote: a long-lived engine that has already paid for library
  * start-up and key loading, and hands each connection to one isolated
- * process. See tlsz.h for the protocol.
+ * process. See tls_zygote_msg.h for the protocol.
  *
  * The master keeps the super-server's ids (it must be able to re-read
  * renewed keys) and never touches connection data: it forks workers,
@@ -11,7 +11,7 @@
  * worker's keys were loaded goes back to the master, which reloads them
  * (or keeps the old ones if the new files are bad) and forks a worker of
  * the new generation for it. */
-#include "tls/tlsz.h"
+#include "tls/tls_zygote_msg.h"
 #include "tls/tls.h"
 #include "core/deadline.h"
 #include "core/diag.h"
@@ -214,9 +214,7 @@ static void reload(s6net_tls_ctx **ctx, uint64_t *digest)
 static pid_t fork_worker(s6net_tls_ctx *ctx, uint64_t digest, long life, int const *fds, s6net_tlsz_req const *r,
                          unsigned char const *req)
 {
-  s6net_tls_prefork();
   pid_t pid = fork();
-  if (pid) s6net_tls_postfork();
   if (pid) return pid;
   if (!fds) worker(ctx, digest, life);
   worker_init(ctx);
@@ -287,7 +285,6 @@ int s6net_tlsz_serve(int z, s6net_tls_conf *c, char const *const *envp, int read
   if (fcntl(zfd, F_SETFD, FD_CLOEXEC) < 0) s6net_diesys(111, "unable to set close-on-exec");
   fplen = s6net_tlsz_fingerprint(fp, sizeof fp, c->clientcert, c->snilevel, c->alpn, envp);
   if (!fplen) s6net_die(100, "too many or too long key variables");
-  c->prefork = 1;
   if (s6net_tls_tickets_start(tickets) < 0) s6net_diesys(111, "unable to set up session tickets");
   uint64_t digest = s6net_tlsz_digest(fp, fplen);
   s6net_tls_ctx *ctx = s6net_tls_ctx_new(c, envp);

@@ -1,4 +1,5 @@
 #include "tls/ucspitls.h"
+#include "tls/tls_cmdline.h"
 #include "tls/tlsopt.h"
 #include "core/diag.h"
 #include "core/env.h"
@@ -15,9 +16,6 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
-/* The engine's fixed fd layout (see ucspitls.h). */
-#define ENGINE_NOTIF "5"
-
 int s6net_ucspitls_command(unsigned char cmd)
 {
   return cmd == 'y' ? 1 : cmd == 'Y' ? 2 : 0;
@@ -32,36 +30,6 @@ static int put(char *buf, size_t buflen, size_t *used, char const **slot, char c
   *slot = buf + *used;
   *used += (size_t)n + 1;
   return 0;
-}
-
-size_t s6net_ucspitls_engine_argv(char const **argv, size_t max, char *buf, size_t buflen,
-                                  s6net_tls_conf const *c, int notify)
-{
-  char const *a[24];
-  size_t n = 0, used = 0;
-  a[n++] = c->server ? "s6-tlsd-io" : "s6-tlsc-io";
-  a[n++] = c->closenotify ? "-S" : "-s";
-  a[n++] = c->strict ? "-J" : "-j";
-  if (c->server) {
-    if (c->clientcert) a[n++] = c->clientcert == S6NET_TLS_CERT_REQUIRED ? "-y" : "-Y";
-    if (c->snilevel && put(buf, buflen, &used, &a[n++], "-k", c->snilevel) < 0) return 0;
-  } else {
-    a[n++] = c->clientcert ? "-y" : "-Y";
-    if (c->servername) { a[n++] = "-k"; a[n++] = c->servername; }
-    if (c->noverify) a[n++] = "--no-verify-cert";
-  }
-  if (c->caller) { a[n++] = "-N"; a[n++] = c->caller; }
-  if (put(buf, buflen, &used, &a[n++], "-v", c->verbosity) < 0) return 0;
-  if (c->kimeout && put(buf, buflen, &used, &a[n++], "-K", c->kimeout) < 0) return 0;
-  if (c->alpn) { a[n++] = "-a"; a[n++] = c->alpn; }
-  if (notify) a[n++] = "-d" ENGINE_NOTIF;
-  a[n++] = "--";
-  a[n++] = "3";
-  a[n++] = "4";
-  if (n + 1 > max) return 0;
-  memcpy(argv, a, n * sizeof *a);
-  argv[n] = 0;
-  return n;
 }
 
 static int is_ucspitls_var(char const *e)
@@ -152,15 +120,7 @@ _Noreturn static void helper(s6net_ucspitls const *u, helper_fds *h, char const 
   if (c->verbosity >= 2) s6net_info("command %c: starting TLS", cmd);
 
   s6net_fdmap map[5];
-  unsigned int n = 0;
-  if (c->server) {
-    map[n++] = (s6net_fdmap){ 0, h->netr }; map[n++] = (s6net_fdmap){ 1, h->netw };
-    map[n++] = (s6net_fdmap){ 3, h->clr };  map[n++] = (s6net_fdmap){ 4, h->clw };
-  } else {
-    map[n++] = (s6net_fdmap){ 0, h->clr };  map[n++] = (s6net_fdmap){ 1, h->clw };
-    map[n++] = (s6net_fdmap){ 3, h->netr }; map[n++] = (s6net_fdmap){ 4, h->netw };
-  }
-  if (kind == 2) map[n++] = (s6net_fdmap){ 5, h->ctl };
+  unsigned int n = s6net_tls_engine_fdmap(map, c->server, h->netr, h->netw, h->clr, h->clw, kind == 2 ? h->ctl : -1);
   /* Sources are all >= 10 and targets < 10: plain dup2 in order is safe;
    * the close-on-exec sources vanish at exec. */
   for (unsigned int i = 0; i < n; i++)
@@ -170,9 +130,15 @@ _Noreturn static void helper(s6net_ucspitls const *u, helper_fds *h, char const 
   /* An application that asks for 'Y' then closes the control socket must
    * not kill the engine silently: it gets EPIPE and says so. */
   signal(SIGPIPE, SIG_IGN);
-  char const *argv[24];
-  char buf[64];
-  if (!s6net_ucspitls_engine_argv(argv, sizeof argv / sizeof *argv, buf, sizeof buf, c, kind == 2))
+  s6net_tls_engine_args a;
+  s6net_tls_engine_args_init(&a, c->server);
+  a.conf = *c;
+  a.notif = kind == 2 ? S6NET_TLS_ENGINE_NOTIF : -1;
+  a.fdr = S6NET_TLS_ENGINE_FDR;
+  a.fdw = S6NET_TLS_ENGINE_FDW;
+  char const *argv[S6NET_TLS_ENGINE_ARGC_MAX];
+  char buf[S6NET_TLS_ENGINE_BUFLEN];
+  if (!s6net_tls_engine_argv(&a, argv, S6NET_TLS_ENGINE_ARGC_MAX, buf, sizeof buf))
     s6net_die(111, "unable to build the engine command line");
   s6net_exec_sibling(argv[0], argv, envp);
   s6net_diesys(111, "unable to exec %s", argv[0]);
@@ -186,11 +152,8 @@ void s6net_ucspitls_run(s6net_ucspitls const *u, char const *const *envp)
   if (pipe2(n2a, O_CLOEXEC) < 0 || pipe2(a2n, O_CLOEXEC) < 0)
     s6net_diesys(111, "unable to create pipe");
   for (int i = 0; i < 2; i++) { sv[i] = rehigh(sv[i]); n2a[i] = rehigh(n2a[i]); a2n[i] = rehigh(a2n[i]); }
-#ifdef F_SETPIPE_SZ
-  /* Bigger pipes mean fewer wake-ups on bulk transfers. */
-  fcntl(n2a[1], F_SETPIPE_SZ, 262144);
-  fcntl(a2n[1], F_SETPIPE_SZ, 262144);
-#endif
+  s6net_tls_pipe_size(n2a[1]);
+  s6net_tls_pipe_size(a2n[1]);
   helper_fds h = { .ctl = sv[1], .clr = a2n[0], .clw = n2a[1] };
   h.netr = high(u->netr);
   h.netw = high(u->netw);

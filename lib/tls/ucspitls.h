@@ -8,7 +8,7 @@
  * (s6-tlsd-io / s6-tlsc-io) between the network and the application's
  * pipes, with the control socket as the engine's handshake notification
  * fd for 'Y'; EOF makes it exit 0 (TLS declined); any other byte makes
- * it exit 100. Like tlswrap, this does not link the TLS backend. */
+ * it exit 100. Like tls_wrapper.c, this does not link the TLS backend. */
 #ifndef S6NET_TLS_UCSPITLS_H
 #define S6NET_TLS_UCSPITLS_H
 
@@ -30,14 +30,6 @@ _Noreturn void s6net_ucspitls_run(s6net_ucspitls const *u, char const *const *en
 /* The command byte: 1 = start TLS ('y'), 2 = start TLS and send the
  * connection information back on the control socket ('Y'), 0 = unknown. */
 int s6net_ucspitls_command(unsigned char cmd);
-
-/* The engine's command line (pure). The engine always finds its fds at
- * the same places: server engine: network on 0/1, cleartext read 3,
- * write 4; client engine: cleartext on 0/1, network read 3, write 4; the
- * notification (for 'Y') on 5. buf holds the formatted numbers. Returns
- * argc (argv is NULL-terminated), or 0 if max or buflen is too small. */
-size_t s6net_ucspitls_engine_argv(char const **argv, size_t max, char *buf, size_t buflen,
-                                  s6net_tls_conf const *c, int notify);
 
 /* The application's environment (pure): envp without the key variables
  * (unless keepkeys) and without stale SSLCTLFD / SSLREADFD / SSLWRITEFD,

@@ -3,8 +3,9 @@
  *     s6-tlsd ... -- [s6-applyuidgid ... --] prog...
  * after starting the pre-initialised engine (zygote) that the s6-tlsd
  * instances hand their connections to; see s6-tlsserver(1). */
+#include "tls/tls_cmdline.h"
 #include "tls/tlsopt.h"
-#include "tls/tlsz.h"
+#include "tls/tls_zygote_msg.h"
 #include "core/deadline.h"
 #include "core/diag.h"
 #include "core/env.h"
@@ -34,6 +35,9 @@
 extern char **environ;
 
 #define MAXARGS 96
+/* Where the zygote (s6-tlsd-io -X) finds its readiness pipe and its socket. */
+#define ZYGOTE_READY_FD 3
+#define ZYGOTE_FD 4
 #define S6NET_TLSSERVER_PROXY_TIMEOUT "10000" /* ms, without -K; see -L in s6-tlsserver(1) */
 
 typedef struct { char const *v[MAXARGS]; unsigned int n; } args;
@@ -72,7 +76,7 @@ static pid_t spawn_zygote(args const *zargs, int zside, int *readyr)
 {
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) { s6net_warnsys("unable to create pipe"); return -1; }
-  s6net_fdmap map[2] = { { 3, p[1] }, { 4, zside } };
+  s6net_fdmap map[2] = { { ZYGOTE_READY_FD, p[1] }, { ZYGOTE_FD, zside } };
   pid_t pid = s6net_spawn(zargs->v[0], zargs->v, (char const *const *)environ, map, 2, 0);
   close(p[1]);
   if (pid < 0) { s6net_warnsys("unable to spawn %s", zargs->v[0]); close(p[0]); return -1; }
@@ -293,17 +297,22 @@ int main(int argc, char const *const *argv)
      * another process could bind first, connect to, or take over. */
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) s6net_diesys(111, "unable to create socketpair");
-    static char envbuf[64], tbuf[24];
-    push(&zy, sib("s6-tlsd-io"));
-    push(&zy, "-X"); push(&zy, "4");
-    push(&zy, "-N"); push(&zy, "s6-tlsserver");
-    push(&zy, "-d3");
-    push(&zy, vbuf);
-    snprintf(tbuf, sizeof tbuf, "%u", tickets);
-    push(&zy, "-T"); push(&zy, tbuf);
-    if (certmode) push(&zy, certmode);
-    if (snilevel) { push(&zy, "-k"); push(&zy, snilevel); }
-    if (alpn) { push(&zy, "-a"); push(&zy, alpn); }
+    static char envbuf[64], zbuf[S6NET_TLS_ENGINE_BUFLEN];
+    char const *zargv[S6NET_TLS_ENGINE_ARGC_MAX];
+    s6net_tls_engine_args za;
+    s6net_tls_engine_args_init(&za, 1);
+    za.conf.caller = "s6-tlsserver";
+    za.conf.verbosity = (unsigned int)verbosity;
+    if (certmode) za.conf.clientcert = certmode[1] == 'y' ? S6NET_TLS_CERT_REQUIRED : S6NET_TLS_CERT_OPTIONAL;
+    if (snilevel && s6net_scan_uint(snilevel, 0, 255, &za.conf.snilevel) < 0) s6net_dieusage(USAGE);
+    za.conf.alpn = alpn;
+    za.notif = ZYGOTE_READY_FD;
+    za.zygote = ZYGOTE_FD;
+    za.tickets = tickets;
+    if (!s6net_tls_engine_argv(&za, zargv, S6NET_TLS_ENGINE_ARGC_MAX, zbuf, sizeof zbuf))
+      s6net_die(111, "unable to build the engine command line");
+    push(&zy, sib(zargv[0]));
+    for (char const *const *z = zargv + 1; *z; z++) push(&zy, *z);
     zy.v[zy.n] = 0;
     start_zygote(&zy, sp[0], sp[1], verbosity);
     close(sp[0]);

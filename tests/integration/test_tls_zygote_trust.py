@@ -99,7 +99,7 @@ def socket_inodes(pid):
 
 
 def request(fp, peer=b"", version=2, digest=0):
-    """A zygote request datagram (tlsz.h), for tests that play s6-tlsd."""
+    """A zygote request datagram (tls_zygote_msg.h), for tests that play s6-tlsd."""
     return (b"s6tz" + bytes([version, 0, 0, len(peer)]) + struct.pack(">III", 0, 1, len(fp))
             + struct.pack(">Q", digest) + b"\0" * 4 + fp + peer)
 

@@ -2,7 +2,7 @@
  * key-variable predicate, zygote header and fingerprint. */
 #include "unit.h"
 #include "tls/tlsopt.h"
-#include "tls/tlsz.h"
+#include "tls/tls_zygote_msg.h"
 
 #include "core/tai.h"
 
@@ -99,7 +99,7 @@ static void test_zygote_hdr(void **state)
   s6net_tlsz_req r = { .closenotify = 1, .strict = 0, .kimeout = 5000, .verbosity = 2,
                        .digest = 0x0102030405060708ULL, .fplen = 3, .peerlen = 14 }, o;
   s6net_tlsz_hdr_encode(h, &r);
-  /* Annotated bytes: the layout is the protocol (tlsz.h). */
+  /* Annotated bytes: the layout is the protocol (tls_zygote_msg.h). */
   static unsigned char const want[S6NET_TLSZ_HDR] = {
     's', '6', 't', 'z', 2, 1, 0, 14,  /* magic, version, closenotify, strict, peerlen */
     0, 0, 0x13, 0x88,                 /* kimeout 5000 */

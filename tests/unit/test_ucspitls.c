@@ -1,5 +1,5 @@
-/* lib/tls/ucspitls: command bytes, the engine command line, the
- * application's environment. */
+/* lib/tls/ucspitls: command bytes, the application's environment (the
+ * engine's command line is in test_tls_cmdline.c). */
 #include "unit.h"
 #include "tls/ucspitls.h"
 #include "tls/tlsopt.h"
@@ -13,56 +13,6 @@ static void test_command(void **state)
   assert_int_equal(s6net_ucspitls_command('Y'), 2);
   for (unsigned int c = 0; c < 256; c++)
     if (c != 'y' && c != 'Y') assert_int_equal(s6net_ucspitls_command((unsigned char)c), 0);
-}
-
-static char *join(char const *const *argv)
-{
-  static char out[512];
-  size_t n = 0;
-  out[0] = 0;
-  for (; *argv; argv++) {
-    size_t l = strlen(*argv);
-    assert_true(n + l + 2 < sizeof out);
-    if (n) out[n++] = ' ';
-    memcpy(out + n, *argv, l + 1);
-    n += l;
-  }
-  return out;
-}
-
-static void test_argv_server(void **state)
-{
-  (void)state;
-  s6net_tls_conf c;
-  char const *argv[24];
-  char buf[64];
-  s6net_tls_conf_init(&c, 1);
-  assert_int_equal(s6net_ucspitls_engine_argv(argv, 24, buf, sizeof buf, &c, 0), 7);
-  assert_string_equal(join(argv), "s6-tlsd-io -s -j -v1 -- 3 4");
-  c.closenotify = 1; c.strict = 1; c.clientcert = S6NET_TLS_CERT_REQUIRED;
-  c.snilevel = 2; c.kimeout = 5000; c.verbosity = 0; c.alpn = "smtp";
-  assert_true(s6net_ucspitls_engine_argv(argv, 24, buf, sizeof buf, &c, 1) > 0);
-  assert_string_equal(join(argv), "s6-tlsd-io -S -J -y -k2 -v0 -K5000 -a smtp -d5 -- 3 4");
-  c.clientcert = S6NET_TLS_CERT_OPTIONAL;
-  s6net_ucspitls_engine_argv(argv, 24, buf, sizeof buf, &c, 0);
-  assert_string_equal(join(argv), "s6-tlsd-io -S -J -Y -k2 -v0 -K5000 -a smtp -- 3 4");
-  /* Too small: refused, never truncated. */
-  assert_int_equal(s6net_ucspitls_engine_argv(argv, 8, buf, sizeof buf, &c, 1), 0);
-  assert_int_equal(s6net_ucspitls_engine_argv(argv, 24, buf, 6, &c, 1), 0);
-}
-
-static void test_argv_client(void **state)
-{
-  (void)state;
-  s6net_tls_conf c;
-  char const *argv[24];
-  char buf[64];
-  s6net_tls_conf_init(&c, 0);
-  s6net_ucspitls_engine_argv(argv, 24, buf, sizeof buf, &c, 1);
-  assert_string_equal(join(argv), "s6-tlsc-io -s -j -Y -v1 -d5 -- 3 4");
-  c.clientcert = 1; c.servername = "-odd.example"; c.noverify = 1; c.kimeout = 1;
-  s6net_ucspitls_engine_argv(argv, 24, buf, sizeof buf, &c, 0);
-  assert_string_equal(join(argv), "s6-tlsc-io -s -j -y -k -odd.example --no-verify-cert -v1 -K1 -- 3 4");
 }
 
 static void test_appenv(void **state)
@@ -99,8 +49,6 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_command),
-    cmocka_unit_test(test_argv_server),
-    cmocka_unit_test(test_argv_client),
     cmocka_unit_test(test_appenv),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,8 +2,8 @@
  * connection to the zygote), wait for the handshake notification, then
  * exec the application with cleartext pipes where the network was. Does
  * not link the TLS backend. */
-#ifndef S6NET_TLS_TLSWRAP_H
-#define S6NET_TLS_TLSWRAP_H
+#ifndef S6NET_TLS_TLS_WRAPPER_H
+#define S6NET_TLS_TLS_WRAPPER_H
 
 #include "tls/tls.h"
 

@@ -1,6 +1,7 @@
-#include "tls/tlswrap.h"
+#include "tls/tls_wrapper.h"
+#include "tls/tls_cmdline.h"
 #include "tls/tlsopt.h"
-#include "tls/tlsz.h"
+#include "tls/tls_zygote_msg.h"
 #include "core/diag.h"
 #include "core/env.h"
 #include "core/exec.h"
@@ -10,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,53 +34,26 @@ static void mkpipe(int p[2])
   if (pipe2(q, O_CLOEXEC) < 0) s6net_diesys(111, "unable to create pipe");
   p[0] = high(q[0]); p[1] = high(q[1]);
   close(q[0]); close(q[1]);
-#ifdef F_SETPIPE_SZ
-  /* Bigger pipes mean fewer wake-ups on bulk transfers. */
-  fcntl(p[1], F_SETPIPE_SZ, 262144);
-#endif
+  s6net_tls_pipe_size(p[1]);
 }
 
 static pid_t spawn_engine(s6net_tlswrap const *w, int const efds[4], int notif, char const *const *envp)
 {
-  s6net_tls_conf const *c = w->c;
-  char const *argv[32];
-  char vbuf[24], kbuf[24], kibuf[24];
-  unsigned int n = 0;
-  argv[n++] = c->server ? "s6-tlsd-io" : "s6-tlsc-io";
-  argv[n++] = c->closenotify ? "-S" : "-s";
-  argv[n++] = c->strict ? "-J" : "-j";
-  if (c->server) {
-    if (c->clientcert) argv[n++] = c->clientcert == S6NET_TLS_CERT_REQUIRED ? "-y" : "-Y";
-    if (c->snilevel) { snprintf(kbuf, sizeof kbuf, "-k%u", c->snilevel); argv[n++] = kbuf; }
-  } else {
-    argv[n++] = c->clientcert ? "-y" : "-Y";
-    if (c->servername) { argv[n++] = "-k"; argv[n++] = c->servername; }
-    if (c->noverify) argv[n++] = "--no-verify-cert";
-  }
-  if (c->caller) { argv[n++] = "-N"; argv[n++] = c->caller; }
-  snprintf(vbuf, sizeof vbuf, "-v%u", c->verbosity);
-  argv[n++] = vbuf;
-  if (c->kimeout) { snprintf(kibuf, sizeof kibuf, "-K%u", c->kimeout); argv[n++] = kibuf; }
-  if (c->alpn) { argv[n++] = "-a"; argv[n++] = c->alpn; }
-  argv[n++] = "-d5";
-  argv[n++] = "--";
-  argv[n++] = "3";
-  argv[n++] = "4";
-  argv[n] = 0;
-  /* Engine view: server = network on 0/1, cleartext on 3/4;
-   * client = cleartext on 0/1, network on 3/4. */
+  s6net_tls_engine_args a;
+  s6net_tls_engine_args_init(&a, w->c->server);
+  a.conf = *w->c;
+  a.notif = S6NET_TLS_ENGINE_NOTIF;
+  a.fdr = S6NET_TLS_ENGINE_FDR;
+  a.fdw = S6NET_TLS_ENGINE_FDW;
+  char const *argv[S6NET_TLS_ENGINE_ARGC_MAX];
+  char buf[S6NET_TLS_ENGINE_BUFLEN];
+  if (!s6net_tls_engine_argv(&a, argv, S6NET_TLS_ENGINE_ARGC_MAX, buf, sizeof buf))
+    s6net_die(111, "unable to build the engine command line");
   s6net_fdmap map[5];
-  if (c->server) {
-    map[0] = (s6net_fdmap){ 0, efds[0] }; map[1] = (s6net_fdmap){ 1, efds[1] };
-    map[2] = (s6net_fdmap){ 3, efds[2] }; map[3] = (s6net_fdmap){ 4, efds[3] };
-  } else {
-    map[0] = (s6net_fdmap){ 0, efds[2] }; map[1] = (s6net_fdmap){ 1, efds[3] };
-    map[2] = (s6net_fdmap){ 3, efds[0] }; map[3] = (s6net_fdmap){ 4, efds[1] };
-  }
-  map[4] = (s6net_fdmap){ 5, notif };
+  unsigned int nmap = s6net_tls_engine_fdmap(map, a.conf.server, efds[0], efds[1], efds[2], efds[3], notif);
   char path[4200];
   if (s6net_sibling(path, sizeof path, argv[0]) < 0) s6net_diesys(111, "unable to find %s", argv[0]);
-  pid_t pid = s6net_spawn(path, argv, envp, map, 5, 0);
+  pid_t pid = s6net_spawn(path, argv, envp, map, nmap, 0);
   if (pid < 0) s6net_diesys(111, "unable to spawn %s", path);
   return pid;
 }

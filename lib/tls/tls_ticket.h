@@ -1,7 +1,7 @@
 /* The session ticket keys of tls_ticket.c, as the OpenSSL backend and the
  * unit tests see them (tls.h has the public part). */
-#ifndef S6NET_TLS_TICKET_H
-#define S6NET_TLS_TICKET_H
+#ifndef S6NET_TLS_TLS_TICKET_H
+#define S6NET_TLS_TLS_TICKET_H
 
 #include <openssl/ssl.h>
 
@@ -13,9 +13,5 @@ unsigned int s6net_tls_tickets_period(void);
  * ticket), and answers 0 (full handshake) to any other key name. */
 int s6net_tls_ticket_key_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
                             EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc);
-
-/* Rotate now, whatever the clock says (s6net_tls_tickets_tick rotates
- * when a period is over). 0, or -1 if tickets are off or no randomness. */
-int s6net_tls_tickets_rotate(void);
 
 #endif

@@ -30,8 +30,8 @@
  * EOF before 'T': the worker died before touching the connection (the
  * sender still holds its fds: run a fresh engine). EOF after 'T': the
  * engine died during the handshake. */
-#ifndef S6NET_TLS_TLSZ_H
-#define S6NET_TLS_TLSZ_H
+#ifndef S6NET_TLS_TLS_ZYGOTE_MSG_H
+#define S6NET_TLS_TLS_ZYGOTE_MSG_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-#include "tls/tlsz.h"
+#include "tls/tls_zygote_msg.h"
 #include "tls/tlsopt.h"
 #include "core/tai.h"
 
