@@ -69,16 +69,34 @@ $(STATIC_LIB): $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(SHARED_LIB): $(LIB_OBJ)
+# The shared library exports the public API only: the functions declared
+# in include/s6net/*.h, listed in the version script LIB_MAP. It is linked
+# from the static archive with those functions as the roots (-u), so it
+# holds only the modules they need, and links only the libraries those
+# modules use (LIB_REQUIRES, pkg-config names, also written into
+# libs6net.pc; none today). -z defs makes a missing one a link error.
+# make check-exports compares the exports with the headers.
+LIB_MAP      := lib/libs6net.map
+LIB_EXPORTS  := $(shell sed -n 's/^[[:space:]]*\(s6net_[A-Za-z0-9_]*\);.*/\1/p' $(LIB_MAP))
+LIB_REQUIRES :=
+LIB_REQUIRES_LIBS := $(if $(LIB_REQUIRES),$(shell pkg-config --libs $(LIB_REQUIRES)))
+comma := ,
+# the sanitizer runtimes leave their symbols undefined in a shared object
+LIB_ZDEFS := $(if $(S6NET_SANITIZE),,-Wl$(comma)-z$(comma)defs)
+
+$(SHARED_LIB): $(STATIC_LIB) $(LIB_MAP)
 	@mkdir -p $(@D)
-	$(CC) -shared -Wl,-soname,libs6net.so.0 $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+	$(CC) -shared -Wl,-soname,libs6net.so.0 $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIB_ZDEFS) \
+	  -Wl,--version-script=$(LIB_MAP) $(addprefix -Wl$(comma)-u$(comma),$(LIB_EXPORTS)) \
+	  -o $@ $(STATIC_LIB) $(LIB_REQUIRES_LIBS)
 	ln -sf libs6net.so.$(VERSION) $(B)/lib/libs6net.so.0
 	ln -sf libs6net.so.$(VERSION) $(B)/lib/libs6net.so
 
 $(B)/lib/libs6net.pc: tools/libs6net.pc.in Makefile
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@REQUIRES@|$(LIB_REQUIRES)|g' -e '/^Requires.private: *$$/d' $< > $@
 
 # A sanitizer build links every program like the rest: the sanitizer
 # runtimes need the dynamic loader and glibc (see STATIC_DAEMONS,
@@ -273,7 +291,7 @@ INSTALL_ENV = DESTDIR='$(DESTDIR)' BINDIR='$(BINDIR)' PRIVDIR='$(PRIVDIR)' LIBDI
   INCLUDEDIR='$(INCLUDEDIR)' MANDIR='$(MANDIR)' PKGCONFIGDIR='$(PKGCONFIGDIR)' DATADIR='$(DATADIR)' \
   PREFIX='$(PREFIX)' VERSION='$(VERSION)' BINSRC='$(BINSRC)' STATIC_LIB='$(STATIC_LIB)' \
   SHARED_LIB='$(SHARED_LIB)' PROGS='$(PROGS)' HEADERS='$(PUBLIC_HEADERS)' MANS='$(MAN_SRC)' \
-  SKIP='$(INSTALL_SKIP)'
+  SKIP='$(INSTALL_SKIP)' REQUIRES='$(LIB_REQUIRES)'
 
 install: all
 	@$(INSTALL_ENV) sh tools/install.sh install
