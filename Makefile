@@ -54,7 +54,7 @@ HELPER_BIN := $(TOOL_SRC:tests/helpers/%.c=$(B)/helpers/%) $(SHIM_SRC:tests/help
 STATIC_LIB := $(B)/lib/libs6net.a
 SHARED_LIB := $(B)/lib/libs6net.so.$(VERSION)
 
-.PHONY: all deps deps-build check unit integration fuzz-replay lint sanitize fuzz bench demo \
+.PHONY: all deps deps-build check check-exports unit integration fuzz-replay lint sanitize fuzz bench demo \
         install install-static uninstall clean stress stress-smoke static print-s6-names
 .DEFAULT_GOAL := all
 
@@ -221,8 +221,12 @@ STRESS_SMOKE_CONNS ?= 10000
 STRESS_SMOKE_TLS ?= $(if $(S6NET_SANITIZE),100,500)
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(REPLAY_BIN)
-	@$(MAKE) --no-print-directory unit fuzz-replay integration
+	@$(MAKE) --no-print-directory check-exports unit fuzz-replay integration
 	@$(MAKE) --no-print-directory stress-smoke
+
+# The shared library's dynamic symbols against the public headers.
+check-exports: $(SHARED_LIB)
+	@$(PYTHON) tools/check-exports.py $(SHARED_LIB) $(PUBLIC_HEADERS)
 
 unit: $(UNIT_BIN)
 	@sh tools/run-unit.sh $(UNIT_BIN)
