@@ -147,17 +147,38 @@ MUSL_PROGS ?= s6-tlsd s6-tlsc s6-ucspitlsd s6-ucspitlsc proxy-server s6-tcpserve
 ifeq ($(shell command -v $(MUSL_CC) 2>/dev/null),)
 MUSL_PROGS :=
 endif
-MUSL_LIB    := $(B)/musl/libs6net.a
 MUSL_CFLAGS := -std=c11 -O2 -g -D_GNU_SOURCE -Iinclude -Ilib -DS6NET_BINDIR='"$(BINDIR)"'
 
-# The library modules that build against musl's headers (not those that
-# include OpenSSL, c-ares or tinycdb headers).
-$(MUSL_LIB): $(LIB_SRC) $(wildcard lib/*/*.h include/s6net/*.h)
-	@mkdir -p $(B)/musl/obj
-	@rm -f $@; objs=""; for c in $(LIB_SRC); do \
-	  o=$(B)/musl/obj/$$(echo $$c | tr / _ | sed 's/\.c$$/.o/'); \
-	  if $(MUSL_CC) $(MUSL_CFLAGS) -c -o $$o $$c 2>/dev/null; then objs="$$objs $$o"; fi; \
-	done; echo "$(MUSL_CC): musl library modules:$$objs" | sed 's|$(B)/musl/obj/||g'; $(AR) rcs $@ $$objs
+# The musl library holds the modules the MUSL_PROGS need, listed here:
+# every one must build against musl's headers, and a compile error stops
+# the build. A program added to MUSL_PROGS may need more of them (its link
+# then fails on undefined s6net_* symbols).
+MUSL_LIB     := $(B)/musl/libs6net.a
+MUSL_LIB_SRC := lib/access/accessrules.c lib/access/accessvalue.c lib/access/cdbread.c \
+                lib/access/envdir.c lib/access/tcpaccess.c \
+                lib/core/addr.c lib/core/deadline.c lib/core/diag.c lib/core/env.c lib/core/exec.c \
+                lib/core/fd.c lib/core/num.c lib/core/spawn.c lib/core/tai.c \
+                lib/proxy/crc32c.c lib/proxy/proxy_parse.c \
+                lib/tls/tlsargs.c lib/tls/tlsopt.c lib/tls/tlswrap.c lib/tls/tlsz.c lib/tls/ucspitls.c
+# make static (tools/static.sh) builds every program it can with musl, from
+# every module but those that include OpenSSL, c-ares or tinycdb headers,
+# which musl does not have.
+MUSL_ALL_LIB  := $(B)/musl/libs6net-all.a
+MUSL_GLIBC_ONLY := lib/dns/dns.c lib/tls/tls_openssl.c lib/tls/tls_ticket.c
+MUSL_ALL_SRC  := $(filter-out $(MUSL_GLIBC_ONLY),$(LIB_SRC))
+
+$(B)/musl/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(MUSL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(MUSL_LIB): $(MUSL_LIB_SRC:%.c=$(B)/musl/obj/%.o)
+	@echo "$(MUSL_CC): musl library modules: $(notdir $(^:.o=))"
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(MUSL_ALL_LIB): $(MUSL_ALL_SRC:%.c=$(B)/musl/obj/%.o)
+	@rm -f $@
+	$(AR) rcs $@ $^
 
 # What a program links besides libs6net.a, by the lists above.
 prog_libs = $(if $(filter $(1),$(STATIC_DAEMONS)),-static-pie,$(if $(filter $(1),$(STATIC_OPENSSL)),-static-pie $(OPENSSL_STATIC_LIBS),$(LDLIBS_ALL)))
@@ -199,7 +220,7 @@ $(B)/obj/fuzz/replay.o: fuzz/replay.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/musl -name '*.d' 2>/dev/null)
 
 # ---- dependencies ---------------------------------------------------------
 # Debian packages, installed when missing (as root; otherwise the
