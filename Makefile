@@ -109,7 +109,8 @@ endif
 
 # The long-lived super-servers are linked statically against the C library
 # (they use nothing from NSS): a static binary keeps resident only the pages
-# it uses, about 0.7 MB idle instead of 1.3 MB with the shared glibc.
+# it uses, about half the idle RSS of the dynamically linked build
+# (bench/tcpserver/run.sh reports the idle RSS of each build).
 # STATIC_DAEMONS= (empty) links them like the rest, and so does a sanitizer
 # build or a C library without a static archive (-static-pie fails).
 STATIC_DAEMONS ?= s6-tcpserverd s6-ipcserverd
@@ -124,7 +125,7 @@ endif
 # and a static engine has a third of the mappings, no PLT to resolve and
 # its code packed together, so a worker takes fewer page faults and an
 # engine process is quicker to fork, start and tear down (about 15-20%
-# less CPU per handshake here; s6-tlsd-io(1)). The price: an OpenSSL
+# less CPU per handshake, s6-tlsd-io(1)). The price: an OpenSSL
 # security update reaches the engines only when they are rebuilt.
 # STATIC_OPENSSL= (empty) links them against the shared libraries, which a
 # distribution that ships OpenSSL updates separately will want.
@@ -137,9 +138,10 @@ endif
 endif
 
 # The programs that run once per connection and need only the C library
-# are built static with musl when musl-gcc is installed: a glibc program
-# costs about 0.6 ms to start here (its start-up runs many CPUID
-# instructions, 6.5 us each in this VM), a musl-static one 0.09 ms.
+# are built static with musl when musl-gcc is installed: a musl-static
+# program is spawned and reaped about 2.5 times as fast as a glibc one
+# (glibc's start-up runs many CPUID instructions, which trap in a virtual
+# machine; tools/static.sh says how to measure it).
 # MUSL_PROGS= builds them with $(CC) like the rest; so does a sanitizer
 # build. (make static builds every program it can this way, elsewhere.)
 MUSL_CC    ?= musl-gcc
