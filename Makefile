@@ -54,7 +54,7 @@ HELPER_BIN := $(TOOL_SRC:tests/helpers/%.c=$(B)/helpers/%) $(SHIM_SRC:tests/help
 STATIC_LIB := $(B)/lib/libs6net.a
 SHARED_LIB := $(B)/lib/libs6net.so.$(VERSION)
 
-.PHONY: all deps deps-build check unit integration fuzz-replay lint sanitize fuzz bench demo \
+.PHONY: all deps deps-build check check-exports unit integration fuzz-replay lint sanitize fuzz bench demo \
         install install-static uninstall clean stress stress-smoke static print-s6-names
 .DEFAULT_GOAL := all
 
@@ -69,16 +69,34 @@ $(STATIC_LIB): $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(SHARED_LIB): $(LIB_OBJ)
+# The shared library exports the public API only: the functions declared
+# in include/s6net/*.h, listed in the version script LIB_MAP. It is linked
+# from the static archive with those functions as the roots (-u), so it
+# holds only the modules they need, and links only the libraries those
+# modules use (LIB_REQUIRES, pkg-config names, also written into
+# libs6net.pc; none today). -z defs makes a missing one a link error.
+# make check-exports compares the exports with the headers.
+LIB_MAP      := lib/libs6net.map
+LIB_EXPORTS  := $(shell sed -n 's/^[[:space:]]*\(s6net_[A-Za-z0-9_]*\);.*/\1/p' $(LIB_MAP))
+LIB_REQUIRES :=
+LIB_REQUIRES_LIBS := $(if $(LIB_REQUIRES),$(shell pkg-config --libs $(LIB_REQUIRES)))
+comma := ,
+# the sanitizer runtimes leave their symbols undefined in a shared object
+LIB_ZDEFS := $(if $(S6NET_SANITIZE),,-Wl$(comma)-z$(comma)defs)
+
+$(SHARED_LIB): $(STATIC_LIB) $(LIB_MAP)
 	@mkdir -p $(@D)
-	$(CC) -shared -Wl,-soname,libs6net.so.0 $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+	$(CC) -shared -Wl,-soname,libs6net.so.0 $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIB_ZDEFS) \
+	  -Wl,--version-script=$(LIB_MAP) $(addprefix -Wl$(comma)-u$(comma),$(LIB_EXPORTS)) \
+	  -o $@ $(STATIC_LIB) $(LIB_REQUIRES_LIBS)
 	ln -sf libs6net.so.$(VERSION) $(B)/lib/libs6net.so.0
 	ln -sf libs6net.so.$(VERSION) $(B)/lib/libs6net.so
 
 $(B)/lib/libs6net.pc: tools/libs6net.pc.in Makefile
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@REQUIRES@|$(LIB_REQUIRES)|g' -e '/^Requires.private: *$$/d' $< > $@
 
 # A sanitizer build links every program like the rest: the sanitizer
 # runtimes need the dynamic loader and glibc (see STATIC_DAEMONS,
@@ -91,7 +109,8 @@ endif
 
 # The long-lived super-servers are linked statically against the C library
 # (they use nothing from NSS): a static binary keeps resident only the pages
-# it uses, about 0.7 MB idle instead of 1.3 MB with the shared glibc.
+# it uses, about half the idle RSS of the dynamically linked build
+# (bench/tcpserver/run.sh reports the idle RSS of each build).
 # STATIC_DAEMONS= (empty) links them like the rest, and so does a sanitizer
 # build or a C library without a static archive (-static-pie fails).
 STATIC_DAEMONS ?= s6-tcpserverd s6-ipcserverd
@@ -106,7 +125,7 @@ endif
 # and a static engine has a third of the mappings, no PLT to resolve and
 # its code packed together, so a worker takes fewer page faults and an
 # engine process is quicker to fork, start and tear down (about 15-20%
-# less CPU per handshake here; s6-tlsd-io(1)). The price: an OpenSSL
+# less CPU per handshake, s6-tlsd-io(1)). The price: an OpenSSL
 # security update reaches the engines only when they are rebuilt.
 # STATIC_OPENSSL= (empty) links them against the shared libraries, which a
 # distribution that ships OpenSSL updates separately will want.
@@ -119,9 +138,10 @@ endif
 endif
 
 # The programs that run once per connection and need only the C library
-# are built static with musl when musl-gcc is installed: a glibc program
-# costs about 0.6 ms to start here (its start-up runs many CPUID
-# instructions, 6.5 us each in this VM), a musl-static one 0.09 ms.
+# are built static with musl when musl-gcc is installed: a musl-static
+# program is spawned and reaped about 2.5 times as fast as a glibc one
+# (glibc's start-up runs many CPUID instructions, which trap in a virtual
+# machine; tools/static.sh says how to measure it).
 # MUSL_PROGS= builds them with $(CC) like the rest; so does a sanitizer
 # build. (make static builds every program it can this way, elsewhere.)
 MUSL_CC    ?= musl-gcc
@@ -129,17 +149,38 @@ MUSL_PROGS ?= s6-tlsd s6-tlsc s6-ucspitlsd s6-ucspitlsc proxy-server s6-tcpserve
 ifeq ($(shell command -v $(MUSL_CC) 2>/dev/null),)
 MUSL_PROGS :=
 endif
-MUSL_LIB    := $(B)/musl/libs6net.a
 MUSL_CFLAGS := -std=c11 -O2 -g -D_GNU_SOURCE -Iinclude -Ilib -DS6NET_BINDIR='"$(BINDIR)"'
 
-# The library modules that build against musl's headers (not those that
-# include OpenSSL, c-ares or tinycdb headers).
-$(MUSL_LIB): $(LIB_SRC) $(wildcard lib/*/*.h include/s6net/*.h)
-	@mkdir -p $(B)/musl/obj
-	@rm -f $@; objs=""; for c in $(LIB_SRC); do \
-	  o=$(B)/musl/obj/$$(echo $$c | tr / _ | sed 's/\.c$$/.o/'); \
-	  if $(MUSL_CC) $(MUSL_CFLAGS) -c -o $$o $$c 2>/dev/null; then objs="$$objs $$o"; fi; \
-	done; echo "$(MUSL_CC): musl library modules:$$objs" | sed 's|$(B)/musl/obj/||g'; $(AR) rcs $@ $$objs
+# The musl library holds the modules the MUSL_PROGS need, listed here:
+# every one must build against musl's headers, and a compile error stops
+# the build. A program added to MUSL_PROGS may need more of them (its link
+# then fails on undefined s6net_* symbols).
+MUSL_LIB     := $(B)/musl/libs6net.a
+MUSL_LIB_SRC := lib/access/accessrules.c lib/access/accessvalue.c lib/access/cdbread.c \
+                lib/access/envdir.c lib/access/tcpaccess.c \
+                lib/core/addr.c lib/core/deadline.c lib/core/diag.c lib/core/env.c lib/core/exec.c \
+                lib/core/fd.c lib/core/num.c lib/core/spawn.c lib/core/tai.c \
+                lib/proxy/crc32c.c lib/proxy/proxy_parse.c \
+                lib/tls/tlsargs.c lib/tls/tlsopt.c lib/tls/tlswrap.c lib/tls/tlsz.c lib/tls/ucspitls.c
+# make static (tools/static.sh) builds every program it can with musl, from
+# every module but those that include OpenSSL, c-ares or tinycdb headers,
+# which musl does not have.
+MUSL_ALL_LIB  := $(B)/musl/libs6net-all.a
+MUSL_GLIBC_ONLY := lib/dns/dns.c lib/tls/tls_openssl.c lib/tls/tls_ticket.c
+MUSL_ALL_SRC  := $(filter-out $(MUSL_GLIBC_ONLY),$(LIB_SRC))
+
+$(B)/musl/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(MUSL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(MUSL_LIB): $(MUSL_LIB_SRC:%.c=$(B)/musl/obj/%.o)
+	@echo "$(MUSL_CC): musl library modules: $(notdir $(^:.o=))"
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(MUSL_ALL_LIB): $(MUSL_ALL_SRC:%.c=$(B)/musl/obj/%.o)
+	@rm -f $@
+	$(AR) rcs $@ $^
 
 # What a program links besides libs6net.a, by the lists above.
 prog_libs = $(if $(filter $(1),$(STATIC_DAEMONS)),-static-pie,$(if $(filter $(1),$(STATIC_OPENSSL)),-static-pie $(OPENSSL_STATIC_LIBS),$(LDLIBS_ALL)))
@@ -181,7 +222,7 @@ $(B)/obj/fuzz/replay.o: fuzz/replay.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/musl -name '*.d' 2>/dev/null)
 
 # ---- dependencies ---------------------------------------------------------
 # Debian packages, installed when missing (as root; otherwise the
@@ -203,8 +244,12 @@ STRESS_SMOKE_CONNS ?= 10000
 STRESS_SMOKE_TLS ?= $(if $(S6NET_SANITIZE),100,500)
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(REPLAY_BIN)
-	@$(MAKE) --no-print-directory unit fuzz-replay integration
+	@$(MAKE) --no-print-directory check-exports unit fuzz-replay integration
 	@$(MAKE) --no-print-directory stress-smoke
+
+# The shared library's dynamic symbols against the public headers.
+check-exports: $(SHARED_LIB)
+	@$(PYTHON) tools/check-exports.py $(SHARED_LIB) $(PUBLIC_HEADERS)
 
 unit: $(UNIT_BIN)
 	@sh tools/run-unit.sh $(UNIT_BIN)
@@ -273,7 +318,7 @@ INSTALL_ENV = DESTDIR='$(DESTDIR)' BINDIR='$(BINDIR)' PRIVDIR='$(PRIVDIR)' LIBDI
   INCLUDEDIR='$(INCLUDEDIR)' MANDIR='$(MANDIR)' PKGCONFIGDIR='$(PKGCONFIGDIR)' DATADIR='$(DATADIR)' \
   PREFIX='$(PREFIX)' VERSION='$(VERSION)' BINSRC='$(BINSRC)' STATIC_LIB='$(STATIC_LIB)' \
   SHARED_LIB='$(SHARED_LIB)' PROGS='$(PROGS)' HEADERS='$(PUBLIC_HEADERS)' MANS='$(MAN_SRC)' \
-  SKIP='$(INSTALL_SKIP)'
+  SKIP='$(INSTALL_SKIP)' REQUIRES='$(LIB_REQUIRES)'
 
 install: all
 	@$(INSTALL_ENV) sh tools/install.sh install

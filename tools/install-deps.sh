@@ -32,7 +32,7 @@
 # at the next boot either.
 set -u
 
-BUILD="gcc make pkg-config libssl-dev libc-ares-dev libcdb-dev musl-tools"
+BUILD="gcc binutils make pkg-config libssl-dev libc-ares-dev libcdb-dev musl-tools"
 TEST="python3-pytest libcmocka-dev openssl curl socat haproxy chrony dnsmasq-base s6 execline ucspi-tcp-ipv6 tinycdb oidentd strace procps util-linux systemd mandoc ipsvd stunnel4"
 BENCH="wrk ipsvd stunnel4 socat ucspi-tcp-ipv6 musl-tools"
 FUZZ="clang libclang-rt-14-dev"

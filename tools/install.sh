@@ -8,6 +8,7 @@
 #   DESTDIR BINDIR PRIVDIR LIBDIR INCLUDEDIR MANDIR PKGCONFIGDIR DATADIR
 #   PREFIX VERSION BINSRC STATIC_LIB SHARED_LIB PROGS HEADERS MANS
 #   SKIP (names installed in PRIVDIR, not BINDIR, man pages not installed)
+#   REQUIRES (the pkg-config modules the library needs, for libs6net.pc)
 # The manifest ($DATADIR/s6net/install-manifest) has one line per file:
 #   F <sha256> <path>      a file, as installed
 #   L <target> <path>      a symbolic link
@@ -74,7 +75,8 @@ install_all() {
   for h in $HEADERS; do put "$h" "$INCLUDEDIR/s6net" 644; done
   pc=$(mktemp)
   sed -e "s|@PREFIX@|$PREFIX|g" -e "s|@LIBDIR@|$LIBDIR|g" -e "s|@INCLUDEDIR@|$INCLUDEDIR|g" \
-      -e "s|@VERSION@|$VERSION|g" tools/libs6net.pc.in > "$pc"
+      -e "s|@VERSION@|$VERSION|g" -e "s|@REQUIRES@|${REQUIRES:-}|g" -e "/^Requires.private: *$/d" \
+      tools/libs6net.pc.in > "$pc"
   put "$pc" "$PKGCONFIGDIR" 644 libs6net.pc
   rm -f "$pc"
   for m in $MANS; do

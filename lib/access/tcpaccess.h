@@ -1,6 +1,6 @@
 /* The whole of s6-tcpserver-access, shared by its two builds:
  *  - s6-tcpserver-access itself uses no resolver library, so it can be
- *    linked statically with musl and start in ~0.09 ms: it serves the
+ *    linked statically with musl and start quickly: it serves the
  *    common case (-H, no -r: IP rules only) in-process;
  *  - s6-tcpserver-access-dns adds the DNS (c-ares) and IDENT lookups.
  * When lookups are asked for, the first execs the second with the same

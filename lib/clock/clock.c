@@ -53,12 +53,6 @@ range:
   return -1;
 }
 
-int s6net_clk_add_ns(s6net_clk *t, int64_t ns)
-{
-  s6net_clk d = s6net_clk_from_ns(ns);
-  return s6net_clk_add(t, &d);
-}
-
 int s6net_clk_exceeds_ms(s6net_clk const *d, uint64_t ms)
 {
   uint64_t msec, lsec = ms / 1000;

@@ -21,8 +21,6 @@ typedef struct {
 
 /* a - b in nanoseconds; -1 (ERANGE) if beyond +-S6NET_CLK_DIFF_MAX. */
 int s6net_clk_diff_ns(s6net_clk const *a, s6net_clk const *b, int64_t *ns);
-/* t + ns; -1 (ERANGE) on int64 second overflow. */
-int s6net_clk_add_ns(s6net_clk *t, int64_t ns);
 /* t + d, both normalised; -1 (ERANGE) on overflow. */
 int s6net_clk_add(s6net_clk *t, s6net_clk const *d);
 s6net_clk s6net_clk_from_ns(int64_t ns);

@@ -9,12 +9,6 @@ void s6net_envmods_init(s6net_envmods *m, char *buf, size_t cap, char const **mo
   m->mods = mods; m->max = max; m->n = 0;
 }
 
-void s6net_envmods_reset(s6net_envmods *m)
-{
-  m->len = 0;
-  m->n = 0;
-}
-
 int s6net_envmods_setn(s6net_envmods *m, char const *name, char const *value, size_t vlen)
 {
   size_t nlen = strlen(name);

@@ -14,7 +14,6 @@ typedef struct {
 } s6net_envmods;
 
 void s6net_envmods_init(s6net_envmods *m, char *buf, size_t cap, char const **mods, size_t max);
-void s6net_envmods_reset(s6net_envmods *m);
 /* value NULL = unset. -1 (ENOBUFS) when the buffers are full. */
 int s6net_envmods_set(s6net_envmods *m, char const *name, char const *value);
 int s6net_envmods_setn(s6net_envmods *m, char const *name, char const *value, size_t vlen);

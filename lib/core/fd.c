@@ -70,7 +70,7 @@ int s6net_write_all(int fd, void const *buf, size_t len)
   return 0;
 }
 
-ssize_t s6net_read(int fd, void *buf, size_t len)
+static ssize_t read_once(int fd, void *buf, size_t len)
 {
   ssize_t r;
   do r = read(fd, buf, len); while (r < 0 && errno == EINTR);
@@ -81,7 +81,7 @@ ssize_t s6net_read_full(int fd, void *buf, size_t len)
 {
   size_t got = 0;
   while (got < len) {
-    ssize_t r = s6net_read(fd, (char *)buf + got, len - got);
+    ssize_t r = read_once(fd, (char *)buf + got, len - got);
     if (r < 0) return -1;
     if (!r) break;
     got += (size_t)r;

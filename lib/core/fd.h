@@ -15,8 +15,6 @@ int s6net_fd_ensure012(void);
 void s6net_fd_close(int fd); /* keeps errno */
 /* Write everything (blocking fds). 0 or -1. */
 int s6net_write_all(int fd, void const *buf, size_t len);
-/* One read, retried on EINTR. */
-ssize_t s6net_read(int fd, void *buf, size_t len);
 /* Read exactly len bytes unless EOF; returns bytes read or -1. */
 ssize_t s6net_read_full(int fd, void *buf, size_t len);
 

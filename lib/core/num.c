@@ -35,19 +35,6 @@ int s6net_scan_port(char const *s, uint16_t *port)
   return 0;
 }
 
-int s6net_scan_ll(char const *s, long long min, long long max, long long *out)
-{
-  unsigned long long u;
-  int neg = 0;
-  if (!s) { errno = EINVAL; return -1; }
-  if (*s == '-') { neg = 1; s++; }
-  if (s6net_scan_ull(s, 0, (unsigned long long)LLONG_MAX + (unsigned long long)neg, &u) < 0) return -1;
-  long long v = neg ? (u == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)u) : (long long)u;
-  if (v < min || v > max) { errno = ERANGE; return -1; }
-  *out = v;
-  return 0;
-}
-
 int s6net_scan_idlist(char const *s, gid_t *list, size_t max, size_t *n)
 {
   size_t k = 0;
@@ -79,13 +66,4 @@ size_t s6net_fmt_ull(char *buf, unsigned long long u)
   for (i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
   buf[n] = 0;
   return n;
-}
-
-size_t s6net_fmt_ll(char *buf, long long i)
-{
-  if (i < 0) {
-    buf[0] = '-';
-    return 1 + s6net_fmt_ull(buf + 1, (unsigned long long)(-(i + 1)) + 1);
-  }
-  return s6net_fmt_ull(buf, (unsigned long long)i);
 }

@@ -12,12 +12,9 @@ int s6net_scan_ull(char const *s, unsigned long long min, unsigned long long max
 int s6net_scan_uint(char const *s, unsigned int min, unsigned int max, unsigned int *out);
 /* A port: 0..65535. */
 int s6net_scan_port(char const *s, uint16_t *port);
-/* A signed decimal with optional leading '-' in [min, max]. */
-int s6net_scan_ll(char const *s, long long min, long long max, long long *out);
 /* Comma-separated list of numeric ids (gid list). At most max entries. */
 int s6net_scan_idlist(char const *s, gid_t *list, size_t max, size_t *n);
 /* Decimal formatting; buf needs 21 bytes; returns length, NUL-terminates. */
 size_t s6net_fmt_ull(char *buf, unsigned long long u);
-size_t s6net_fmt_ll(char *buf, long long i);
 
 #endif

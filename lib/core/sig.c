@@ -45,19 +45,3 @@ int s6net_selfpipe_read(void)
   if (r < 0 && errno == EAGAIN) return 0;
   return r == 0 ? 0 : -1;
 }
-
-int s6net_sig_default(int sig)
-{
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = SIG_DFL;
-  return sigaction(sig, &sa, 0);
-}
-
-int s6net_sig_ignore(int sig)
-{
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = SIG_IGN;
-  return sigaction(sig, &sa, 0);
-}

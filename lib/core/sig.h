@@ -10,8 +10,5 @@ int s6net_selfpipe_init(void);
 int s6net_selfpipe_trap(int sig);
 /* Next pending signal number, 0 if none, -1 on error. */
 int s6net_selfpipe_read(void);
-/* Restore SIG_DFL for sig. */
-int s6net_sig_default(int sig);
-int s6net_sig_ignore(int sig);
 
 #endif

@@ -1,7 +1,5 @@
 #include "core/tai.h"
 
-#include <errno.h>
-
 void s6net_u64_pack_be(unsigned char *out, uint64_t u)
 {
   for (int i = 7; i >= 0; i--) { out[i] = (unsigned char)u; u >>= 8; }
@@ -33,19 +31,4 @@ void s6net_u16_pack_be(unsigned char *out, uint16_t u)
 uint16_t s6net_u16_unpack_be(unsigned char const *in)
 {
   return (uint16_t)((unsigned)in[0] << 8 | in[1]);
-}
-
-void s6net_tai64n_pack(unsigned char out[12], s6net_tai64n const *t)
-{
-  s6net_u64_pack_be(out, t->sec);
-  s6net_u32_pack_be(out + 8, t->nano);
-}
-
-int s6net_tai64n_unpack(unsigned char const in[12], s6net_tai64n *t)
-{
-  uint32_t nano = s6net_u32_unpack_be(in + 8);
-  if (nano >= 1000000000u) { errno = EINVAL; return -1; }
-  t->sec = s6net_u64_unpack_be(in);
-  t->nano = nano;
-  return 0;
 }

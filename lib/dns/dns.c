@@ -192,11 +192,6 @@ void s6net_dns_free(s6net_dns *d)
   if (lib_refs && !--lib_refs) ares_library_cleanup();
 }
 
-unsigned int s6net_dns_pending(s6net_dns const *d)
-{
-  return d->pending;
-}
-
 static int map_status(s6net_dns *d, int st)
 {
   switch (st) {
@@ -219,13 +214,6 @@ static void finish(s6net_dns_result *r, int st)
 static int same_ip(s6net_ip46 const *a, s6net_ip46 const *b)
 {
   return a->is6 == b->is6 && !memcmp(a->ip, b->ip, a->is6 ? 16 : 4);
-}
-
-int s6net_dns_result_has(s6net_dns_result const *r, s6net_ip46 const *ip)
-{
-  if (r->status != S6NET_DNS_OK) return 0;
-  for (unsigned int i = 0; i < r->naddr; i++) if (same_ip(&r->addr[i], ip)) return 1;
-  return 0;
 }
 
 static void addr_cb(void *arg, int st, int timeouts, struct ares_addrinfo *res)

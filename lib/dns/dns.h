@@ -91,12 +91,6 @@ int s6net_dns_reverse(s6net_dns *d, s6net_dns_result *r, s6net_ip46 const *ip);
  * errno on a system error (lookups cancelled likewise, status FAIL).
  * Either way no lookup is pending afterwards. */
 int s6net_dns_wait(s6net_dns *d, s6net_deadline deadline);
-/* Number of lookups started and not finished yet. */
-unsigned int s6net_dns_pending(s6net_dns const *d);
-
-/* Does a forward result hold ip? For "paranoid" checks: the name found
- * by a reverse lookup must resolve back to the address. */
-int s6net_dns_result_has(s6net_dns_result const *r, s6net_ip46 const *ip);
 
 /* A short human explanation of a result, for diagnostics, e.g.
  * "no such domain" or "timed out". */

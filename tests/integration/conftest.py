@@ -196,6 +196,7 @@ def have(tool):
 # need("tool") before running it.
 TOOL_PACKAGES = {
     "cc": "gcc", "make": "make", "pkg-config": "pkg-config", "musl-gcc": "musl-tools",
+    "nm": "binutils", "readelf": "binutils",
     "openssl": "openssl", "curl": "curl", "socat": "socat", "haproxy": "haproxy",
     "chronyd": "chrony", "dnsmasq": "dnsmasq-base", "oidentd": "oidentd", "strace": "strace",
     "cdb": "tinycdb", "execlineb": "execline", "pgrep": "procps",

@@ -72,6 +72,49 @@ int main(void)
     assert r.stdout.startswith(b"joe|")
 
 
+STATIC_USER = r'''
+#include <s6net/accessrules.h>
+#include <s6net/ident.h>
+#include <s6net/proxy.h>
+#include <stdio.h>
+int main(void)
+{
+  static unsigned char const hdr[] = "PROXY TCP4 192.0.2.1 192.0.2.2 1234 80\r\n";
+  s6net_proxy_info info;
+  s6net_accessrules_params p;
+  long n = s6net_proxy_parse(hdr, sizeof hdr - 1, S6NET_PROXY_ANY, &info);
+  s6net_accessrules_params_init(&p);
+  printf("%ld %d %s\n", n, s6net_accessrules_name_ok("example.org"), s6net_ident_error_str(ESRCH));
+  return 0;
+}
+'''
+
+
+def test_pkg_config_static_link_needs_nothing_else(installed, tmp_path):
+    """libs6net.pc lists no private dependency: linked statically with
+    only what pkg-config --static says, a program using each public
+    header builds (no OpenSSL, c-ares or tinycdb symbol is pulled in)
+    and runs."""
+    need("pkg-config")
+    if SANITIZE:
+        pytest.skip("the sanitizer runtimes cannot be linked statically")
+    env = base_env(PKG_CONFIG_PATH=installed + PREFIX + "/lib/pkgconfig",
+                   PKG_CONFIG_SYSROOT_DIR=installed)
+    flags = run(["pkg-config", "--static", "--cflags", "--libs", "libs6net"], env=env)
+    assert flags.returncode == 0, flags.stderr
+    args = flags.stdout.decode().split()
+    assert not [a for a in args if a.startswith("-l") and a != "-ls6net"], args
+    src = tmp_path / "static.c"
+    src.write_text("#include <errno.h>\n" + STATIC_USER)
+    exe = str(tmp_path / "static")
+    r = run(["cc", "-std=c11", "-Wall", "-Werror", "-static", "-o", exe, str(src)] + args,
+            env=dict(os.environ, **env))
+    assert r.returncode == 0, r.stderr.decode()
+    r = run([exe], env=base_env())
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(b"40 1 ")
+
+
 def test_installed_chain_runs_installed_siblings(installed, procs):
     """s6-tcpserver from the installed tree runs the installed
     s6-tcpserverd, not the build tree's and not Debian's."""

@@ -73,10 +73,10 @@ static void test_packed(void **state)
   assert_int_equal(s6net_envmods_addpacked(&m, packed, sizeof packed), 0);
   assert_int_equal(m.n, 3);
   assert_string_equal(mods[1], "B");
-  s6net_envmods_reset(&m);
+  s6net_envmods_init(&m, buf, sizeof buf, mods, 4);
   assert_int_equal(s6net_envmods_addpacked(&m, "A=1", 3), -1); /* unterminated */
   assert_int_equal(errno, EINVAL);
-  s6net_envmods_reset(&m);
+  s6net_envmods_init(&m, buf, sizeof buf, mods, 4);
   assert_int_equal(s6net_envmods_addpacked(&m, "a\0b\0c\0d\0e\0", 10), -1);
   assert_int_equal(errno, ENOBUFS);
   assert_int_equal(s6net_env_namelen("ABC=d=e"), 3);

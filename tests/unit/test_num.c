@@ -47,24 +47,6 @@ static void test_uint_port(void **state)
   assert_int_equal(s6net_scan_port("-1", &p), -1);
 }
 
-static void test_ll(void **state)
-{
-  (void)state;
-  long long v;
-  assert_int_equal(s6net_scan_ll("-5", -10, 10, &v), 0);
-  assert_int_equal(v, -5);
-  assert_int_equal(s6net_scan_ll("-9223372036854775808", LLONG_MIN, LLONG_MAX, &v), 0);
-  assert_true(v == LLONG_MIN);
-  assert_int_equal(s6net_scan_ll("9223372036854775807", LLONG_MIN, LLONG_MAX, &v), 0);
-  assert_true(v == LLONG_MAX);
-  assert_int_equal(s6net_scan_ll("9223372036854775808", LLONG_MIN, LLONG_MAX, &v), -1);
-  assert_int_equal(s6net_scan_ll("-9223372036854775809", LLONG_MIN, LLONG_MAX, &v), -1);
-  assert_int_equal(s6net_scan_ll("-", -1, 1, &v), -1);
-  assert_int_equal(s6net_scan_ll("--1", -5, 1, &v), -1);
-  assert_int_equal(s6net_scan_ll("-11", -10, 10, &v), -1);
-  assert_int_equal(errno, ERANGE);
-}
-
 static void test_idlist(void **state)
 {
   (void)state;
@@ -91,10 +73,6 @@ static void test_fmt(void **state)
   assert_string_equal(buf, "0");
   s6net_fmt_ull(buf, ULLONG_MAX);
   assert_string_equal(buf, "18446744073709551615");
-  s6net_fmt_ll(buf, LLONG_MIN);
-  assert_string_equal(buf, "-9223372036854775808");
-  s6net_fmt_ll(buf, -42);
-  assert_string_equal(buf, "-42");
 }
 
 int main(void)
@@ -102,7 +80,6 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_ull),
     cmocka_unit_test(test_uint_port),
-    cmocka_unit_test(test_ll),
     cmocka_unit_test(test_idlist),
     cmocka_unit_test(test_fmt),
   };

@@ -20,10 +20,10 @@ static void test_selfpipe(void **state)
   raise(SIGUSR1);
   assert_int_equal(s6net_selfpipe_read(), SIGUSR1);
   assert_int_equal(s6net_selfpipe_read(), 0);
-  assert_int_equal(s6net_sig_ignore(SIGUSR1), 0);
+  assert_true(signal(SIGUSR1, SIG_IGN) != SIG_ERR);
   raise(SIGUSR1);
   assert_int_equal(s6net_selfpipe_read(), 0);
-  assert_int_equal(s6net_sig_default(SIGUSR1), 0);
+  assert_true(signal(SIGUSR1, SIG_DFL) != SIG_ERR);
 }
 
 int main(void)
