@@ -161,12 +161,13 @@ MUSL_LIB_SRC := lib/access/accessrules.c lib/access/accessvalue.c lib/access/cdb
                 lib/core/addr.c lib/core/deadline.c lib/core/diag.c lib/core/env.c lib/core/exec.c \
                 lib/core/fd.c lib/core/num.c lib/core/spawn.c lib/core/tai.c \
                 lib/proxy/crc32c.c lib/proxy/proxy_parse.c \
-                lib/tls/tlsargs.c lib/tls/tlsopt.c lib/tls/tlswrap.c lib/tls/tlsz.c lib/tls/ucspitls.c
+                lib/tls/tls_cmdline.c lib/tls/tls_wrapper.c lib/tls/tls_zygote_msg.c lib/tls/tlsopt.c \
+                lib/tls/ucspitls.c
 # make static (tools/static.sh) builds every program it can with musl, from
 # every module but those that include OpenSSL, c-ares or tinycdb headers,
 # which musl does not have.
 MUSL_ALL_LIB  := $(B)/musl/libs6net-all.a
-MUSL_GLIBC_ONLY := lib/dns/dns.c lib/tls/tls_openssl.c lib/tls/tls_ticket.c
+MUSL_GLIBC_ONLY := lib/dns/dns.c lib/tls/tls_openssl_ctx.c lib/tls/tls_openssl_session.c lib/tls/tls_ticket.c
 MUSL_ALL_SRC  := $(filter-out $(MUSL_GLIBC_ONLY),$(LIB_SRC))
 
 $(B)/musl/obj/%.o: %.c
