@@ -14,7 +14,7 @@ typedef struct {
   int ind;          /* next argv index; starts at 1 */
   int pos;          /* position inside a bundle like -Sjk1 */
   char const *arg;  /* argument of the last option that takes one */
-  char opt;         /* the offending option on error */
+  char opt;         /* the offending option on error ('-' for a long one) */
 } s6net_sgetopt;
 
 #define S6NET_SGETOPT_INIT { 1, 0, 0, 0 }
@@ -25,5 +25,19 @@ typedef struct {
  * at the end of the options (g->ind is then the first operand), '?' for
  * an unknown option, ':' for a missing argument. */
 int s6net_sgetopt_next(s6net_sgetopt *g, int argc, char const *const *argv, char const *spec);
+
+/* A long option, "--name", that takes no argument and stands for the
+ * short option opt. A table ends with a null name. */
+typedef struct {
+  char const *name;
+  char opt;
+} s6net_sgetopt_long;
+
+/* s6net_sgetopt_next, where a word "--name" is also recognised when it
+ * is the name of an entry of longs or an unambiguous prefix of one (as
+ * getopt_long does): the entry's opt is returned. Any other "--word"
+ * (unknown, ambiguous, or "--name=value") gives '?' with g->opt '-'. */
+int s6net_sgetopt_next_long(s6net_sgetopt *g, int argc, char const *const *argv, char const *spec,
+                            s6net_sgetopt_long const *longs);
 
 #endif

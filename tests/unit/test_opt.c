@@ -143,6 +143,73 @@ static void test_reentrant(void **state)
   assert_int_equal(gb.ind, 4);
 }
 
+static s6net_sgetopt_long const longs[] = {
+  { "only-v1", '1' }, { "only-v2", '2' }, { "udp", 'u' }, { "uniq", 'q' }, { 0, 0 }
+};
+
+static int next_long(s6net_sgetopt *g, int argc, char const *const *argv)
+{
+  return s6net_sgetopt_next_long(g, argc, argv, "12ut:", longs);
+}
+
+static void test_long(void **state)
+{
+  (void)state;
+  char const *argv[] = { "p", "--only-v2", "-1u", "--udp", "--only-v1", "-t", "--udp", "--ud", "--", "--udp", 0 };
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  assert_int_equal(next_long(&g, N(argv), argv), '2');
+  assert_int_equal(next_long(&g, N(argv), argv), '1');
+  assert_int_equal(next_long(&g, N(argv), argv), 'u');
+  assert_int_equal(next_long(&g, N(argv), argv), 'u');
+  assert_int_equal(next_long(&g, N(argv), argv), '1');
+  /* an option's argument is never taken for a long option */
+  assert_int_equal(next_long(&g, N(argv), argv), 't');
+  assert_string_equal(g.arg, "--udp");
+  /* an unambiguous prefix, as with getopt_long */
+  assert_int_equal(next_long(&g, N(argv), argv), 'u');
+  assert_null(g.arg);
+  assert_int_equal(next_long(&g, N(argv), argv), -1);
+  assert_int_equal(g.ind, 9);
+
+  char const *argv2[] = { "p", "--udp", "prog", "--udp", 0 };
+  s6net_sgetopt g2 = S6NET_SGETOPT_INIT;
+  assert_int_equal(next_long(&g2, N(argv2), argv2), 'u');
+  assert_int_equal(next_long(&g2, N(argv2), argv2), -1);
+  assert_int_equal(g2.ind, 2);
+
+  char const *argv3[] = { "p", "-", 0 };
+  s6net_sgetopt g3 = S6NET_SGETOPT_INIT;
+  assert_int_equal(next_long(&g3, N(argv3), argv3), -1);
+  assert_int_equal(g3.ind, 1);
+}
+
+static void test_long_bad(void **state)
+{
+  (void)state;
+  /* ambiguous ("only-v" fits two), unknown, with a value, empty prefix
+   * of nothing, prefix of two names for different options */
+  static char const *const bad[] = { "--only-v", "--only", "--bogus", "--udp=1", "--only-v1x", "--u", "--=" };
+  for (unsigned int i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char const *argv[] = { "p", bad[i], "-1", 0 };
+    s6net_sgetopt g = S6NET_SGETOPT_INIT;
+    int c = next_long(&g, N(argv), argv);
+    if (c != '?') fail_msg("%s gave %d", bad[i], c);
+    assert_int_equal(g.opt, '-');
+    assert_int_equal(g.ind, 2);
+    assert_null(g.arg);
+  }
+  /* a prefix shared by entries for one option is not ambiguous */
+  static s6net_sgetopt_long const same[] = { { "verbose", 'v' }, { "verbosity", 'v' }, { 0, 0 } };
+  char const *argv[] = { "p", "--verb", 0 };
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  assert_int_equal(s6net_sgetopt_next_long(&g, N(argv), argv, "v", same), 'v');
+  /* an exact name wins over a longer one it is a prefix of */
+  static s6net_sgetopt_long const ex[] = { { "udpx", 'x' }, { "udp", 'u' }, { 0, 0 } };
+  char const *argv2[] = { "p", "--udp", 0 };
+  s6net_sgetopt g2 = S6NET_SGETOPT_INIT;
+  assert_int_equal(s6net_sgetopt_next_long(&g2, N(argv2), argv2, "ux", ex), 'u');
+}
+
 int main(void)
 {
   struct CMUnitTest const tests[] = {
@@ -154,6 +221,8 @@ int main(void)
     cmocka_unit_test(test_unknown),
     cmocka_unit_test(test_stops_at_operand),
     cmocka_unit_test(test_reentrant),
+    cmocka_unit_test(test_long),
+    cmocka_unit_test(test_long_bad),
   };
   return cmocka_run_group_tests(tests, 0, 0);
 }
