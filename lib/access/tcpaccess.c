@@ -24,6 +24,7 @@
 #include "core/exec.h"
 #include "core/fd.h"
 #include "core/num.h"
+#include "core/opt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,16 +52,17 @@ typedef struct {
   char const *localname, *banner, *rulesdir, *rulesfile;
 } options;
 
-static void parse_options(int argc, char **argv, options *o)
+/* Returns the index of prog in argv. */
+static int parse_options(int argc, char **argv, options *o)
 {
   int opt;
   memset(o, 0, sizeof *o);
   o->verbosity = 1;
-  opterr = 0; /* one line: our usage, with our name */
-  while ((opt = getopt(argc, argv, "+v:WwDdHhRrPpl:B:t:i:x:")) != -1) {
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  while ((opt = s6net_sgetopt_next(&g, argc, (char const *const *)argv, "v:WwDdHhRrPpl:B:t:i:x:")) != -1) {
     switch (opt) {
       case 'v':
-        if (s6net_scan_uint(optarg, 0, 1000, &o->verbosity) < 0) s6net_dieusage(USAGE);
+        if (s6net_scan_uint(g.arg, 0, 1000, &o->verbosity) < 0) s6net_dieusage(USAGE);
         break;
       case 'W': o->fatal = 0; break;
       case 'w': o->fatal = 1; break;
@@ -73,20 +75,21 @@ static void parse_options(int argc, char **argv, options *o)
       case 'P': o->paranoid = 0; break;
       case 'p': o->paranoid = 1; break;
       case 'l':
-        if (strlen(optarg) >= S6NET_TCPACCESS_NAMELEN) s6net_die(100, "localname too long");
-        o->localname = optarg;
+        if (strlen(g.arg) >= S6NET_TCPACCESS_NAMELEN) s6net_die(100, "localname too long");
+        o->localname = g.arg;
         break;
-      case 'B': o->banner = optarg; break;
+      case 'B': o->banner = g.arg; break;
       case 't':
-        if (s6net_scan_uint(optarg, 0, 86400000, &o->timeout) < 0) s6net_dieusage(USAGE);
+        if (s6net_scan_uint(g.arg, 0, 86400000, &o->timeout) < 0) s6net_dieusage(USAGE);
         break;
-      case 'i': o->rulesdir = optarg; break;
-      case 'x': o->rulesfile = optarg; break;
+      case 'i': o->rulesdir = g.arg; break;
+      case 'x': o->rulesfile = g.arg; break;
       default: s6net_dieusage(USAGE);
     }
   }
   if (o->rulesdir && o->rulesfile) s6net_die(100, "-i and -x are mutually exclusive");
-  if (optind >= argc) s6net_dieusage(USAGE);
+  if (g.ind >= argc) s6net_dieusage(USAGE);
+  return g.ind;
 }
 
 /* ${PROTO}SUFFIX, e.g. TCPREMOTEIP. */
@@ -192,8 +195,7 @@ _Noreturn void s6net_tcpaccess_main(int argc, char **argv, s6net_tcpaccess_ops c
    * says its own name (in its usage line too). */
   s6net_prog = ops && !strcmp(base_name(argv[0]), S6NET_TCPACCESS_DNS_PROG)
     ? S6NET_TCPACCESS_DNS_PROG : "s6-tcpserver-access";
-  parse_options(argc, argv, &o);
-  char **prog = argv + optind;
+  char **prog = argv + parse_options(argc, argv, &o);
 
   int need_lookups = !o.nodns || o.ident;
   if (need_lookups && !ops) {

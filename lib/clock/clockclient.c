@@ -4,6 +4,7 @@
 #include "core/diag.h"
 #include "core/fd.h"
 #include "core/num.h"
+#include "core/opt.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -54,29 +55,28 @@ static void parse(int argc, char const *const *argv, uint16_t defport, opts *o)
   o->force = 0;
   o->verbosity = 1; o->roundtrips = 10; o->triptimeout = 2000; o->throttle = 0;
   o->totaltimeout = 10000; o->errmax = 100; o->port = defport;
-  /* '+': stop at the first non-option, whatever POSIXLY_CORRECT says. */
-  opterr = 0; /* one line: our usage, with our name */
-  while ((c = getopt(argc, (char *const *)argv, "+fv:r:t:h:T:e:p:")) != -1) {
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  while ((c = s6net_sgetopt_next(&g, argc, argv, "fv:r:t:h:T:e:p:")) != -1) {
     switch (c) {
       case 'f': o->force = 1; break;
-      case 'v': o->verbosity = scan_opt(optarg, 'v', 100); break;
-      case 'r': o->roundtrips = scan_opt(optarg, 'r', MAXTRIPS); break;
-      case 't': o->triptimeout = scan_opt(optarg, 't', 0x7fffffff); break;
-      case 'h': o->throttle = scan_opt(optarg, 'h', 0x7fffffff); break;
-      case 'T': o->totaltimeout = scan_opt(optarg, 'T', 0x7fffffff); break;
-      case 'e': o->errmax = scan_opt(optarg, 'e', 0x7fffffff); break;
+      case 'v': o->verbosity = scan_opt(g.arg, 'v', 100); break;
+      case 'r': o->roundtrips = scan_opt(g.arg, 'r', MAXTRIPS); break;
+      case 't': o->triptimeout = scan_opt(g.arg, 't', 0x7fffffff); break;
+      case 'h': o->throttle = scan_opt(g.arg, 'h', 0x7fffffff); break;
+      case 'T': o->totaltimeout = scan_opt(g.arg, 'T', 0x7fffffff); break;
+      case 'e': o->errmax = scan_opt(g.arg, 'e', 0x7fffffff); break;
       case 'p':
-        if (s6net_scan_port(optarg, &o->port) < 0 || !o->port) {
-          s6net_die(100, "invalid port: %s", optarg);
+        if (s6net_scan_port(g.arg, &o->port) < 0 || !o->port) {
+          s6net_die(100, "invalid port: %s", g.arg);
         }
         break;
       default: s6net_dieusage(USAGE);
     }
   }
-  if (argc - optind != 1) s6net_dieusage(USAGE);
+  if (argc - g.ind != 1) s6net_dieusage(USAGE);
   if (!o->roundtrips) s6net_die(100, "roundtrips must be at least 1");
-  if (s6net_ip46_scan(argv[optind], &o->ip) < 0) {
-    s6net_die(100, "not an IP address: %s", argv[optind]);
+  if (s6net_ip46_scan(argv[g.ind], &o->ip) < 0) {
+    s6net_die(100, "not an IP address: %s", argv[g.ind]);
   }
 }
 

@@ -6,20 +6,9 @@
 
 #include <stddef.h>
 
-/* getopt without global state and without permutation: scanning stops at
- * the first non-option or after "--". Long options are not handled here;
- * callers check argv[ind] for them before calling. */
-typedef struct {
-  int ind;          /* next argv index; starts at 1 */
-  int pos;          /* position inside a bundle like -Sjk1 */
-  char const *arg;  /* argument of the last option that takes one */
-  char opt;         /* the offending option on error */
-} s6net_sgetopt;
-
-#define S6NET_SGETOPT_INIT { 1, 0, 0, 0 }
-/* Returns the option char, -1 at the end of options, '?' for an unknown
- * option, ':' for a missing argument. */
-int s6net_sgetopt_next(s6net_sgetopt *g, int argc, char const *const *argv, char const *spec);
+/* s6net_sgetopt, used by every TLS program, lives with the other
+ * programs' option parser. */
+#include "core/opt.h"
 
 /* Is this "NAME=value" (or "NAME") one of the variables the engines read
  * for keys and trust (KEYFILE, CERTFILE, CAFILE, CADIR, KEYFILE:x,

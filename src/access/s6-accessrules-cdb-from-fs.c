@@ -10,6 +10,7 @@
  * but each is named in a warning; -s makes them fatal. */
 #include <s6net/accessrules.h>
 #include "core/diag.h"
+#include "core/opt.h"
 
 #include <cdb.h>
 #include <dirent.h>
@@ -171,20 +172,20 @@ int main(int argc, char **argv)
   unsigned int mode = 0600;
   int setmode = 0, strict = 0, opt;
   s6net_prog = "s6-accessrules-cdb-from-fs";
-  opterr = 0;
-  while ((opt = getopt(argc, argv, "+sm:")) != -1) {
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  while ((opt = s6net_sgetopt_next(&g, argc, (char const *const *)argv, "sm:")) != -1) {
     if (opt == 's') { strict = 1; continue; }
     if (opt != 'm') s6net_dieusage(USAGE);
     char *end;
     errno = 0;
-    unsigned long m = strtoul(optarg, &end, 8);
-    if (!*optarg || *end || errno || m > 07777 || optarg[0] == '-' || optarg[0] == '+' || optarg[0] == ' ')
-      s6net_die(100, "invalid mode: %s", optarg);
+    unsigned long m = strtoul(g.arg, &end, 8);
+    if (!*g.arg || *end || errno || m > 07777 || g.arg[0] == '-' || g.arg[0] == '+' || g.arg[0] == ' ')
+      s6net_die(100, "invalid mode: %s", g.arg);
     mode = (unsigned int)m;
     setmode = 1;
   }
-  if (argc - optind != 2) s6net_dieusage(USAGE);
-  char const *cdbfile = argv[optind], *dir = argv[optind + 1];
+  if (argc - g.ind != 2) s6net_dieusage(USAGE);
+  char const *cdbfile = argv[g.ind], *dir = argv[g.ind + 1];
 
   DIR *top = opendir(dir);
   if (!top) s6net_diesys(111, "unable to opendir %s", dir);

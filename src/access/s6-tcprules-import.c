@@ -5,6 +5,7 @@
  * a temporary file in the same directory, synced, then renamed. */
 #include "core/diag.h"
 #include "core/num.h"
+#include "core/opt.h"
 #include "tcprules/tcprules.h"
 #include <s6net/accessrules.h>
 
@@ -36,23 +37,21 @@ int main(int argc, char const *const *argv)
   int skip_unsupported = 0;
   unsigned int mode = 0644;
   s6net_prog = "s6-tcprules-import";
-  int i = 1;
-  for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-    char const *a = argv[i];
-    if (!strcmp(a, "--")) { i++; break; }
-    if (!strcmp(a, "-u")) skip_unsupported = 1;
-    else if (!strcmp(a, "-m")) {
-      unsigned long long u = 0;
-      char const *s = argv[++i];
-      if (!s) s6net_dieusage(USAGE);
-      for (char const *p = s; *p; p++) {
-        if (*p < '0' || *p > '7' || u > 0777) s6net_die(100, "invalid mode: %s", s);
-        u = u * 8 + (unsigned)(*p - '0');
-      }
-      if (!*s || u > 07777) s6net_die(100, "invalid mode: %s", s);
-      mode = (unsigned int)u;
-    } else s6net_dieusage(USAGE);
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  int opt;
+  while ((opt = s6net_sgetopt_next(&g, argc, argv, "um:")) != -1) {
+    if (opt == 'u') { skip_unsupported = 1; continue; }
+    if (opt != 'm') s6net_dieusage(USAGE);
+    unsigned long long u = 0;
+    char const *s = g.arg;
+    for (char const *p = s; *p; p++) {
+      if (*p < '0' || *p > '7' || u > 0777) s6net_die(100, "invalid mode: %s", s);
+      u = u * 8 + (unsigned)(*p - '0');
+    }
+    if (!*s || u > 07777) s6net_die(100, "invalid mode: %s", s);
+    mode = (unsigned int)u;
   }
+  int i = g.ind;
   if (argc - i < 1 || argc - i > 2) s6net_dieusage(USAGE);
   char const *cdbfile = argv[i];
 

@@ -3,6 +3,7 @@
 #include "core/diag.h"
 #include "core/fd.h"
 #include "core/num.h"
+#include "core/opt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -32,19 +33,19 @@ int main(int argc, char const *const *argv)
   unsigned int errmax = 2000;
   int force = 0, c;
   s6net_prog = "s6-clockadd";
-  opterr = 0;
-  while ((c = getopt(argc, (char *const *)argv, "+fe:")) != -1) {
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  while ((c = s6net_sgetopt_next(&g, argc, argv, "fe:")) != -1) {
     switch (c) {
       case 'f': force = 1; break;
       case 'e':
-        if (s6net_scan_uint(optarg, 0, 0xffffffffu, &errmax) < 0) {
-          s6net_die(100, "invalid -e argument: %s", optarg);
+        if (s6net_scan_uint(g.arg, 0, 0xffffffffu, &errmax) < 0) {
+          s6net_die(100, "invalid -e argument: %s", g.arg);
         }
         break;
       default: s6net_dieusage(USAGE);
     }
   }
-  if (optind != argc) s6net_dieusage(USAGE);
+  if (g.ind != argc) s6net_dieusage(USAGE);
 
   unsigned char buf[S6NET_CLOCKADJ_LEN];
   s6net_clk adj, t;

@@ -4,6 +4,7 @@
 #include "core/addr.h"
 #include "core/diag.h"
 #include "core/num.h"
+#include "core/opt.h"
 #include "core/priv.h"
 
 #include <errno.h>
@@ -133,28 +134,28 @@ int main(int argc, char const *const *argv)
   gid_t gid = (gid_t)-1;
   uint16_t port = 4014;
   s6net_prog = "s6-taiclockd";
-  opterr = 0;
-  while ((c = getopt(argc, (char *const *)argv, "+1Uu:g:i:p:")) != -1) {
+  s6net_sgetopt sg = S6NET_SGETOPT_INIT;
+  while ((c = s6net_sgetopt_next(&sg, argc, argv, "1Uu:g:i:p:")) != -1) {
     switch (c) {
       case '1': printport = 1; break;
       case 'U': fromenv = 1; break;
-      case 'u': uid = scan_id(optarg, 'u'); break;
-      case 'g': gid = scan_id(optarg, 'g'); break;
+      case 'u': uid = scan_id(sg.arg, 'u'); break;
+      case 'g': gid = scan_id(sg.arg, 'g'); break;
       case 'i':
-        if (s6net_ip46_scan(optarg, &ip) < 0) {
-          s6net_die(100, "not an IP address: %s", optarg);
+        if (s6net_ip46_scan(sg.arg, &ip) < 0) {
+          s6net_die(100, "not an IP address: %s", sg.arg);
         }
         any = 0;
         break;
       case 'p':
-        if (s6net_scan_port(optarg, &port) < 0) {
-          s6net_die(100, "invalid port: %s", optarg);
+        if (s6net_scan_port(sg.arg, &port) < 0) {
+          s6net_die(100, "invalid port: %s", sg.arg);
         }
         break;
       default: s6net_dieusage(USAGE);
     }
   }
-  if (optind != argc) s6net_dieusage(USAGE);
+  if (sg.ind != argc) s6net_dieusage(USAGE);
   if (fromenv && (uid != (uid_t)-1 || gid != (gid_t)-1)) {
     s6net_die(100, "-U conflicts with -u and -g");
   }

@@ -14,6 +14,7 @@
 #include "core/diag.h"
 #include "core/fd.h"
 #include "core/num.h"
+#include "core/opt.h"
 
 #define USAGE "[ -t millisecs ] remoteaddr remoteport localaddr localport"
 
@@ -27,13 +28,13 @@ int main(int argc, char **argv)
   s6net_ident_answer a;
 
   s6net_prog = "s6-ident-client";
-  opterr = 0;
-  while ((c = getopt(argc, argv, "+t:")) != -1) {
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  while ((c = s6net_sgetopt_next(&g, argc, (char const *const *)argv, "t:")) != -1) {
     if (c != 't') s6net_dieusage(USAGE);
-    if (s6net_scan_uint(optarg, 0, 0x7fffffff, &ms) < 0) s6net_die(100, "invalid timeout: %s", optarg);
+    if (s6net_scan_uint(g.arg, 0, 0x7fffffff, &ms) < 0) s6net_die(100, "invalid timeout: %s", g.arg);
   }
-  argv += optind;
-  if (argc - optind != 4) s6net_dieusage(USAGE);
+  argv += g.ind;
+  if (argc - g.ind != 4) s6net_dieusage(USAGE);
   if (s6net_ip46_scan(argv[0], &ra) < 0) s6net_die(100, "invalid IP address: %s", argv[0]);
   if (s6net_scan_port(argv[1], &rp) < 0) s6net_die(100, "invalid port: %s", argv[1]);
   if (s6net_ip46_scan(argv[2], &la) < 0) s6net_die(100, "invalid IP address: %s", argv[2]);

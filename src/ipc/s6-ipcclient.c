@@ -5,6 +5,7 @@
 #include "core/env.h"
 #include "core/exec.h"
 #include "core/fd.h"
+#include "core/opt.h"
 #include "ipc/ipc.h"
 
 #include <errno.h>
@@ -18,22 +19,22 @@ extern char **environ;
 int main(int argc, char **argv)
 {
   s6net_prog = "s6-ipcclient";
-  opterr = 0;
   int verbosity = 1, opt;
   char const *localpath = 0, *localname = 0;
-  while ((opt = getopt(argc, argv, "+qQvp:l:")) != -1) {
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  while ((opt = s6net_sgetopt_next(&g, argc, (char const *const *)argv, "qQvp:l:")) != -1) {
     switch (opt) {
       case 'q': verbosity = 0; break;
       case 'Q': verbosity = 1; break;
       case 'v': verbosity = 2; break;
-      case 'p': localpath = optarg; break;
-      case 'l': localname = optarg; break;
+      case 'p': localpath = g.arg; break;
+      case 'l': localname = g.arg; break;
       default: s6net_dieusage(USAGE);
     }
   }
-  if (argc - optind < 2) s6net_dieusage(USAGE);
-  char const *path = argv[optind];
-  char const *const *prog = (char const *const *)argv + optind + 1;
+  if (argc - g.ind < 2) s6net_dieusage(USAGE);
+  char const *path = argv[g.ind];
+  char const *const *prog = (char const *const *)argv + g.ind + 1;
 
   int inbind;
   int s = s6net_ipc_connect(path, localpath, &inbind);

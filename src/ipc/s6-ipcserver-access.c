@@ -8,6 +8,7 @@
 #include "core/env.h"
 #include "core/exec.h"
 #include "core/num.h"
+#include "core/opt.h"
 #include <s6net/accessrules.h>
 
 #include <errno.h>
@@ -69,23 +70,23 @@ int main(int argc, char **argv)
   static char envbuf[8 * (PROTO_MAX + 16) + LOCALPATH_MAX + 16];
   static char const *mods[16 + S6NET_ACCESSRULES_ENV_MAX / 2];
   s6net_prog = "s6-ipcserver-access";
-  opterr = 0;
   unsigned int verbosity = 1;
   int noenv = 0, opt;
   char const *localname = 0, *rulesdir = 0, *rulesfile = 0;
-  while ((opt = getopt(argc, argv, "+v:Eel:i:x:")) != -1) {
+  s6net_sgetopt sg = S6NET_SGETOPT_INIT;
+  while ((opt = s6net_sgetopt_next(&sg, argc, (char const *const *)argv, "v:Eel:i:x:")) != -1) {
     switch (opt) {
-      case 'v': if (s6net_scan_uint(optarg, 0, 255, &verbosity) < 0) s6net_dieusage(USAGE); break;
+      case 'v': if (s6net_scan_uint(sg.arg, 0, 255, &verbosity) < 0) s6net_dieusage(USAGE); break;
       case 'E': noenv = 1; break;
       case 'e': noenv = 0; break;
-      case 'l': localname = optarg; break;
-      case 'i': rulesdir = optarg; rulesfile = 0; break;
-      case 'x': rulesfile = optarg; rulesdir = 0; break;
+      case 'l': localname = sg.arg; break;
+      case 'i': rulesdir = sg.arg; rulesfile = 0; break;
+      case 'x': rulesfile = sg.arg; rulesdir = 0; break;
       default: s6net_dieusage(USAGE);
     }
   }
-  if (argc - optind < 1) s6net_dieusage(USAGE);
-  char const *const *prog = (char const *const *)argv + optind;
+  if (argc - sg.ind < 1) s6net_dieusage(USAGE);
+  char const *const *prog = (char const *const *)argv + sg.ind;
 
   char const *proto = getenv("PROTO");
   if (!proto || !*proto) s6net_die(100, "PROTO not set: not run under a UCSPI server");

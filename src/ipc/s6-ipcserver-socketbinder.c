@@ -5,6 +5,7 @@
 #include "core/exec.h"
 #include "core/fd.h"
 #include "core/num.h"
+#include "core/opt.h"
 #include "ipc/ipc.h"
 
 #include <errno.h>
@@ -34,29 +35,29 @@ static int scan_perms(char const *s, mode_t *out)
 int main(int argc, char **argv)
 {
   s6net_prog = "s6-ipcserver-socketbinder";
-  opterr = 0;
   int reuse = 1, dgram = 0, blocking = 0, opt;
   unsigned int backlog = SOMAXCONN;
   mode_t perms = 0777;
-  while ((opt = getopt(argc, argv, "+dDb:mMa:B")) != -1) {
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  while ((opt = s6net_sgetopt_next(&g, argc, (char const *const *)argv, "dDb:mMa:B")) != -1) {
     switch (opt) {
       case 'd': reuse = 1; break;
       case 'D': reuse = 0; break;
       case 'b':
-        if (s6net_scan_uint(optarg, 0, 1u << 20, &backlog) < 0)
-          s6net_die(100, "invalid backlog: %s (must be 0 to %u)", optarg, 1u << 20);
+        if (s6net_scan_uint(g.arg, 0, 1u << 20, &backlog) < 0)
+          s6net_die(100, "invalid backlog: %s (must be 0 to %u)", g.arg, 1u << 20);
         break;
       case 'M': dgram = 0; break;
       case 'm': dgram = 1; break;
       case 'a':
-        if (scan_perms(optarg, &perms) < 0) s6net_die(100, "invalid perms: %s (must be octal, 0 to 0777)", optarg);
+        if (scan_perms(g.arg, &perms) < 0) s6net_die(100, "invalid perms: %s (must be octal, 0 to 0777)", g.arg);
         break;
       case 'B': blocking = 1; break;
       default: s6net_dieusage(USAGE);
     }
   }
-  if (argc - optind < 2 || !*argv[optind] || !*argv[optind + 1]) s6net_dieusage(USAGE);
-  char const *path = argv[optind];
+  if (argc - g.ind < 2 || !*argv[g.ind] || !*argv[g.ind + 1]) s6net_dieusage(USAGE);
+  char const *path = argv[g.ind];
   struct sockaddr_un sa;
   socklen_t salen = s6net_ipc_addr(&sa, path);
   if (!salen) s6net_diesys(100, "invalid socket path %s", path);
@@ -78,6 +79,6 @@ int main(int argc, char **argv)
   if (chmod(path, perms) < 0) s6net_diesys(111, "unable to set permissions on %s", path);
   if (backlog && listen(s, (int)backlog) < 0) s6net_diesys(111, "unable to listen on %s", path);
   if (s6net_fd_move(0, s) < 0) s6net_diesys(111, "unable to move the socket to stdin");
-  s6net_exec((char const *const *)argv + optind + 1, (char const *const *)environ);
-  s6net_diesys(111, "unable to exec %s", argv[optind + 1]);
+  s6net_exec((char const *const *)argv + g.ind + 1, (char const *const *)environ);
+  s6net_diesys(111, "unable to exec %s", argv[g.ind + 1]);
 }

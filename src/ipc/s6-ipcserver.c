@@ -13,6 +13,7 @@
 #include "core/diag.h"
 #include "core/exec.h"
 #include "core/num.h"
+#include "core/opt.h"
 
 #include <stdlib.h>
 #include <sys/types.h>
@@ -64,11 +65,11 @@ static void scan_groups(char const *s, char const *what)
 int main(int argc, char **argv)
 {
   s6net_prog = "s6-ipcserver";
-  opterr = 0;
   char const *verb = "1", *perms = 0, *maxconn = 0, *localmax = 0, *backlog = 0;
   char const *gidlist = 0, *gid = 0, *uid = 0;
   int ready = 0, norebind = 0, nocreds = 0, fromenv = 0, opt;
-  while ((opt = getopt(argc, argv, "+1qQvdDPpa:c:C:b:G:g:u:U")) != -1) {
+  s6net_sgetopt sg = S6NET_SGETOPT_INIT;
+  while ((opt = s6net_sgetopt_next(&sg, argc, (char const *const *)argv, "1qQvdDPpa:c:C:b:G:g:u:U")) != -1) {
     switch (opt) {
       case '1': ready = 1; break;
       case 'q': verb = "0"; break;
@@ -78,20 +79,20 @@ int main(int argc, char **argv)
       case 'D': norebind = 1; break;
       case 'P': nocreds = 1; break;
       case 'p': nocreds = 0; break;
-      case 'a': scan_perms(optarg); perms = optarg; break;
-      case 'c': scan_opt(optarg, 1, MAXCONN_LIMIT, "maxconn"); maxconn = optarg; break;
-      case 'C': scan_opt(optarg, 1, MAXCONN_LIMIT, "localmaxconn"); localmax = optarg; break;
+      case 'a': scan_perms(sg.arg); perms = sg.arg; break;
+      case 'c': scan_opt(sg.arg, 1, MAXCONN_LIMIT, "maxconn"); maxconn = sg.arg; break;
+      case 'C': scan_opt(sg.arg, 1, MAXCONN_LIMIT, "localmaxconn"); localmax = sg.arg; break;
       /* 0 would leave the socket not listening, and s6-ipcserverd
        * would refuse it once the socket file exists. */
-      case 'b': scan_opt(optarg, 1, BACKLOG_LIMIT, "backlog"); backlog = optarg; break;
-      case 'G': scan_groups(optarg, "gidlist"); gidlist = optarg; break;
-      case 'g': scan_id(optarg, "gid"); gid = optarg; break;
-      case 'u': scan_id(optarg, "uid"); uid = optarg; break;
+      case 'b': scan_opt(sg.arg, 1, BACKLOG_LIMIT, "backlog"); backlog = sg.arg; break;
+      case 'G': scan_groups(sg.arg, "gidlist"); gidlist = sg.arg; break;
+      case 'g': scan_id(sg.arg, "gid"); gid = sg.arg; break;
+      case 'u': scan_id(sg.arg, "uid"); uid = sg.arg; break;
       case 'U': fromenv = 1; break;
       default: s6net_dieusage(USAGE);
     }
   }
-  if (argc - optind < 2 || !*argv[optind] || !*argv[optind + 1]) s6net_dieusage(USAGE);
+  if (argc - sg.ind < 2 || !*argv[sg.ind] || !*argv[sg.ind + 1]) s6net_dieusage(USAGE);
   if (fromenv) {
     /* s6-applyuidgid -U needs both, and would only say so once the
      * socket is bound. */
@@ -109,7 +110,7 @@ int main(int argc, char **argv)
    || s6net_sibling(daemon, sizeof daemon, "s6-ipcserverd") < 0)
     s6net_diesys(111, "unable to locate sibling programs");
 
-  size_t nprog = (size_t)(argc - optind - 1);
+  size_t nprog = (size_t)(argc - sg.ind - 1);
   char const **av = malloc(sizeof(char *) * (40 + nprog));
   if (!av) s6net_diesys(111, "unable to allocate the command line");
   size_t n = 0;
@@ -118,7 +119,7 @@ int main(int argc, char **argv)
   if (backlog) { av[n++] = "-b"; av[n++] = backlog; }
   if (perms) { av[n++] = "-a"; av[n++] = perms; }
   av[n++] = "--";
-  av[n++] = argv[optind];
+  av[n++] = argv[sg.ind];
   if (fromenv || uid || gid || gidlist) {
     av[n++] = apply;
     if (fromenv) av[n++] = "-U";
@@ -134,7 +135,7 @@ int main(int argc, char **argv)
   if (maxconn) { av[n++] = "-c"; av[n++] = maxconn; }
   if (localmax) { av[n++] = "-C"; av[n++] = localmax; }
   av[n++] = "--";
-  for (size_t i = 0; i < nprog; i++) av[n++] = argv[optind + 1 + i];
+  for (size_t i = 0; i < nprog; i++) av[n++] = argv[sg.ind + 1 + i];
   av[n] = 0;
   s6net_exec_sibling("s6-ipcserver-socketbinder", av, (char const *const *)environ);
   s6net_diesys(111, "unable to exec %s", binder);

@@ -7,6 +7,7 @@
  * IPCREMOTEEUID, IPCREMOTEEGID, IPCREMOTEPATH and IPCCONNNUM. */
 #include "core/diag.h"
 #include "core/num.h"
+#include "core/opt.h"
 #include "ipc/ipc.h"
 #include "server/server.h"
 
@@ -91,22 +92,22 @@ static void ipc_fmt(void *c, s6net_server_peer const *p, char *buf, size_t len)
 int main(int argc, char **argv)
 {
   s6net_prog = "s6-ipcserverd";
-  opterr = 0;
   int ready = 0, opt;
   unsigned int verbosity = 1, maxconn = 40, localmaxconn = 40;
   ipcctx ctx = { .creds = 1 };
-  while ((opt = getopt(argc, argv, "+1v:Ppc:C:")) != -1) {
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  while ((opt = s6net_sgetopt_next(&g, argc, (char const *const *)argv, "1v:Ppc:C:")) != -1) {
     switch (opt) {
       case '1': ready = 1; break;
-      case 'v': if (s6net_scan_uint(optarg, 0, 255, &verbosity) < 0) s6net_dieusage(USAGE); break;
+      case 'v': if (s6net_scan_uint(g.arg, 0, 255, &verbosity) < 0) s6net_dieusage(USAGE); break;
       case 'P': ctx.creds = 0; break;
       case 'p': ctx.creds = 1; break;
-      case 'c': if (s6net_scan_uint(optarg, 1, MAXCONN_LIMIT, &maxconn) < 0) s6net_dieusage(USAGE); break;
-      case 'C': if (s6net_scan_uint(optarg, 1, MAXCONN_LIMIT, &localmaxconn) < 0) s6net_dieusage(USAGE); break;
+      case 'c': if (s6net_scan_uint(g.arg, 1, MAXCONN_LIMIT, &maxconn) < 0) s6net_dieusage(USAGE); break;
+      case 'C': if (s6net_scan_uint(g.arg, 1, MAXCONN_LIMIT, &localmaxconn) < 0) s6net_dieusage(USAGE); break;
       default: s6net_dieusage(USAGE);
     }
   }
-  if (argc - optind < 1) s6net_dieusage(USAGE);
+  if (argc - g.ind < 1) s6net_dieusage(USAGE);
   if (localmaxconn > maxconn) localmaxconn = maxconn;
 
   /* Check before the server opens anything: with fd 0 closed, its own
@@ -133,7 +134,7 @@ int main(int argc, char **argv)
     .localmaxconn = localmaxconn,
     .verbosity = verbosity,
     .ready = ready ? "\n" : 0,
-    .argv = (char const *const *)argv + optind,
+    .argv = (char const *const *)argv + g.ind,
     .envp = (char const *const *)environ,
   };
   /* static: the tables stay reachable until exit, as they are meant to. */

@@ -6,6 +6,7 @@
 #include "core/num.h"
 #include "core/fd.h"
 #include "core/deadline.h"
+#include "core/opt.h"
 #include "core/tai.h"
 #include "ipc/ipc.h"
 #include "ipc/sudo.h"
@@ -44,19 +45,19 @@ static int send_request(int fd, char const *buf, size_t len, s6net_deadline d)
 int main(int argc, char **argv)
 {
   s6net_prog = "s6-sudoc";
-  opterr = 0;
   int noenv = 0, opt;
   unsigned int tconn = 0, trun = 0;
-  while ((opt = getopt(argc, argv, "+et:T:")) != -1) {
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  while ((opt = s6net_sgetopt_next(&g, argc, (char const *const *)argv, "et:T:")) != -1) {
     switch (opt) {
       case 'e': noenv = 1; break;
-      case 't': if (s6net_scan_uint(optarg, 0, UINT32_MAX / 2, &tconn) < 0) s6net_dieusage(USAGE); break;
-      case 'T': if (s6net_scan_uint(optarg, 0, UINT32_MAX / 2, &trun) < 0) s6net_dieusage(USAGE); break;
+      case 't': if (s6net_scan_uint(g.arg, 0, UINT32_MAX / 2, &tconn) < 0) s6net_dieusage(USAGE); break;
+      case 'T': if (s6net_scan_uint(g.arg, 0, UINT32_MAX / 2, &trun) < 0) s6net_dieusage(USAGE); break;
       default: s6net_dieusage(USAGE);
     }
   }
-  char const *const *args = (char const *const *)argv + optind;
-  size_t nargs = (size_t)(argc - optind);
+  char const *const *args = (char const *const *)argv + g.ind;
+  size_t nargs = (size_t)(argc - g.ind);
   char const *const *env = (char const *const *)environ;
   size_t nenv = 0;
   if (noenv) env = 0;

@@ -9,6 +9,7 @@
 #include "core/fd.h"
 #include "core/deadline.h"
 #include "core/env.h"
+#include "core/opt.h"
 #include "core/sig.h"
 #include "core/spawn.h"
 #include "core/tai.h"
@@ -65,22 +66,22 @@ static int open_null(void)
 int main(int argc, char **argv)
 {
   s6net_prog = "s6-sudod";
-  opterr = 0;
   int no0 = 0, no1 = 0, no2 = 0, detach = 0, opt;
   unsigned int timeout = 0;
-  while ((opt = getopt(argc, argv, "+012dt:")) != -1) {
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  while ((opt = s6net_sgetopt_next(&g, argc, (char const *const *)argv, "012dt:")) != -1) {
     switch (opt) {
       case '0': no0 = 1; break;
       case '1': no1 = 1; break;
       case '2': no2 = 1; break;
       case 'd': detach = 1; break;
-      case 't': if (s6net_scan_uint(optarg, 0, UINT32_MAX / 2, &timeout) < 0) s6net_dieusage(USAGE); break;
+      case 't': if (s6net_scan_uint(g.arg, 0, UINT32_MAX / 2, &timeout) < 0) s6net_dieusage(USAGE); break;
       default: s6net_dieusage(USAGE);
     }
   }
   if (detach) no0 = no1 = no2 = 1;
-  char const *const *sargv = (char const *const *)argv + optind;
-  size_t nsargv = (size_t)(argc - optind);
+  char const *const *sargv = (char const *const *)argv + g.ind;
+  size_t nsargv = (size_t)(argc - g.ind);
 
   s6net_deadline d = s6net_deadline_in(timeout);
   if (s6net_fd_nonblock(0) < 0) s6net_diesys(111, "unable to set the client socket non-blocking");

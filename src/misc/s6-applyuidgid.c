@@ -7,6 +7,7 @@
 #include "core/env.h"
 #include "core/exec.h"
 #include "core/num.h"
+#include "core/opt.h"
 #include "core/priv.h"
 
 #include <errno.h>
@@ -29,47 +30,39 @@ int main(int argc, char const *const *argv)
   char const *s;
   s6net_prog = "s6-applyuidgid";
 
-  int i = 1;
-  for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-    char const *a = argv[i];
-    if (a[1] == '-' && !a[2]) { i++; break; }
-    for (int j = 1; a[j]; j++) {
-      char c = a[j];
-      char const *arg = 0;
-      if (c == 'u' || c == 'g' || c == 'G') {
-        arg = a[j + 1] ? a + j + 1 : argv[++i];
-        if (!arg) s6net_dieusage(USAGE);
-      }
-      switch (c) {
-        case 'z': unexport = 1; break;
-        case 'u':
-          if (s6net_scan_ull(arg, 0, (uid_t)-2, &u) < 0) s6net_die(100, "invalid uid: %s", arg);
-          uid = (uid_t)u; break;
-        case 'g':
-          if (s6net_scan_ull(arg, 0, (gid_t)-2, &u) < 0) s6net_die(100, "invalid gid: %s", arg);
-          gid = (gid_t)u; break;
-        case 'G':
-          if (s6net_scan_idlist(arg, groups, MAXGROUPS, &ngroups) < 0) s6net_die(100, "invalid gid list: %s", arg);
-          break;
-        case 'U':
-          /* Values from the environment; options given later override them.
-           * UID and GID are both required: silently staying root, or
-           * keeping group 0, because a variable is missing would be the
-           * worst outcome of a mistake in a run script. */
-          if (!(s = getenv("UID"))) s6net_die(100, "-U given but UID not set");
-          if (s6net_scan_ull(s, 0, (uid_t)-2, &u) < 0) s6net_die(100, "invalid UID: %s", s);
-          uid = (uid_t)u;
-          if (!(s = getenv("GID"))) s6net_die(100, "-U given but GID not set");
-          if (s6net_scan_ull(s, 0, (gid_t)-2, &u) < 0) s6net_die(100, "invalid GID: %s", s);
-          gid = (gid_t)u;
-          if ((s = getenv("GIDLIST")) && s6net_scan_idlist(s, groups, MAXGROUPS, &ngroups) < 0)
-            s6net_die(100, "invalid GIDLIST: %s", s);
-          break;
-        default: s6net_dieusage(USAGE);
-      }
-      if (arg) break;
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  int opt;
+  while ((opt = s6net_sgetopt_next(&g, argc, argv, "zu:g:G:U")) != -1) {
+    char const *arg = g.arg;
+    switch (opt) {
+      case 'z': unexport = 1; break;
+      case 'u':
+        if (s6net_scan_ull(arg, 0, (uid_t)-2, &u) < 0) s6net_die(100, "invalid uid: %s", arg);
+        uid = (uid_t)u; break;
+      case 'g':
+        if (s6net_scan_ull(arg, 0, (gid_t)-2, &u) < 0) s6net_die(100, "invalid gid: %s", arg);
+        gid = (gid_t)u; break;
+      case 'G':
+        if (s6net_scan_idlist(arg, groups, MAXGROUPS, &ngroups) < 0) s6net_die(100, "invalid gid list: %s", arg);
+        break;
+      case 'U':
+        /* Values from the environment; options given later override them.
+         * UID and GID are both required: silently staying root, or
+         * keeping group 0, because a variable is missing would be the
+         * worst outcome of a mistake in a run script. */
+        if (!(s = getenv("UID"))) s6net_die(100, "-U given but UID not set");
+        if (s6net_scan_ull(s, 0, (uid_t)-2, &u) < 0) s6net_die(100, "invalid UID: %s", s);
+        uid = (uid_t)u;
+        if (!(s = getenv("GID"))) s6net_die(100, "-U given but GID not set");
+        if (s6net_scan_ull(s, 0, (gid_t)-2, &u) < 0) s6net_die(100, "invalid GID: %s", s);
+        gid = (gid_t)u;
+        if ((s = getenv("GIDLIST")) && s6net_scan_idlist(s, groups, MAXGROUPS, &ngroups) < 0)
+          s6net_die(100, "invalid GIDLIST: %s", s);
+        break;
+      default: s6net_dieusage(USAGE);
     }
   }
+  int i = g.ind;
   if (i >= argc) s6net_dieusage(USAGE);
 
   if (s6net_priv_drop(uid, gid, groups, ngroups) < 0)

@@ -4,6 +4,7 @@
 #include "core/env.h"
 #include "core/exec.h"
 #include "core/num.h"
+#include "core/opt.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -28,24 +29,18 @@ int main(int argc, char const *const *argv)
   int num = 0;
   char const *dflt = 0;
   s6net_prog = "s6-envuidgid";
-  int i = 1;
-  for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-    char const *a = argv[i];
-    if (a[1] == '-' && !a[2]) { i++; break; }
-    for (int j = 1; a[j]; j++) {
-      switch (a[j]) {
-        case 'u': case 'g': case 'B': mode = a[j]; break;
-        case 'n': num = 1; break;
-        case 'i': dflt = 0; break;
-        case 'D':
-          dflt = a[j + 1] ? a + j + 1 : argv[++i];
-          if (!dflt) s6net_dieusage(USAGE);
-          goto next;
-        default: s6net_dieusage(USAGE);
-      }
+  s6net_sgetopt sg = S6NET_SGETOPT_INIT;
+  int opt;
+  while ((opt = s6net_sgetopt_next(&sg, argc, argv, "ugBniD:")) != -1) {
+    switch (opt) {
+      case 'u': case 'g': case 'B': mode = (char)opt; break;
+      case 'n': num = 1; break;
+      case 'i': dflt = 0; break;
+      case 'D': dflt = sg.arg; break;
+      default: s6net_dieusage(USAGE);
     }
-  next: ;
   }
+  int i = sg.ind;
   if (argc - i < 2) s6net_dieusage(USAGE);
   /* The reference reads a plain account as user:group once -n is given. */
   if (num && !mode) mode = 'B';

@@ -5,7 +5,6 @@
  * only those the parser proves to be header are read; on anything else
  * (a pipe from a TLS engine) reads are sized by s6net_proxy_want(). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 #include "core/env.h"
 #include "core/exec.h"
 #include "core/num.h"
+#include "core/opt.h"
 
 #define USAGE "[ -1|--only-v1 | -2|--only-v2 ] [ -u|--udp ] [ -t timeout ] [ -v verbosity ] prog..."
 
@@ -199,17 +199,17 @@ static void export_tlvs(s6net_envmods *m, s6net_proxy_info const *info)
 
 int main(int argc, char **argv)
 {
-  static struct option const longopts[] = {
-    { "only-v1", no_argument, 0, '1' },
-    { "only-v2", no_argument, 0, '2' },
-    { "udp", no_argument, 0, 'u' },
-    { 0, 0, 0, 0 }
+  static s6net_sgetopt_long const longopts[] = {
+    { "only-v1", '1' },
+    { "only-v2", '2' },
+    { "udp", 'u' },
+    { 0, 0 }
   };
   unsigned int flags = S6NET_PROXY_ANY, udp = 0, timeout = 0;
   int opt;
   s6net_prog = "proxy-server";
-  opterr = 0;
-  while ((opt = getopt_long(argc, argv, "+12ut:v:", longopts, 0)) != -1) {
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  while ((opt = s6net_sgetopt_next_long(&g, argc, (char const *const *)argv, "12ut:v:", longopts)) != -1) {
     switch (opt) {
       case '1':
       case '2': {
@@ -220,15 +220,15 @@ int main(int argc, char **argv)
       }
       case 'u': udp = S6NET_PROXY_DGRAM_OK; break;
       case 't':
-        if (s6net_scan_uint(optarg, 0, 0x7fffffffu, &timeout) < 0) s6net_dieusage(USAGE);
+        if (s6net_scan_uint(g.arg, 0, 0x7fffffffu, &timeout) < 0) s6net_dieusage(USAGE);
         break;
       case 'v':
-        if (s6net_scan_uint(optarg, 0, 0xffffu, &verbosity) < 0) s6net_dieusage(USAGE);
+        if (s6net_scan_uint(g.arg, 0, 0xffffu, &verbosity) < 0) s6net_dieusage(USAGE);
         break;
       default: s6net_dieusage(USAGE);
     }
   }
-  argv += optind;
+  argv += g.ind;
   if (!*argv) s6net_dieusage(USAGE);
 
   s6net_proxy_info info;

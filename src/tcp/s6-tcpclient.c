@@ -21,6 +21,7 @@
 #include "core/exec.h"
 #include "core/fd.h"
 #include "core/num.h"
+#include "core/opt.h"
 #include "dns/dns.h"
 
 #include <s6net/proxy.h>
@@ -84,8 +85,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
   o->conn[0] = 2000;
   o->conn[1] = 58000;
   o->rounds = 2;
-  opterr = 0;
-  while ((c = getopt(argc, argv, "+qQv46dDrRhHnNt:l:T:i:p:P:")) != -1) {
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  while ((c = s6net_sgetopt_next(&g, argc, (char const *const *)argv, "qQv46dDrRhHnNt:l:T:i:p:P:")) != -1) {
     switch (c) {
       case 'q': o->verbosity = 0; break;
       case 'Q': o->verbosity = 1; break;
@@ -101,29 +102,29 @@ static int parse_opts(int argc, char **argv, struct opts *o)
       case 'n': o->qualify = 1; break;
       case 'N': o->qualify = 0; break;
       case 'P':
-        if (s6net_scan_uint(optarg, 1, 2, &o->proxy) < 0) s6net_die(100, "invalid PROXY protocol version: %s", optarg);
+        if (s6net_scan_uint(g.arg, 1, 2, &o->proxy) < 0) s6net_die(100, "invalid PROXY protocol version: %s", g.arg);
         break;
-      case 't': o->timeout = seconds_ms(optarg, "timeout"); break;
-      case 'l': o->localname = optarg; break;
-      case 'T': scan_conntimeouts(optarg, o); break;
+      case 't': o->timeout = seconds_ms(g.arg, "timeout"); break;
+      case 'l': o->localname = g.arg; break;
+      case 'T': scan_conntimeouts(g.arg, o); break;
       case 'i':
-        if (s6net_ip46_scan(optarg, &o->localip) < 0) s6net_die(100, "invalid local IP address: %s", optarg);
+        if (s6net_ip46_scan(g.arg, &o->localip) < 0) s6net_die(100, "invalid local IP address: %s", g.arg);
         o->has_localip = 1;
         break;
       case 'p':
-        if (s6net_scan_port(optarg, &o->localport) < 0) s6net_die(100, "invalid local port: %s", optarg);
+        if (s6net_scan_port(g.arg, &o->localport) < 0) s6net_die(100, "invalid local port: %s", g.arg);
         break;
       default:
         s6net_dieusage(USAGE);
     }
   }
-  if (argc - optind < 3) s6net_dieusage(USAGE);
+  if (argc - g.ind < 3) s6net_dieusage(USAGE);
   if (o->has_localip) {
     unsigned int f = o->localip.is6 ? S6NET_DNS_AAAA : S6NET_DNS_A;
     if (!(o->family & f)) s6net_die(100, "local address is IPv%c, and -%c was given", f == S6NET_DNS_A ? '4' : '6', f == S6NET_DNS_A ? '6' : '4');
     o->family = f;
   }
-  return optind;
+  return g.ind;
 }
 
 static _Noreturn void dns_init_die(void)

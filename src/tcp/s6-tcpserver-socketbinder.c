@@ -5,6 +5,7 @@
 #include "core/exec.h"
 #include "core/fd.h"
 #include "core/num.h"
+#include "core/opt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,14 +27,14 @@ int main(int argc, char **argv)
    * gets exactly "the maximum allowed by the system". */
   unsigned int backlog = INT_MAX;
   int opt;
-  opterr = 0;
-  while ((opt = getopt(argc, argv, "+dDb:MmB")) != -1) {
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  while ((opt = s6net_sgetopt_next(&g, argc, (char const *const *)argv, "dDb:MmB")) != -1) {
     switch (opt) {
       case 'd': reuse = 1; break;
       case 'D': reuse = 0; break;
       case 'b':
-        if (s6net_scan_uint(optarg, 0, INT_MAX, &backlog) < 0)
-          s6net_die(100, "invalid backlog: %s", optarg);
+        if (s6net_scan_uint(g.arg, 0, INT_MAX, &backlog) < 0)
+          s6net_die(100, "invalid backlog: %s", g.arg);
         break;
       case 'M': udp = 0; break;
       case 'm': udp = 1; break;
@@ -41,8 +42,8 @@ int main(int argc, char **argv)
       default: s6net_dieusage(USAGE);
     }
   }
-  argc -= optind;
-  argv += optind;
+  argc -= g.ind;
+  argv += g.ind;
   if (argc < 3 || !*argv[2]) s6net_dieusage(USAGE);
 
   s6net_ip46 ip;

@@ -13,6 +13,7 @@
 #include "core/diag.h"
 #include "core/exec.h"
 #include "core/num.h"
+#include "core/opt.h"
 #include "server/server.h"
 
 #include <fcntl.h>
@@ -45,8 +46,8 @@ int main(int argc, char **argv)
   /* -g without a group list must not keep root's supplementary groups. */
   char const *lastgid = 0;
   int haslist = 0;
-  opterr = 0;
-  while ((opt = getopt(argc, argv, "+qQv1c:C:b:P:R:G:g:u:U")) != -1) {
+  s6net_sgetopt sg = S6NET_SGETOPT_INIT;
+  while ((opt = s6net_sgetopt_next(&sg, argc, (char const *const *)argv, "qQv1c:C:b:P:R:G:g:u:U")) != -1) {
     unsigned long long x;
     gid_t list[256];
     size_t n;
@@ -55,30 +56,30 @@ int main(int argc, char **argv)
       case 'Q': verb = "1"; break;
       case 'v': verb = "2"; break;
       case '1': ready = 1; break;
-      case 'c': maxconn = scan_opt(optarg, 1, S6NET_SERVER_MAXCONN, "maxconn"); maxc = optarg; break;
-      case 'C': localmaxconn = scan_opt(optarg, 1, S6NET_SERVER_MAXCONN, "localmaxconn"); localc = optarg; break;
+      case 'c': maxconn = scan_opt(sg.arg, 1, S6NET_SERVER_MAXCONN, "maxconn"); maxc = sg.arg; break;
+      case 'C': localmaxconn = scan_opt(sg.arg, 1, S6NET_SERVER_MAXCONN, "localmaxconn"); localc = sg.arg; break;
       /* 0 would leave the socket not listening (the binder's -b 0). */
-      case 'b': scan_opt(optarg, 1, INT_MAX, "backlog"); backlog = optarg; break;
-      case 'R': scan_opt(optarg, 1, 1000000, "rate"); rate = optarg; break;
+      case 'b': scan_opt(sg.arg, 1, INT_MAX, "backlog"); backlog = sg.arg; break;
+      case 'R': scan_opt(sg.arg, 1, 1000000, "rate"); rate = sg.arg; break;
       case 'P': {
-        char const *comma = strchr(optarg, ',');
+        char const *comma = strchr(sg.arg, ',');
         unsigned int b;
         char tmp[16];
-        size_t l = comma ? (size_t)(comma - optarg) : sizeof tmp;
-        if (l >= sizeof tmp) s6net_die(100, "invalid prefix lengths: %s (must be v4bits,v6bits)", optarg);
-        memcpy(tmp, optarg, l);
+        size_t l = comma ? (size_t)(comma - sg.arg) : sizeof tmp;
+        if (l >= sizeof tmp) s6net_die(100, "invalid prefix lengths: %s (must be v4bits,v6bits)", sg.arg);
+        memcpy(tmp, sg.arg, l);
         tmp[l] = 0;
         if (s6net_scan_uint(tmp, 0, 32, &b) < 0 || s6net_scan_uint(comma + 1, 0, 128, &b) < 0)
-          s6net_die(100, "invalid prefix lengths: %s (must be 0..32,0..128)", optarg);
-        prefix = optarg;
+          s6net_die(100, "invalid prefix lengths: %s (must be 0..32,0..128)", sg.arg);
+        prefix = sg.arg;
         break;
       }
       case 'u': case 'g':
-        if (s6net_scan_ull(optarg, 0, (uid_t)-2, &x) < 0) s6net_die(100, "invalid %s: %s", opt == 'u' ? "uid" : "gid", optarg);
-        if (opt == 'g') lastgid = optarg;
+        if (s6net_scan_ull(sg.arg, 0, (uid_t)-2, &x) < 0) s6net_die(100, "invalid %s: %s", opt == 'u' ? "uid" : "gid", sg.arg);
+        if (opt == 'g') lastgid = sg.arg;
         goto addpriv;
       case 'G':
-        if (s6net_scan_idlist(optarg, list, 256, &n) < 0) s6net_die(100, "invalid gidlist: %s", optarg);
+        if (s6net_scan_idlist(sg.arg, list, 256, &n) < 0) s6net_die(100, "invalid gidlist: %s", sg.arg);
         haslist = 1;
         goto addpriv;
       case 'U': {
@@ -98,14 +99,14 @@ int main(int argc, char **argv)
       addpriv:
         if (npriv >= MAXPRIV) s6net_die(100, "too many privilege options");
         priv[2 * npriv] = opt == 'U' ? "-U" : opt == 'u' ? "-u" : opt == 'g' ? "-g" : "-G";
-        priv[2 * npriv + 1] = opt == 'U' ? 0 : optarg;
+        priv[2 * npriv + 1] = opt == 'U' ? 0 : sg.arg;
         npriv++;
         break;
       default: s6net_dieusage(USAGE);
     }
   }
-  argc -= optind;
-  argv += optind;
+  argc -= sg.ind;
+  argv += sg.ind;
   if (argc < 3 || !*argv[2]) s6net_dieusage(USAGE);
   s6net_ip46 ip;
   uint16_t port;

@@ -6,6 +6,7 @@
 #include "core/diag.h"
 #include "core/fd.h"
 #include "core/num.h"
+#include "core/opt.h"
 #include "server/server.h"
 
 #include <errno.h>
@@ -120,19 +121,19 @@ int main(int argc, char **argv)
   int ready = 0, cgiven = 0;
   tcpctx ctx = { .bits4 = 32, .bits6 = 128 };
   int opt;
-  opterr = 0;
-  while ((opt = getopt(argc, argv, "+1v:c:C:P:R:")) != -1) {
+  s6net_sgetopt g = S6NET_SGETOPT_INIT;
+  while ((opt = s6net_sgetopt_next(&g, argc, (char const *const *)argv, "1v:c:C:P:R:")) != -1) {
     switch (opt) {
       case '1': ready = 1; break;
-      case 'v': verbosity = scan_opt(optarg, 0, 255, "verbosity"); break;
-      case 'c': maxconn = scan_opt(optarg, 1, S6NET_SERVER_MAXCONN, "maxconn"); break;
-      case 'C': localmaxconn = scan_opt(optarg, 1, S6NET_SERVER_MAXCONN, "localmaxconn"); cgiven = 1; break;
-      case 'P': scan_prefix(optarg, &ctx.bits4, &ctx.bits6); break;
-      case 'R': rate = scan_opt(optarg, 1, 1000000, "rate"); break;
+      case 'v': verbosity = scan_opt(g.arg, 0, 255, "verbosity"); break;
+      case 'c': maxconn = scan_opt(g.arg, 1, S6NET_SERVER_MAXCONN, "maxconn"); break;
+      case 'C': localmaxconn = scan_opt(g.arg, 1, S6NET_SERVER_MAXCONN, "localmaxconn"); cgiven = 1; break;
+      case 'P': scan_prefix(g.arg, &ctx.bits4, &ctx.bits6); break;
+      case 'R': rate = scan_opt(g.arg, 1, 1000000, "rate"); break;
       default: s6net_dieusage(USAGE);
     }
   }
-  argv += optind;
+  argv += g.ind;
   if (!*argv || !**argv) s6net_dieusage(USAGE);
   if (localmaxconn > maxconn) {
     if (cgiven) s6net_die(100, "invalid localmaxconn: %u (must not exceed maxconn %u)", localmaxconn, maxconn);
