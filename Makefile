@@ -159,7 +159,7 @@ MUSL_LIB     := $(B)/musl/libs6net.a
 MUSL_LIB_SRC := lib/access/accessrules.c lib/access/accessvalue.c lib/access/cdbread.c \
                 lib/access/envdir.c lib/access/tcpaccess.c \
                 lib/core/addr.c lib/core/deadline.c lib/core/diag.c lib/core/env.c lib/core/exec.c \
-                lib/core/fd.c lib/core/num.c lib/core/spawn.c lib/core/tai.c \
+                lib/core/fd.c lib/core/num.c lib/core/opt.c lib/core/spawn.c lib/core/tai.c \
                 lib/proxy/crc32c.c lib/proxy/proxy_parse.c \
                 lib/tls/tls_cmdline.c lib/tls/tls_wrapper.c lib/tls/tls_zygote_msg.c lib/tls/tlsopt.c \
                 lib/tls/ucspitls.c

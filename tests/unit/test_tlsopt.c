@@ -53,35 +53,6 @@ static void test_alpn(void **state)
   assert_int_equal(s6net_tls_alpn_wire(w2, sizeof w2, big), -1);
 }
 
-static void test_sgetopt(void **state)
-{
-  (void)state;
-  char const *argv[] = { "p", "-Sk1", "-K", "200", "-v2", "--", "-x", 0 };
-  s6net_sgetopt g = S6NET_SGETOPT_INIT;
-  assert_int_equal(s6net_sgetopt_next(&g, 7, argv, "SK:k:v:"), 'S');
-  assert_int_equal(s6net_sgetopt_next(&g, 7, argv, "SK:k:v:"), 'k');
-  assert_string_equal(g.arg, "1");
-  assert_int_equal(s6net_sgetopt_next(&g, 7, argv, "SK:k:v:"), 'K');
-  assert_string_equal(g.arg, "200");
-  assert_int_equal(s6net_sgetopt_next(&g, 7, argv, "SK:k:v:"), 'v');
-  assert_string_equal(g.arg, "2");
-  assert_int_equal(s6net_sgetopt_next(&g, 7, argv, "SK:k:v:"), -1);
-  assert_int_equal(g.ind, 6);
-  char const *argv2[] = { "p", "-q", "prog", "-S", 0 };
-  s6net_sgetopt g2 = S6NET_SGETOPT_INIT;
-  assert_int_equal(s6net_sgetopt_next(&g2, 4, argv2, "S"), '?');
-  assert_int_equal(g2.opt, 'q');
-  assert_int_equal(s6net_sgetopt_next(&g2, 4, argv2, "S"), -1);
-  assert_int_equal(g2.ind, 2);
-  char const *argv3[] = { "p", "-K", 0 };
-  s6net_sgetopt g3 = S6NET_SGETOPT_INIT;
-  assert_int_equal(s6net_sgetopt_next(&g3, 2, argv3, "K:"), ':');
-  char const *argv4[] = { "p", "-", 0 };
-  s6net_sgetopt g4 = S6NET_SGETOPT_INIT;
-  assert_int_equal(s6net_sgetopt_next(&g4, 2, argv4, "K:"), -1);
-  assert_int_equal(g4.ind, 1);
-}
-
 static void test_keyvar(void **state)
 {
   (void)state;
@@ -268,7 +239,6 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_notif),
     cmocka_unit_test(test_alpn),
-    cmocka_unit_test(test_sgetopt),
     cmocka_unit_test(test_keyvar),
     cmocka_unit_test(test_zygote_hdr),
     cmocka_unit_test(test_filevar_and_digest_mix),
