@@ -15,7 +15,7 @@ for t in wrk tcpserver tcpsvd socat musl-gcc; do
   command -v $t >/dev/null || { echo "bench/tcpserver: $t missing (tools/install-deps.sh)" >&2; exit 1; }
 done
 # The handler: static musl, so that its start-up costs next to nothing.
-musl-gcc -static -O2 -o "$W/tcpsrv_http" "$ROOT/tests/helpers/tcpsrv_http.c"
+musl-gcc -static -O2 -o "$W/http_ok" "$ROOT/tests/helpers/http_ok.c"
 ${CC:-cc} -O2 -o "$W/tcpsrv_seqclient" "$ROOT/tests/helpers/tcpsrv_seqclient.c"
 ${CC:-cc} -O2 -o "$W/tcpsrv_phys" "$ROOT/tests/helpers/tcpsrv_phys.c"
 # The musl-static build (make static), for its idle RSS: a build-static made

@@ -1,6 +1,6 @@
 """s6-tlsserver against stunnel4, socat and haproxy, same machine, same run.
 
-Every server runs the same per-connection application (tls_httpd for
+Every server runs the same per-connection application (http_ok for
 handshakes, tls_sink for bulk), so each tunnel pays for one process
 start of the application and the comparison is about the TLS layer.
 Each round measures every server, starting with a different one each
@@ -61,7 +61,7 @@ WRK_D = int(os.environ.get("WRK_D", "4"))
 BULK = int(os.environ.get("BULK_BYTES", str(1 << 30)))
 # The bulk ratio swings the most from round to round: more rounds.
 BULK_ROUNDS = int(os.environ.get("BULK_ROUNDS", "7"))
-HTTPD = os.path.join(B, "helpers", "tls_httpd")
+HTTPD = os.path.join(B, "helpers", "http_ok")
 # What perf stat counts over a server's process tree; raw_syscalls needs
 # tracepoint access (root, or perf_event_paranoid <= -1).
 PERF_KEYS = (("cpu_ms", "task-clock"), ("faults", "page-faults"), ("cs", "context-switches"),

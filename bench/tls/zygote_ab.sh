@@ -18,7 +18,7 @@ ROUNDS=${3:-9}
 N=${4:-400}
 [ -n "$A" ] || { echo "usage: $0 A-build [B-build [rounds [N]]]" >&2; exit 100; }
 LOOP=$B/helpers/tls_hsloop
-APP=$B/helpers/tls_httpd
+APP=$B/helpers/http_ok
 d=$(mktemp -d)
 pa="" pb="" ga="" gb=""
 cleanup() { for g in $ga $gb; do kill -KILL "-$g" 2>/dev/null || true; done; rm -rf "$d"; }

@@ -36,7 +36,7 @@ def status(pid, key):
 
 
 def test_curl_through_s6_tlsserver(procs, certs):
-    _, port = tlsserver(procs, certs, app=[helper("tls_httpd")])
+    _, port = tlsserver(procs, certs, app=[helper("http_ok")])
     r = curl(port, certs)
     assert r.returncode == 0, r.stderr
     assert r.stdout == b"ok"
@@ -52,7 +52,7 @@ def test_rsa_and_chain_certificates(procs, certs):
     for key, name in (("rsa", "localhost"), ("chain", "chain.example.com")):
         env = server_env(certs, key=key) if key != "chain" else \
             base_env(KEYFILE=certs.p("leaf.key"), CERTFILE=certs.p("chain.pem"))
-        _, port = tlsserver(procs, certs, app=[helper("tls_httpd")], env=env)
+        _, port = tlsserver(procs, certs, app=[helper("http_ok")], env=env)
         r = curl(port, certs, name=name)
         assert r.returncode == 0 and r.stdout == b"ok", (key, r.stderr)
 
