@@ -9,6 +9,7 @@ import tempfile
 import pytest
 
 from conftest import base_env, helper, need, read_line
+from util import recv_all
 
 ACTIVATE = "systemd-socket-activate"
 
@@ -96,12 +97,7 @@ def connect_to(addr, timeout=10):
 def fetch(addr, timeout=10):
     s = connect_to(addr, timeout)
     try:
-        out = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                return out
-            out += d
+        return recv_all(s)
     finally:
         s.close()
 

@@ -49,7 +49,8 @@ def ntp_ts(t):
 
 class UdpServer:
     """A UDP peer on loopback port 0, answering in a thread through
-    handler(data, addr, server) -> list of datagrams to send back."""
+    handler(data, addr, server) -> list of datagrams to send back. Tests
+    start them with the udp_server fixture (conftest.py)."""
 
     def __init__(self, handler, host="127.0.0.1"):
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -78,19 +79,6 @@ class UdpServer:
         self.stop.set()
         self.thread.join(5)
         self.sock.close()
-
-
-@pytest.fixture
-def udp_server():
-    servers = []
-
-    def start(handler, host="127.0.0.1"):
-        s = UdpServer(handler, host)
-        servers.append(s)
-        return s
-    yield start
-    for s in servers:
-        s.close()
 
 
 def sntp_reply(req, offset=0.0, mode=4, stratum=2, li=0, vn=4, origin=None,

@@ -19,6 +19,8 @@ import types
 
 import pytest
 
+from util import Certs
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # The build tree make wrote (make check sets S6NET_BUILD).
 BUILD_TREE = os.environ.get("S6NET_BUILD", os.path.join(ROOT, "build"))
@@ -348,16 +350,6 @@ def connect(host, port, timeout=10):
     return s
 
 
-def recv_all(s, limit=1 << 26):
-    out = b""
-    while len(out) < limit:
-        d = s.recv(65536)
-        if not d:
-            break
-        out += d
-    return out
-
-
 def free_port(host="127.0.0.1", kind=socket.SOCK_STREAM):
     """Only for peers that cannot report a port 0 binding themselves."""
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -368,55 +360,39 @@ def free_port(host="127.0.0.1", kind=socket.SOCK_STREAM):
     return port
 
 
-# s6-tcpserverd keeps idle acceptors (processes waiting in accept() for the
-# next connection) under this process name; they are not connections.
-ACCEPTOR_COMM = "s6-tcp-acceptor"
+# ---- fixtures shared by several test files --------------------------------
+#
+# Test files take these by naming them as arguments, never by importing
+# them. A fixture used by one file only stays in that file.
 
 
-def comm(pid):
-    """A process's name (/proc/PID/comm), None once it is gone."""
-    try:
-        with open("/proc/%d/comm" % int(pid)) as f:
-            return f.read().strip()
-    except OSError:
-        return None
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory):
+    """The test PKI (util.Certs), made once per session."""
+    return Certs(str(tmp_path_factory.mktemp("tlscerts")))
 
 
-def is_acceptor(pid):
-    return comm(pid) == ACCEPTOR_COMM
+@pytest.fixture
+def sockdir():
+    """A temporary directory any user can traverse (clients run as nobody),
+    with a short path: a UNIX socket's path is limited to 107 bytes."""
+    d = tempfile.mkdtemp(prefix="s6net-ipc-")
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d)
 
 
-SERVER_COMM = "s6-tcpserverd"
+@pytest.fixture
+def udp_server():
+    """start(handler, host="127.0.0.1") -> a clock_util.UdpServer on port
+    0 of host, answering through handler; all closed after the test."""
+    from clock_util import UdpServer   # clock_util imports this module
+    servers = []
 
-
-def _live(pid):
-    try:
-        with open("/proc/%d/stat" % int(pid)) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def unnamed_children(pid, kids):
-    """Those of kids (children of pid) that s6-tcpserverd has just cloned
-    or forked and that are still live and named like it: an acceptor that
-    has not named itself s6-tcp-acceptor yet, or a connection's child
-    before its exec. Either would be miscounted (an acceptor taken for a
-    connection); they last microseconds. Empty for any other parent."""
-    if comm(pid) != SERVER_COMM:
-        return []
-    return [c for c in kids if comm(c) == SERVER_COMM and _live(c)]
-
-
-def settled(pid, list_children, timeout=2.0):
-    """list_children() again until none of its children is unnamed
-    (unnamed_children), at most `timeout` seconds; returns the last list.
-    list_children returns pids or (pid, ...) tuples."""
-    deadline = time.monotonic() + timeout
-    for _ in range(10000):
-        kids = list_children()
-        pids = [k[0] if isinstance(k, tuple) else k for k in kids]
-        if not unnamed_children(pid, pids) or time.monotonic() >= deadline:
-            return kids
-        time.sleep(0.001)
-    return kids
+    def start(handler, host="127.0.0.1"):
+        s = UdpServer(handler, host)
+        servers.append(s)
+        return s
+    yield start
+    for s in servers:
+        s.close()

@@ -1,55 +1,12 @@
-"""Helpers for the hardening tests: /proc accounting, a static handler,
+"""Helpers for the hardening tests: a free uid, /proc status, a static handler,
 stderr collection without blocking, a TLS client context."""
 import os
 import select
 import shutil
 import socket
 import ssl
-import time
 
-from conftest import BUILD, ROOT, helper, is_acceptor, run, settled
-
-
-def wait_until(cond, timeout=10.0, step=0.01):
-    deadline = time.monotonic() + timeout
-    for _ in range(int(timeout / step) + 1):
-        if cond():
-            return True
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(step)
-    return bool(cond())
-
-
-def _stat(pid):
-    with open("/proc/%s/stat" % pid) as f:
-        st = f.read()
-    return st[st.rindex(")") + 2:].split()
-
-
-def children(pid, uid=None):
-    """(pid, state) of the children of pid, or with pid None, of every
-    process of real uid `uid`; idle acceptors of s6-tcpserverd left out."""
-    if pid is not None:
-        return [k for k in settled(pid, lambda: _scan(pid, uid)) if not is_acceptor(k[0])]
-    return [k for k in _scan(pid, uid) if not is_acceptor(k[0])]
-
-
-def _scan(pid, uid):
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            rest = _stat(d)
-            if pid is not None and int(rest[1]) != pid:
-                continue
-            if uid is not None and os.stat("/proc/" + d).st_uid != uid:
-                continue
-        except (OSError, ValueError):
-            continue
-        out.append((int(d), rest[0]))
-    return out
+from conftest import BUILD, ROOT, helper, run
 
 
 def free_uid():

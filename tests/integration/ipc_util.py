@@ -9,8 +9,6 @@ import os
 import socket
 import struct
 import subprocess
-import tempfile
-import time
 
 import pytest
 
@@ -47,44 +45,6 @@ def recv_exact(sock, n, timeout=10):
             break
         out += d
     return out
-
-
-def wait_for(cond, timeout=10, what="condition"):
-    """Poll cond() with a deadline; bounded in time and count."""
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    for _ in range(100000):
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            pytest.fail("timed out waiting for %s" % what)
-        time.sleep(delay)
-        delay = min(delay * 2, 0.05)
-    pytest.fail("gave up waiting for %s" % what)
-
-
-def pid_alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-        return state != "Z"
-    except FileNotFoundError:
-        return False
-
-
-@pytest.fixture
-def sockdir():
-    """A temporary directory any user can traverse (clients run as nobody)."""
-    d = tempfile.mkdtemp(prefix="s6net-ipc-")
-    os.chmod(d, 0o755)
-    yield d
-    for root, dirs, files in os.walk(d, topdown=False):
-        for f in files:
-            os.unlink(os.path.join(root, f))
-        for x in dirs:
-            os.rmdir(os.path.join(root, x))
-    os.rmdir(d)
 
 
 def start_host(procs, path, argv, env=None, host=None, opts=()):

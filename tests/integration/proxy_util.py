@@ -1,4 +1,4 @@
-"""Fixtures for the proxy-server tests: a byte-exact feeder that knows
+"""Helpers for the proxy-server tests: a byte-exact feeder that knows
 when proxy-server has consumed what it was given, header builders, and a
 haproxy runner."""
 import array
@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from conftest import base_env, free_port, need, prog, read_line
+from conftest import base_env, free_port, need, prog
+from util import read_all, recv_all
 
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 
@@ -132,25 +133,12 @@ class Fed:
             self.w.shutdown(socket.SHUT_WR)
             self._keep.close()
             self.w.settimeout(timeout)
-            out = b""
-            while True:
-                try:
-                    d = self.w.recv(65536)
-                except (socket.timeout, ConnectionResetError):
-                    break
-                if not d:
-                    break
-                out += d
+            out = recv_all(self.w, ignore=(socket.timeout, ConnectionResetError))
             self.w.close()
         else:
             os.close(self.win)
             os.close(self.child_in)
-            out = b""
-            while True:
-                d = os.read(self.rout, 65536)
-                if not d:
-                    break
-                out += d
+            out = read_all(self.rout)
             os.close(self.rout)
         rc = self.p.wait(timeout)
         err = self.p.stderr.read()
@@ -236,26 +224,3 @@ backend be
             return port
         p.wait(5)
     pytest.fail("haproxy did not start: %r" % p.stderr.read())
-
-
-def make_certs(tmpdir):
-    """A CA, a server certificate for localhost and a client certificate
-    with CN 'proxy-client', made with the openssl CLI for this run."""
-    need("openssl")
-    d = str(tmpdir)
-
-    def ossl(*a):
-        r = subprocess.run(["openssl"] + list(a), cwd=d, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
-        assert r.returncode == 0, r.stderr
-
-    ossl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-         "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test-ca")
-    for name, cn in (("server", "localhost"), ("client", "proxy-client")):
-        ossl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-             "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + cn)
-        ossl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-             "-CAcreateserial", "-out", name + ".crt", "-days", "2")
-        with open(os.path.join(d, name + ".pem"), "w") as f:
-            for part in (name + ".crt", name + ".key"):
-                f.write(open(os.path.join(d, part)).read())
-    return d

@@ -1,9 +1,8 @@
-"""Fixtures for the UCSPI-TLS (s6-ucspitlsd / s6-ucspitlsc) tests.
+"""Helpers for the UCSPI-TLS (s6-ucspitlsd / s6-ucspitlsc) tests.
 
-Certificates come from tls_util (generated once per session with the
-openssl CLI). The applications are the example scripts in
-examples/starttls-service/ and the scriptable starttls_app.py, which
-writes what it observes into a report file."""
+Certificates are the certs fixture (conftest.py). The applications are
+the example scripts in examples/starttls-service/ and the scriptable
+starttls_app.py, which writes what it observes into a report file."""
 import os
 import socket
 import ssl
@@ -14,7 +13,8 @@ import time
 
 import pytest
 
-from conftest import ROOT, base_env, is_acceptor, prog
+from conftest import ROOT, base_env, prog
+from util import is_acceptor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 APP = os.path.join(HERE, "starttls_app.py")
@@ -197,19 +197,6 @@ def tls_exchange(s, data, timeout=60):
             pytest.fail("tls_exchange: timed out with %d bytes unsent" % len(view))
         select.select([s], [s] if view else [], [], min(left, 1.0))
     s.setblocking(True)
-    return bytes(out)
-
-
-def recv_until_eof(s, limit=1 << 27):
-    out = bytearray()
-    while len(out) < limit:
-        try:
-            d = s.recv(262144)
-        except (ssl.SSLEOFError, ConnectionResetError):
-            break
-        if not d:
-            break
-        out += d
     return bytes(out)
 
 

@@ -1,13 +1,11 @@
-"""Fixtures for the s6-tcpserver tests: start a server, talk to it with a
+"""Helpers for the s6-tcpserver tests: start a server, talk to it with a
 real UCSPI client (socat, ucspi-tcp's tcpclient), read its log lines."""
 import os
 import select
 import subprocess
 import time
 
-import pytest
-
-from conftest import base_env, helper, is_acceptor, need, prog, read_line, settled
+from conftest import base_env, helper, need, prog, read_line
 
 LOOP = {"4": "127.0.0.1", "6": "::1"}
 
@@ -144,56 +142,6 @@ class Log:
         return self.lines
 
 
-def wait_until(cond, timeout=10, step=0.01):
-    """Poll a condition with a deadline (bounded in count and time)."""
-    deadline = time.monotonic() + timeout
-    for _ in range(int(timeout / step) + 1):
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(step)
-    return cond()
-
-
-def children(pid, acceptors=False):
-    """Pids of the live or zombie children of pid: its connections, and
-    with acceptors=True also its idle acceptors."""
-    def read():
-        try:
-            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-                return [int(x) for x in f.read().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            return []
-    pids = settled(pid, read)
-    return pids if acceptors else [c for c in pids if not is_acceptor(c)]
-
-
-def acceptors(pid):
-    """Pids of the idle acceptors of the s6-tcpserverd pid."""
-    return [c for c in children(pid, True) if is_acceptor(c)]
-
-
-def state(pid):
-    # A process reaped between open() and read() fails the read with ESRCH.
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-
-
-def alive(pid):
-    s = state(pid)
-    return s is not None and s != "Z"
-
-
 def daemon_pid(p):
     """s6-tcpserver execs into s6-tcpserverd: same pid."""
     return p.pid
-
-
-@pytest.fixture
-def v6():
-    return "::1"

@@ -6,9 +6,10 @@ import sys
 
 import pytest
 
-from conftest import base_env, free_port, need, prog, recv_all
+from conftest import base_env, free_port, need, prog
 from access_util import compile_rules, envlines, write_rules
-from tcpserver_util import start, wait_until
+from tcpserver_util import start
+from util import recv_all, wait_until
 
 RULES = {
     "ip4/127.0.0.0_8": {"allow": True, "env": {"GREETING": "welcome"}},

@@ -9,8 +9,7 @@ import time
 import pytest
 
 from conftest import base_env, prog, run
-from clock_util import (NO_SYS_TIME, clockadd, encode_adj, sntp_handler, tai_reply,
-                        udp_server)  # noqa: F401
+from clock_util import NO_SYS_TIME, clockadd, encode_adj, sntp_handler, tai_reply
 
 
 def recorded_target(lines):

@@ -6,8 +6,7 @@ import pytest
 
 from conftest import prog, run
 from conftest import needs_root
-from clock_util import (decode_adj, sntp_handler, sntp_reply, sntpclock, start_chronyd,
-                        udp_server)  # noqa: F401  (fixture)
+from clock_util import decode_adj, sntp_handler, sntp_reply, sntpclock, start_chronyd
 
 
 @needs_root("chronyd will only run as root")

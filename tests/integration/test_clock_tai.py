@@ -8,7 +8,7 @@ import pytest
 
 from conftest import base_env, prog, run
 from conftest import needs_root
-from clock_util import TAI_UTC, decode_adj, tai_reply, taiclock, udp_server  # noqa: F401
+from clock_util import TAI_UTC, decode_adj, tai_reply, taiclock
 
 
 def taiclockd(procs, *args, host="127.0.0.1", env=None):

@@ -5,7 +5,8 @@ import signal
 import subprocess
 import time
 
-from conftest import BUILD, ROOT, base_env, connect, free_port, read_line, recv_all
+from conftest import BUILD, ROOT, base_env, connect, read_line
+from util import recv_all
 
 
 def four_free_ports():
@@ -67,12 +68,7 @@ def test_demo_serves_and_stops(procs, tmp_path):
     ctx = ssl.create_default_context(cafile=cafile)
     with ctx.wrap_socket(connect("127.0.0.1", port + 2), server_hostname="localhost") as t:
         t.sendall(b"GET / HTTP/1.0\r\n\r\n")
-        body = b""
-        while True:
-            d = t.recv(65536)
-            if not d:
-                break
-            body += d
+        body = recv_all(t)
     assert "SSL_PROTOCOL=TLSv1." in body.decode()
     assert "KEYFILE" not in body.decode()
     # PROXY: the address comes from the header.

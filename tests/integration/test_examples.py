@@ -9,8 +9,7 @@ import pytest
 
 from conftest import BIN, ROOT, base_env, connect, free_port, need, run
 from conftest import needs_root
-from tls_util import certs  # noqa: F401
-from clock_util import NO_SYS_TIME, sntp_handler, udp_server  # noqa: F401
+from clock_util import NO_SYS_TIME, sntp_handler
 
 EXAMPLES = os.path.join(ROOT, "examples")
 
@@ -128,7 +127,7 @@ def uids_of(exe):
 
 
 @needs_root("the example drops the engine and the application to nobody")
-def test_tls_service_under_s6_supervise(procs, public_dir, certs):  # noqa: F811
+def test_tls_service_under_s6_supervise(procs, public_dir, certs):
     """examples/tls-service copied alone: KEYFILE and CERTFILE come from
     its env/ directory, access rules are compiled at start, the engine runs
     as TLS_UID and the application as nobody, a different account, and
@@ -160,7 +159,7 @@ def test_tls_service_under_s6_supervise(procs, public_dir, certs):  # noqa: F811
     stop(svc, p)
 
 
-def test_tls_service_bad_rule_stops_it(procs, public_dir, certs):  # noqa: F811
+def test_tls_service_bad_rule_stops_it(procs, public_dir, certs):
     """run compiles the rules with -s: a rule no lookup can find keeps the
     service from starting, with a line that names it."""
     svc = alone("tls-service", public_dir)
@@ -211,7 +210,7 @@ def test_proxied_service_alone(procs, tmp_path):
     assert data == b"hello 192.0.2.7:40000, you said: proxied\n", data
 
 
-def test_clock_sync_alone(procs, tmp_path, udp_server):  # noqa: F811
+def test_clock_sync_alone(procs, tmp_path, udp_server):
     """examples/clock-sync copied alone: one round of its loop asks our
     SNTP peer and hands the adjustment to s6-clockadd, whose clock call is
     recorded by the shim and never reaches the clock (no CAP_SYS_TIME)."""

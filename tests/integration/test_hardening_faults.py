@@ -4,7 +4,6 @@ full disk under the rules compiler. Each one ends with the documented exit
 code or a logged warning, and the server keeps serving where it can."""
 import os
 import resource
-import signal
 import socket
 import ssl
 import subprocess
@@ -14,10 +13,10 @@ import pytest
 
 from conftest import SANITIZE, base_env, helper, need, prog, run
 from conftest import needs_root
-from hardening_util import (children, free_uid, handler_musl, limit_fds_to_open, listen_port, log_lines,
-                            serve_one, tls_client_ctx, wait_until)
-from tcpserver_util import acceptors
-from tls_util import certs, server_env  # noqa: F401
+from hardening_util import (free_uid, handler_musl, limit_fds_to_open, listen_port, log_lines, serve_one,
+                            tls_client_ctx)
+from tls_util import server_env
+from util import acceptors, children, processes, wait_until
 
 
 def tcpserver(procs, opts, app, env=None, stderr=subprocess.PIPE, **kw):
@@ -86,7 +85,7 @@ def test_emfile_on_accept_waits_and_recovers(procs):
     assert lines and all(l == "s6-tcpserverd: warning: unable to accept: Too many open files" for l in lines), lines
 
 
-def test_emfile_in_tls_engine_is_a_clean_exit(procs, certs):  # noqa: F811
+def test_emfile_in_tls_engine_is_a_clean_exit(procs, certs):
     """s6-tlsd with too few descriptors (it keeps its own at 10 and up):
     the chain ends with exit 111 and one message, never a signal; with
     enough, it serves."""
@@ -124,7 +123,7 @@ def test_nproc_limit_refuses_then_serves(procs):
     one warning, and the client waits in the backlog until a process has
     gone. Either way the next client is served."""
     uid = free_uid()
-    existing = sum(1 for _ in children(None, uid=uid))
+    existing = len(processes(uid))
 
     def lim():
         resource.setrlimit(resource.RLIMIT_NPROC, (existing + 2, existing + 2))
@@ -174,7 +173,7 @@ MEMORY_LIMITS_KB = [1 << 20] if SANITIZE else [7168, 7680, 7936, 8128, 8256, 844
 
 
 @pytest.mark.parametrize("kb", MEMORY_LIMITS_KB)
-def test_memory_limit_tls_chain_never_crashes(procs, certs, kb):  # noqa: F811
+def test_memory_limit_tls_chain_never_crashes(procs, certs, kb):
     """RLIMIT_AS from where nothing can start to where everything works:
     every process of the chain ends with an exit code (127 from the
     loader, 96/97 from the engine with a message, 0), never a signal."""
@@ -278,7 +277,7 @@ def storm(pids):
     return p
 
 
-def test_signal_storm_during_tls_relay(procs, certs):  # noqa: F811
+def test_signal_storm_during_tls_relay(procs, certs):
     """32 MB echoed through s6-tcpserverd -> s6-tlsd -> engine -> handler
     while every one of them is hit by a signal storm: not a byte lost or
     changed, every process exits 0."""
@@ -288,9 +287,9 @@ def test_signal_storm_during_tls_relay(procs, certs):  # noqa: F811
     s.sendall(b"go")
     assert s.recv(2) == b"go"
     pids = [p.pid]
-    for c, _ in children(p.pid):
+    for c in children(p.pid):
         pids.append(c)
-        pids.extend(x for x, _ in children(c))
+        pids.extend(children(c))
     assert len(pids) >= 3, pids
     st = storm(pids)
     data = os.urandom(1 << 16) * 512
@@ -312,7 +311,7 @@ def test_signal_storm_during_tls_relay(procs, certs):  # noqa: F811
 # ---- early exits and closed outputs ----------------------------------------
 
 
-def test_handler_exiting_early(procs, certs):  # noqa: F811
+def test_handler_exiting_early(procs, certs):
     """A handler that exits without reading: the client sees the
     connection end (EOF or reset), the server reaps it and serves on; the
     same behind s6-tlsd, where the engine ends the TLS session cleanly."""

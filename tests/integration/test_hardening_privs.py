@@ -12,8 +12,9 @@ import pytest
 
 from conftest import SANITIZE, base_env, need, prog, run
 from conftest import needs_root
-from hardening_util import children, free_uid, handler_musl, log_lines, status, tls_client_ctx, wait_until
-from tls_util import certs, server_env  # noqa: F401
+from hardening_util import free_uid, handler_musl, status, tls_client_ctx
+from tls_util import server_env
+from util import children, wait_until
 
 KEYVARS = ("KEYFILE", "CERTFILE", "CAFILE", "CADIR", "TLS_UID", "TLS_GID", "KEYFILE:h.example", "CERTFILE:h.example")
 
@@ -29,7 +30,7 @@ def descendants(pid):
     out = []
     todo = [pid]
     while todo:
-        for c, _ in children(todo.pop()):
+        for c in children(todo.pop()):
             out.append(c)
             todo.append(c)
     return out
@@ -74,7 +75,7 @@ def test_tcpserver_drop_all_ids_and_capabilities(procs, how):
     want = dict(uid=[uid] * 4, gid=[gid] * 4, groups=sorted(groups), capeff=0, capprm=0)
     assert exe_name(p.pid) == "s6-tcpserverd"
     assert ids(p.pid) == want
-    (child, _), = children(p.pid)
+    child, = children(p.pid)
     assert ids(child) == want
     s.close()
 
@@ -116,7 +117,7 @@ def test_ipcserver_drop_all_ids_and_capabilities(procs, tmp_path, how):
     want = dict(uid=[uid] * 4, gid=[gid] * 4, groups=sorted(groups), capeff=0, capprm=0)
     assert exe_name(p.pid) == "s6-ipcserverd"
     assert ids(p.pid) == want
-    (child, _), = children(p.pid)
+    child, = children(p.pid)
     assert ids(child) == want
     c.close()
 
@@ -126,7 +127,7 @@ def test_ipcserver_drop_all_ids_and_capabilities(procs, tmp_path, how):
 
 @needs_root("the engine drops to TLS_UID/TLS_GID")
 @pytest.mark.parametrize("chain", ["s6-tlsd", "s6-tlsserver"])
-def test_tls_engine_runs_as_tls_uid_gid(procs, certs, chain):  # noqa: F811
+def test_tls_engine_runs_as_tls_uid_gid(procs, certs, chain):
     uid = free_uid()
     gid = uid + 1
     env = server_env(certs, TLS_UID=str(uid), TLS_GID=str(gid))
@@ -163,7 +164,7 @@ def environ(pid):
 
 
 @pytest.mark.parametrize("chain", ["s6-tlsd", "s6-tlsd -Z", "s6-tlsserver", "s6-tlsserver -Z"])
-def test_key_variables_never_reach_the_application(procs, certs, chain):  # noqa: F811
+def test_key_variables_never_reach_the_application(procs, certs, chain):
     env = server_env(certs, CAFILE=certs.p("ca.pem"), CADIR=certs.p("cadir"), TLS_UID="65534", TLS_GID="65534")
     env["KEYFILE:h.example"] = certs.p("server.key")
     env["CERTFILE:h.example"] = certs.p("server.pem")
@@ -212,7 +213,7 @@ def memory(pid):
     return b"\0".join(out)
 
 
-def key_secrets(certs):  # noqa: F811
+def key_secrets(certs):
     """The PEM body lines of the key file, and the private scalar in both
     byte orders (OpenSSL's BIGNUM limbs are little-endian words)."""
     pem = open(certs.p("server.key"), "rb").read()
@@ -227,7 +228,7 @@ def key_secrets(certs):  # noqa: F811
 
 @pytest.mark.parametrize("chain", ["s6-tlsd", pytest.param("s6-tlsserver", marks=needs_root(
     "the zygote's workers are non-dumpable: only root reads their memory maps"))])
-def test_key_material_in_memory(procs, certs, chain):  # noqa: F811
+def test_key_material_in_memory(procs, certs, chain):
     """During a live connection: no process holds the PEM text of the key
     (the engine wipes its file buffer, OpenSSL its decoding buffers); the
     private scalar is where it must be, in the engine(s) that use it, and
@@ -290,7 +291,7 @@ def opened(log):
     return out
 
 
-def test_tls_chain_opens_only_what_it_needs(procs, certs, tmp_path):  # noqa: F811
+def test_tls_chain_opens_only_what_it_needs(procs, certs, tmp_path):
     """strace -f on s6-tcpserver -> s6-tlsd -> engine -> application for
     one connection: the only files opened are shared libraries, /dev/null,
     OpenSSL's configuration file (OpenSSL 3 reads it at initialisation),
@@ -305,7 +306,7 @@ def test_tls_chain_opens_only_what_it_needs(procs, certs, tmp_path):  # noqa: F8
     s.settimeout(10)
     assert s.recv(100).startswith(b"ENV TCP ")
     s.close()
-    server = [x for x, _ in children(p.pid)]
+    server = children(p.pid)
     assert len(server) == 1
     assert wait_until(lambda: not children(server[0]), 10)
     os.kill(server[0], 15)
@@ -357,7 +358,7 @@ def test_socketbinder_does_not_follow_a_symlink(tmp_path):
 
 
 @needs_root("probes the engine from other uids")
-def test_engine_memory_closed_to_its_own_uid(procs, certs):  # noqa: F811
+def test_engine_memory_closed_to_its_own_uid(procs, certs):
     """After the drop the kernel marks the engine non-dumpable: another
     process running as TLS_UID cannot read the key out of its memory."""
     uid = free_uid()

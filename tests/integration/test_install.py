@@ -6,8 +6,9 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, SANITIZE, base_env, connect, need, recv_all, run
+from conftest import ROOT, SANITIZE, base_env, connect, need, run
 from conftest import MAKE_B, needs_root
+from util import recv_all
 
 PREFIX = "/opt/s6net-test"
 

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import base_env, need, prog, run
 from conftest import needs_root
-from ipc_util import as_user, nobody, sockdir, start_host  # noqa: F401
+from ipc_util import as_user, nobody, start_host
 
 WHO = """#!/bin/sh
 grep -E '^Uid:' /proc/self/status | tr '\\t' ' '

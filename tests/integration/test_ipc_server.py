@@ -10,7 +10,8 @@ import pytest
 
 from conftest import base_env, prog, read_line, run
 from conftest import needs_root
-from ipc_util import as_user, nobody, sockdir, start_host, wait_for  # noqa: F401
+from ipc_util import as_user, nobody, start_host
+from util import wait_until
 
 SHOW = r"""#!/bin/sh
 for v in PROTO IPCREMOTEEUID IPCREMOTEEGID IPCREMOTEPATH IPCCONNNUM; do
@@ -311,7 +312,7 @@ def test_stdout_closed_without_ready_option(procs, sockdir):
             return first_line(connect(path)) == "up\n"
         except OSError:
             return False
-    wait_for(serving, what="the server to answer")
+    assert wait_until(serving), "the server did not answer"
     r, _, _ = select.select([p.stdout], [], [], 10)
     assert r, "the server still holds its stdout open"
     assert p.stdout.read() == b""
@@ -345,7 +346,7 @@ def test_ipcserverd_signals(procs, sockdir, sig, server_exits, child_sees):
     assert c.recv(10) == b""
     log = script + ".log"
     if child_sees == "TERM":
-        wait_for(lambda: os.path.exists(log), what="the handler to get SIGTERM")
+        assert wait_until(lambda: os.path.exists(log)), "the handler did not get SIGTERM"
     else:
         assert not os.path.exists(log)
     if server_exits:

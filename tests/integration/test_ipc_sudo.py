@@ -12,8 +12,9 @@ import pytest
 
 from conftest import base_env, need, prog, run
 from conftest import needs_root
-from ipc_util import (CLIENT_BANNER, SERVER_BANNER, as_user, frame, nobody, payload, pid_alive,
-                      recv_exact, send_with_fds, sockdir, start_host, sudod_direct, wait_for)  # noqa: F401
+from ipc_util import (SERVER_BANNER, as_user, frame, nobody, payload, recv_exact, send_with_fds, start_host,
+                      sudod_direct)
+from util import alive, wait_until
 
 HOST = None  # our s6-ipcserver
 
@@ -149,25 +150,29 @@ def test_client_killed_mid_run(procs, sockdir):
     path = service(procs, sockdir, [script(sockdir)])
     pidfile = os.path.join(sockdir, "pid")
     c = procs.start([prog("s6-sudo"), path, "pid", pidfile], env=base_env())
-    pid = int(wait_for(lambda: os.path.exists(pidfile) and open(pidfile).read().strip(), what="pid file"))
-    assert pid_alive(pid)
+    pid = wait_until(lambda: os.path.exists(pidfile) and open(pidfile).read().strip())
+    assert pid, "no pid file"
+    pid = int(pid)
+    assert alive(pid)
     os.killpg(c.pid, signal.SIGKILL)
     c.wait(5)
     # s6-sudod sends SIGTERM + SIGCONT to the program.
-    wait_for(lambda: not pid_alive(pid), what="program to be terminated")
+    assert wait_until(lambda: not alive(pid)), "the program was not terminated"
 
 
 def test_detach_keeps_running(procs, sockdir):
     path = service(procs, sockdir, [script(sockdir)], sudod_opts=["-d"])
     pidfile = os.path.join(sockdir, "pid")
     c = procs.start([prog("s6-sudo"), path, "pid", pidfile], env=base_env())
-    pid = int(wait_for(lambda: os.path.exists(pidfile) and open(pidfile).read().strip(), what="pid file"))
+    pid = wait_until(lambda: os.path.exists(pidfile) and open(pidfile).read().strip())
+    assert pid, "no pid file"
+    pid = int(pid)
     os.killpg(c.pid, signal.SIGKILL)
     c.wait(5)
     # Still alive a while later (bounded check), then clean it up.
     deadline = time.monotonic() + 0.3
     while time.monotonic() < deadline:
-        assert pid_alive(pid)
+        assert alive(pid)
         time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
 
@@ -179,7 +184,7 @@ def test_client_timeout_run(procs, sockdir):
     assert r.returncode == 111
     assert b"timed out" in r.stderr
     pid = int(open(pidfile).read())
-    wait_for(lambda: not pid_alive(pid), what="program to be terminated")
+    assert wait_until(lambda: not alive(pid)), "the program was not terminated"
 
 
 def test_client_timeout_conn(sockdir):
@@ -340,10 +345,12 @@ def test_sudod_client_disconnect_exit_1(sockdir):
     recv_exact(s, 15)
     send_with_fds(s, frame(payload([], [])), [0, 1, 2])
     assert recv_exact(s, 1) == b"\0"
-    pid = int(wait_for(lambda: os.path.exists(pidfile) and open(pidfile).read().strip(), what="pid"))
+    pid = wait_until(lambda: os.path.exists(pidfile) and open(pidfile).read().strip())
+    assert pid, "no pid"
+    pid = int(pid)
     s.close()
     assert p.wait(10) == 1
-    wait_for(lambda: not pid_alive(pid), what="program to be terminated")
+    assert wait_until(lambda: not alive(pid)), "the program was not terminated"
 
 
 def test_bad_options():

@@ -6,7 +6,6 @@ import os
 import pytest
 
 from conftest import base_env, prog, run
-from ipc_util import sockdir  # noqa: F401 (fixture)
 
 BAD_IPCSERVER = [
     ["-c", "notanumber"], ["-c", "0"], ["-c", "1001"], ["-c", ""],
@@ -36,7 +35,7 @@ def listing(d):
 
 
 @pytest.mark.parametrize("opts", BAD_IPCSERVER, ids=lambda o: " ".join(o) or "empty")
-def test_ipcserver_bad_option_leaves_no_socket(opts, sockdir):  # noqa: F811
+def test_ipcserver_bad_option_leaves_no_socket(opts, sockdir):
     path = os.path.join(sockdir, "s")
     r = run([prog("s6-ipcserver")] + opts + [path, "true"], env=base_env(), timeout=10)
     assert r.returncode == 100, r.stderr
@@ -47,7 +46,7 @@ def test_ipcserver_bad_option_leaves_no_socket(opts, sockdir):  # noqa: F811
 @pytest.mark.parametrize("env", [{}, {"GID": "0"}, {"UID": "0"}, {"UID": "x", "GID": "0"},
                                  {"UID": "0", "GID": "0", "GIDLIST": "a"}],
                          ids=["none", "gid-only", "uid-only", "bad-uid", "bad-gidlist"])
-def test_ipcserver_U_checked_before_binding(env, sockdir):  # noqa: F811
+def test_ipcserver_U_checked_before_binding(env, sockdir):
     path = os.path.join(sockdir, "s")
     r = run([prog("s6-ipcserver"), "-U", path, "true"], env=base_env(**env), timeout=10)
     assert r.returncode == 100, r.stderr
@@ -57,7 +56,7 @@ def test_ipcserver_U_checked_before_binding(env, sockdir):  # noqa: F811
 
 @pytest.mark.parametrize("args", [["-x"], ["-c"], [], ["PATH"], ["", "true"], ["PATH", ""]],
                          ids=["unknown", "missing-arg", "nothing", "no-prog", "empty-path", "empty-prog"])
-def test_ipcserver_bad_command_line_leaves_no_socket(args, sockdir):  # noqa: F811
+def test_ipcserver_bad_command_line_leaves_no_socket(args, sockdir):
     path = os.path.join(sockdir, "s")
     args = [path if a == "PATH" else a for a in args]
     r = run([prog("s6-ipcserver")] + args + (["PATH"] if args == ["-x"] or args == ["-c"] else []),
@@ -67,7 +66,7 @@ def test_ipcserver_bad_command_line_leaves_no_socket(args, sockdir):  # noqa: F8
     assert listing(sockdir) == []
 
 
-def test_ipcserver_long_path_leaves_nothing(sockdir):  # noqa: F811
+def test_ipcserver_long_path_leaves_nothing(sockdir):
     path = os.path.join(sockdir, "y" * 200)
     r = run([prog("s6-ipcserver"), path, "true"], env=base_env(), timeout=10)
     assert r.returncode == 100
@@ -76,7 +75,7 @@ def test_ipcserver_long_path_leaves_nothing(sockdir):  # noqa: F811
 
 
 @pytest.mark.parametrize("opts", BAD_BINDER, ids=lambda o: " ".join(o))
-def test_socketbinder_bad_option_leaves_no_socket(opts, sockdir):  # noqa: F811
+def test_socketbinder_bad_option_leaves_no_socket(opts, sockdir):
     path = os.path.join(sockdir, "s")
     r = run([prog("s6-ipcserver-socketbinder")] + opts + [path, "true"], env=base_env(), timeout=10)
     assert r.returncode == 100, r.stderr

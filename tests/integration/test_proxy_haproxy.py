@@ -1,13 +1,12 @@
 """haproxy as the real PROXY sender, proxy-server behind it as the backend
 (ucspi-tcp tcpserver runs it per connection)."""
-import os
 import socket
 import ssl
-import time
 
 import pytest
 
-from proxy_util import exchange, make_certs, start_backend, start_haproxy
+from proxy_util import exchange, start_backend, start_haproxy
+from util import recv_all
 
 V2_OPTS = "ssl,cert-cn,ssl-cipher,cert-sig,cert-key,authority,crc32c,unique-id"
 
@@ -42,15 +41,7 @@ def test_haproxy_wrong_version_is_refused(procs, tmp_path):
     front = start_haproxy(procs, tmp_path, "", "server s 127.0.0.1:%d send-proxy" % back)
     s = socket.create_connection(("127.0.0.1", front), timeout=10)
     s.sendall(b"x\n")
-    out = b""
-    while True:
-        try:
-            d = s.recv(65536)
-        except ConnectionResetError:
-            break
-        if not d:
-            break
-        out += d
+    out = recv_all(s, ignore=ConnectionResetError)
     assert b"---" not in out
 
 
@@ -73,18 +64,18 @@ def test_haproxy_ipv6_client(procs, tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["send-proxy-v2 proxy-v2-options " + V2_OPTS, "send-proxy-v2-ssl-cn"])
-def test_haproxy_tls_tlvs(procs, tmp_path, mode):
+def test_haproxy_tls_tlvs(procs, certs, tmp_path, mode):
     """haproxy terminates TLS with a client certificate, SNI and ALPN; every
     TLV it can send comes out as a variable."""
-    d = make_certs(tmp_path)
+    client = certs.cert("proxy-client", "proxy-client", [], client=True, d=str(tmp_path))
     back = start_backend(procs, [])
     front = start_haproxy(
         procs, tmp_path,
-        "ssl crt %s ca-file %s verify optional alpn http/1.1,h2" % (os.path.join(d, "server.pem"), os.path.join(d, "ca.pem")),
+        "ssl crt %s ca-file %s verify optional alpn http/1.1,h2" % (certs.with_key("server"), certs.p("ca.pem")),
         "server s 127.0.0.1:%d %s" % (back, mode),
         frontend_extra="    unique-id-format UID-%ci-%cp")
-    ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
-    ctx.load_cert_chain(os.path.join(d, "client.crt"), os.path.join(d, "client.key"))
+    ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
+    ctx.load_cert_chain(client[1], client[0])
     ctx.set_alpn_protocols(["h2"])
     raw = socket.create_connection(("127.0.0.1", front), timeout=10)
     cport = raw.getsockname()[1]

@@ -7,7 +7,8 @@ import time
 import pytest
 
 from conftest import base_env, prog, run
-from proxy_util import (DUMP, SIG, Fed, inet4, inet6, parse_dump, run_fed, tlv, unix, v2)
+from proxy_util import SIG, Fed, inet4, inet6, parse_dump, run_fed, tlv, unix, v2
+from util import recv_all
 
 APP = b"\r\n\r\n\x00 first application bytes, v2-signature look-alike included\n"
 
@@ -373,12 +374,6 @@ def test_tcp_peer_over_loopback(procs):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     s.sendall(b"PROXY TCP6 ::1 2001:db8::5 1234 80\r\nPING\n")
     s.shutdown(socket.SHUT_WR)
-    out = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        out += d
-    env, data = parse_dump(out)
+    env, data = parse_dump(recv_all(s))
     assert env["TCPREMOTEIP"] == "::1" and env["TCPLOCALIP"] == "2001:db8::5"
     assert data == b"PING\n"

@@ -8,6 +8,7 @@ import pytest
 
 from conftest import base_env, need, prog, run
 from proxy_util import parse_dump, start_backend
+from util import recv_all
 
 # The application run by s6-tcpclient: prints its own TCPLOCALPORT, sends
 # a payload, half-closes, and prints what the server sent back.
@@ -108,13 +109,7 @@ def test_suite_as_the_proxy(procs):
     s = socket.create_connection(("127.0.0.1", front), timeout=10)
     s.sendall(b"through two hops\n")
     s.shutdown(socket.SHUT_WR)
-    out = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        out += d
-    env, data = parse_dump(out)
+    env, data = parse_dump(recv_all(s))
     assert env["TCPREMOTEPORT"] == str(s.getsockname()[1])
     assert env["TCPLOCALPORT"] == str(front)
     assert data == b"through two hops\n"

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import prog
 from proxy_util import DUMP, exchange, inet4, start_haproxy, tlv, v2
-from tls_util import certs, server_env  # noqa: F401
+from tls_util import server_env
 
 
 @pytest.mark.parametrize("mode", ["send-proxy", "send-proxy-v2 proxy-v2-options crc32c"])

@@ -14,11 +14,11 @@ import time
 import pytest
 
 from conftest import BIN, ROOT, base_env, connect, free_port, need, needs_root
+from util import ABRUPT_EOF, recv_all
 
 # The README's command lines are an administrator's: their answers name
 # uid 0, and some drop to another account.
 pytestmark = needs_root("the README's command lines run as root (-u, uid 0 in the answers)")
-from tls_util import certs  # noqa: F401
 
 README_VALUES = {"PORT": "8000", "TLSPORT": "8443", "FRONT": "8001", "KEY": "/etc/ssl/svc.key",
                  "CERT": "/etc/ssl/svc.pem", "CA": "/etc/ssl/certs/ca-certificates.crt",
@@ -88,15 +88,7 @@ def talk(port, data=b"", wrap=None, timeout=30):
         s = wrap(s)
     if data:
         s.sendall(data)
-    out = b""
-    while True:
-        try:
-            d = s.recv(65536)
-        except (ssl.SSLEOFError, ConnectionResetError):
-            break
-        if not d:
-            break
-        out += d
+    out = recv_all(s, ignore=ABRUPT_EOF)
     s.close()
     return out
 
@@ -168,7 +160,7 @@ def test_tcpsvd_user(procs, box):
     assert talk(port2, b"x\n") == ours
 
 
-def tls_env(certs, **extra):  # noqa: F811
+def tls_env(certs, **extra):
     return env(KEYFILE=certs.p("server.key"), CERTFILE=certs.p("server.pem"), TLS_UID="65534",
                TLS_GID="65534", **extra)
 
@@ -178,12 +170,12 @@ def test_readme_exports_the_tls_variables():
     shown(line)
 
 
-def tls_wrap(certs):  # noqa: F811
+def tls_wrap(certs):
     ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
     return lambda s: ctx.wrap_socket(s, server_hostname="localhost")
 
 
-def test_stunnel_server_direct(procs, box, certs):  # noqa: F811
+def test_stunnel_server_direct(procs, box, certs):
     script(os.path.join(box, "handler"), HANDLER)
     port = free_port()
     start(procs, shown("s6-tlsserver 127.0.0.1 {TLSPORT} ./handler").format(TLSPORT=port), box,
@@ -191,7 +183,7 @@ def test_stunnel_server_direct(procs, box, certs):  # noqa: F811
     assert talk(port, b"direct\n", wrap=tls_wrap(certs)) == b"tls from 127.0.0.1 uid 0: direct\n"
 
 
-def test_stunnel_server_relay(procs, box, certs):  # noqa: F811
+def test_stunnel_server_relay(procs, box, certs):
     """The relay line in front of a plain service, and stunnel itself in
     the same place: the service sees the same request."""
     script(os.path.join(box, "handler"), HANDLER)
@@ -214,7 +206,7 @@ def test_stunnel_server_relay(procs, box, certs):  # noqa: F811
 
 
 @pytest.mark.parametrize("relay", ["s6-ioconnect", "socat STDIO 'FD:6!!FD:7'"])
-def test_stunnel_client(procs, box, certs, relay):  # noqa: F811
+def test_stunnel_client(procs, box, certs, relay):
     """The client-side line: a plain listener whose connections go out
     over TLS, verified against CAFILE (here our own TLS server, by IP)."""
     script(os.path.join(box, "handler"), HANDLER)

@@ -5,8 +5,7 @@ certificates, -6/-7, key variables, declining, unknown commands, a server
 that never answers the handshake (-K), bulk data both ways."""
 import pytest
 
-from conftest import base_env, prog, run, procs  # noqa: F401
-from tls_util import certs  # noqa: F401
+from conftest import base_env, prog, run
 from starttls_util import Report, StarttlsPeer, app, ucspic, wait_group
 
 GREET = ["expect:220", "send:STARTTLS", "expect:220 go ahead"]

@@ -6,8 +6,8 @@ import os
 import subprocess
 import time
 
-from conftest import need, prog, run, procs  # noqa: F401
-from tls_util import certs, tcpserver  # noqa: F401
+from conftest import need, prog, run
+from tls_util import tcpserver
 from starttls_util import Line, client_ctx, example, server_env, tls_exchange, ucspid, wait_group
 from conftest import base_env
 

@@ -6,14 +6,13 @@ closed during the handshake, and nothing left behind."""
 import errno
 import os
 import ssl
-import subprocess
 
 import pytest
 
-from conftest import base_env, prog, run, procs  # noqa: F401
-from tls_util import certs  # noqa: F401
-from starttls_util import (Line, Report, app, client_ctx, recv_until_eof, server_env,
-                           tls_exchange, tls_half_close, ucspid, wait_group)
+from conftest import base_env, prog, run
+from starttls_util import (Line, Report, app, client_ctx, server_env, tls_exchange, tls_half_close, ucspid,
+                           wait_group)
+from util import ABRUPT_EOF, recv_all
 
 GREET = ["send:220 app ready", "expect:STARTTLS", "send:220 go ahead"]
 
@@ -44,7 +43,7 @@ def test_Y_returns_connection_info(procs, certs, tmp_path):
     lc, s = client_upgrade(port, certs)
     s.sendall(b"hello over tls\n")
     tls_half_close(s)
-    assert recv_until_eof(s) == b"hello over tls\n"
+    assert recv_all(s, ignore=ABRUPT_EOF) == b"hello over tls\n"
     info = info_dict(rep.wait("INFO"))
     assert info["SSL_PROTOCOL"] == s.version() == "TLSv1.3"
     assert info["SSL_CIPHER"] == s.cipher()[0]
@@ -63,7 +62,7 @@ def test_y_sends_nothing_back(procs, certs, tmp_path):
     lc, s = client_upgrade(port, certs)
     s.sendall(b"x" * 1000)
     tls_half_close(s)
-    assert recv_until_eof(s) == b"x" * 1000
+    assert recv_all(s, ignore=ABRUPT_EOF) == b"x" * 1000
     # After 'y' the control socket just reaches EOF.
     assert rep.wait("INFO") == "INFO none"
     assert rep.wait("HELPER") == "HELPER exit 0"
@@ -92,7 +91,7 @@ def test_key_variables_hidden_by_default(procs, certs, tmp_path):
     p, port = ucspid(procs, ["-k1"], app("server", *steps), env)
     lc, s = client_upgrade(port, certs, name="a.example.com")
     tls_half_close(s)
-    recv_until_eof(s)
+    recv_all(s, ignore=ABRUPT_EOF)
     s.close()
     rep.wait("DONE")
     envs = dict(l[4:].split("=", 1) for l in rep.lines() if l.startswith("ENV "))
@@ -141,7 +140,7 @@ def test_client_certificates(procs, certs, tmp_path, opt, cert, ok):
         s = lc.starttls(client_ctx(certs, cert))
         s.sendall(b"ping")
         tls_half_close(s)
-        got = recv_until_eof(s)
+        got = recv_all(s, ignore=ABRUPT_EOF)
     except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
         got = None
     except OSError as e:
@@ -234,7 +233,7 @@ def test_control_closed_during_handshake_y(procs, certs, tmp_path):
     lc, s = client_upgrade(port, certs)
     s.sendall(b"abc")
     tls_half_close(s)
-    assert recv_until_eof(s) == b"abc"
+    assert recv_all(s, ignore=ABRUPT_EOF) == b"abc"
     s.close()
     assert rep.wait("HELPER") == "HELPER exit 0"
 
@@ -252,7 +251,7 @@ def test_control_closed_during_handshake_Y(procs, certs, tmp_path):
     lc.readline()
     try:
         s = lc.starttls(client_ctx(certs))
-        got = recv_until_eof(s)
+        got = recv_all(s, ignore=ABRUPT_EOF)
     except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
         got = b""
     assert got == b""
@@ -318,13 +317,7 @@ def test_options_reach_engine(procs, certs, tmp_path):
     tls_half_close(s)
     # With -S the end is a close_notify: a clean EOF, no ragged one.
     s.suppress_ragged_eofs = False
-    got = b""
-    while True:
-        d = s.recv(100)
-        if not d:
-            break
-        got += d
-    assert got == b"data"
+    assert recv_all(s) == b"data"
     assert info_dict(rep.wait("INFO"))["SSL_ALPN"] == "smtp"
     rep.wait("HELPER")
     p.kill()
@@ -342,7 +335,7 @@ def test_J_strict_eof(procs, certs, tmp_path, opt, code):
     s.sendall(b"bye")
     tls_half_close(s)
     try:
-        got = recv_until_eof(s)
+        got = recv_all(s, ignore=ABRUPT_EOF)
     except ssl.SSLError:  # -J: the engine answers the bare EOF with an alert
         got = None
     s.close()
@@ -365,6 +358,6 @@ def test_engine_is_our_sibling_not_path(procs, certs, tmp_path):
     lc, s = client_upgrade(port, certs)
     s.sendall(b"ours")
     tls_half_close(s)
-    assert recv_until_eof(s) == b"ours"
+    assert recv_all(s, ignore=ABRUPT_EOF) == b"ours"
     s.close()
     assert rep.wait("HELPER") == "HELPER exit 0"

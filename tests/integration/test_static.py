@@ -4,7 +4,8 @@ import os
 
 import pytest
 
-from conftest import ROOT, base_env, connect, need, recv_all, run
+from conftest import ROOT, base_env, connect, need, run
+from util import recv_all
 
 SBIN = os.path.join(ROOT, "build-static", "bin")
 

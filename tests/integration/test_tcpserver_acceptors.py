@@ -10,9 +10,9 @@ import subprocess
 
 import pytest
 
-from conftest import SANITIZE, base_env, comm, prog, recv_all
-from tcpserver_util import (Holder, acceptors, alive, children, handler, parse_env, server, start,
-                            wait_until)
+from conftest import SANITIZE, base_env, prog
+from tcpserver_util import Holder, handler, parse_env, server, start
+from util import acceptors, alive, children, comm, recv_all, wait_until
 
 pytestmark = pytest.mark.skipif(SANITIZE, reason="sanitizer builds have no acceptors (the server accepts)")
 

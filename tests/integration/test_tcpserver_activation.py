@@ -11,7 +11,6 @@ import pytest
 
 from activation_util import activate, env_handler, fetch, parse
 from conftest import base_env, prog, read_line, run
-from ipc_util import sockdir  # noqa: F401 (fixture)
 
 ACTIVATION_VARS = ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES")
 
@@ -56,7 +55,7 @@ def test_tcp_activation_privileges(procs):
     check_child(d)
 
 
-def test_ipc_activation(procs, sockdir):  # noqa: F811
+def test_ipc_activation(procs, sockdir):
     path = os.path.join(sockdir, "s")
     p, (addr,) = activate(procs, [path], [prog("s6-ipcserverd"), "-1"] + env_handler(), extra=["--fdname=x"])
     d = parse(fetch(addr))
@@ -93,7 +92,7 @@ def test_more_than_one_socket_is_fatal(procs):
     ("s6-ipcserverd", ("127.0.0.1", None), "not a UNIX domain socket"),
     ("s6-tcpserverd", "PATH", "not an IPv4 or IPv6 socket"),
 ])
-def test_wrong_family_is_fatal(procs, sockdir, daemon, listen, what):  # noqa: F811
+def test_wrong_family_is_fatal(procs, sockdir, daemon, listen, what):
     if listen == "PATH":
         listen = os.path.join(sockdir, "s")
     rc, lines = failing(procs, [listen], [prog(daemon), "true"])
@@ -101,7 +100,7 @@ def test_wrong_family_is_fatal(procs, sockdir, daemon, listen, what):  # noqa: F
     assert lines == ["%s: fatal: fd 3 (LISTEN_FDS) is %s" % (daemon, what)]
 
 
-def test_datagram_socket_is_fatal(procs, sockdir):  # noqa: F811
+def test_datagram_socket_is_fatal(procs, sockdir):
     path = os.path.join(sockdir, "d")
     p, _ = activate(procs, [path], [prog("s6-ipcserverd"), "true"], extra=["--datagram"])
     c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -5,9 +5,9 @@ import subprocess
 
 import pytest
 
-from conftest import base_env, prog, run
-from tcpserver_util import (LOOP, Holder, children, fetch, fetch_tcpclient, handler, parse_env,
-                            server, start, wait_until)
+from conftest import base_env, prog
+from tcpserver_util import LOOP, Holder, fetch, fetch_tcpclient, handler, parse_env, server, start
+from util import children, wait_until
 
 
 @pytest.mark.parametrize("fam", ["4", "6"])

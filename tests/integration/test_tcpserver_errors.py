@@ -9,7 +9,8 @@ import pytest
 from conftest import base_env, prog, run
 from conftest import needs_root
 from hardening_util import limit_fds_to_open
-from tcpserver_util import LOOP, Log, fetch, handler, parse_env, server, start, wait_until
+from tcpserver_util import LOOP, Log, fetch, handler, parse_env, server, start
+from util import wait_until
 
 H = ["/bin/true"]
 

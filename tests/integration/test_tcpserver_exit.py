@@ -11,7 +11,6 @@ import time
 import pytest
 
 from conftest import base_env, prog, read_line
-from ipc_util import sockdir  # noqa: F401 (fixture)
 from tcpserver_util import handler, server
 
 ROUNDS = int(os.environ.get("S6NET_EXIT_ROUNDS", "150"))
@@ -73,7 +72,7 @@ def test_tcp_refused_after_exit(sig, host):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGQUIT], ids=["TERM", "QUIT"])
-def test_ipc_refused_after_exit(sig, sockdir):  # noqa: F811
+def test_ipc_refused_after_exit(sig, sockdir):
     path = os.path.join(sockdir, "s")
 
     def start():

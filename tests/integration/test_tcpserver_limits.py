@@ -5,7 +5,8 @@ import subprocess
 import pytest
 
 from conftest import prog
-from tcpserver_util import LOOP, Holder, Log, children, fetch, parse_env, server, start, state, wait_until
+from tcpserver_util import LOOP, Holder, Log, fetch, parse_env, server, start
+from util import children, state, wait_until
 
 
 @pytest.mark.parametrize("fam", ["4", "6"])

@@ -10,9 +10,9 @@ import subprocess
 import pytest
 
 from activation_util import Notify, activate, env_handler, fetch, parse
-from conftest import base_env, prog, procs, read_line  # noqa: F401
-from ipc_util import sockdir  # noqa: F401 (fixture)
-from tls_util import certs, server_env  # noqa: F401 (fixture)
+from conftest import base_env, prog, read_line
+from tls_util import server_env
+from util import recv_all
 
 
 @pytest.fixture(params=[False, True], ids=["path", "abstract"])
@@ -45,7 +45,7 @@ def test_tcpserverd_notifies_without_dash_1(procs, notify):
     s.close()
 
 
-def test_ipcserver_notifies(procs, sockdir, notify):  # noqa: F811
+def test_ipcserver_notifies(procs, sockdir, notify):
     path = os.path.join(sockdir, "s")
     p = procs.start([prog("s6-ipcserver"), path] + env_handler(),
                     env=base_env(NOTIFY_SOCKET=notify.value), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -54,7 +54,7 @@ def test_ipcserver_notifies(procs, sockdir, notify):  # noqa: F811
     assert "NOTIFY_SOCKET" not in d and d["PROTO"] == "IPC"
 
 
-def test_tlsserver_chain_notifies(procs, certs, notify):  # noqa: F811
+def test_tlsserver_chain_notifies(procs, certs, notify):
     """s6-tlsserver -> s6-tcpserver -> s6-tcpserverd: the variable reaches
     the daemon, which is the one that becomes ready; the TLS layer and
     the application do not see it."""
@@ -64,12 +64,7 @@ def test_tlsserver_chain_notifies(procs, certs, notify):  # noqa: F811
     ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
     with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
         with ctx.wrap_socket(raw, server_hostname="localhost") as s:
-            out = b""
-            while True:
-                b = s.recv(65536)
-                if not b:
-                    break
-                out += b
+            out = recv_all(s)
     d = parse(out)
     assert d["PROTO"] == "TCP" and "NOTIFY_SOCKET" not in d
     assert notify.pending() is None

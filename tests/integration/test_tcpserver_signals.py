@@ -5,7 +5,8 @@ import signal
 import pytest
 
 from conftest import SANITIZE
-from tcpserver_util import LOOP, Holder, alive, children, fetch, parse_env, server, wait_until
+from tcpserver_util import LOOP, Holder, fetch, parse_env, server
+from util import alive, children, wait_until
 
 
 def held(procs, port, host, n=2):

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from conftest import prog, helper, run, need, procs, base_env, recv_all  # noqa: F401
+from conftest import prog, helper, run, need, base_env
 from conftest import needs_root
-from tls_util import certs, server_env, client_env, wait_listen, keeper_pid, zygote_pid  # noqa: F401
-from tcpserver_util import alive, children
+from tls_util import server_env, client_env, wait_listen, keeper_pid, zygote_pid
+from util import ABRUPT_EOF, alive, children, recv_all
 
 
 def tlsserver(procs, certs, *opts, app, key="server", env=None, **extra):
@@ -139,15 +139,7 @@ def test_proxy_line_before_tls(procs, certs):
     s.sendall(b"PROXY TCP4 192.0.2.7 198.51.100.1 4242 443\r\n")
     ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
     t = ctx.wrap_socket(s, server_hostname="localhost")
-    out = b""
-    while True:
-        try:
-            d = t.recv(4096)
-        except (ssl.SSLEOFError, ConnectionResetError):
-            break
-        if not d:
-            break
-        out += d
+    out = recv_all(t, ignore=ABRUPT_EOF)
     t.close()
     assert out == b"192.0.2.7 4242 TLSv1.3\n"
 

@@ -8,8 +8,9 @@ import subprocess
 
 import pytest
 
-from conftest import prog, run, need, procs, recv_all  # noqa: F401
-from tls_util import certs, server_env, client_env, tcpserver  # noqa: F401
+from conftest import base_env, need, prog, run
+from tls_util import client_env, server_env, tcpserver
+from util import ABRUPT_EOF, recv_all
 
 ENVDUMP = "env | grep -E '^(SSL_|KEYFILE|CERTFILE|CAFILE|CADIR|TLS_)' | sort"
 
@@ -35,15 +36,7 @@ def py_client(port, c, name="localhost", send=b"", cert=None, version=None):
     s = ctx.wrap_socket(raw, server_hostname=name)
     if send:
         s.sendall(send)
-    out = b""
-    while True:
-        try:
-            d = s.recv(65536)
-        except (ssl.SSLEOFError, ConnectionResetError):
-            break
-        if not d:
-            break
-        out += d
+    out = recv_all(s, ignore=ABRUPT_EOF)
     info = (s.version(), s.cipher())
     s.close()
     return out, info
@@ -180,10 +173,6 @@ def test_s6_tlsc_against_s_server(procs, certs):
     for k, v in results.items():
         if k != ("server", "ca.pem", "localhost"):
             assert v == (98, b""), k
-
-
-from conftest import base_env  # noqa: E402
-
 
 @pytest.mark.parametrize("what", ["missing", "mismatch", "garbage", "der"])
 def test_bad_key_files_exit_96(certs, what, tmp_path):

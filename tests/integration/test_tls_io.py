@@ -9,8 +9,9 @@ import subprocess
 
 import pytest
 
-from conftest import prog, base_env  # noqa: F401
-from tls_util import certs, server_env  # noqa: F401
+from conftest import base_env, prog
+from tls_util import server_env
+from util import read_all, recv_all
 
 
 class Engine:
@@ -51,12 +52,7 @@ class Engine:
         s.close()
 
     def app_read_all(self):
-        out = b""
-        while True:
-            d = os.read(self.app_r, 65536)
-            if not d:
-                return out
-            out += d
+        return read_all(self.app_r)
 
     def finish(self):
         rc = self.p.wait(20)
@@ -122,13 +118,7 @@ def test_half_close_keeps_other_direction(certs):
     t = e.tls(certs, options=ssl.create_default_context().options | ssl.OP_IGNORE_UNEXPECTED_EOF)
     os.write(e.app_w, b"answer")
     os.close(e.app_w)
-    got = b""
-    while True:
-        d = t.recv(100)
-        if not d:
-            break
-        got += d
-    assert got == b"answer"
+    assert recv_all(t) == b"answer"
     t.sendall(b"late data")
     e.tcp_half_close()
     assert e.app_read_all() == b"late data"

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from conftest import prog, run, need, procs, base_env, read_line  # noqa: F401
-from tls_util import certs, server_env, client_env  # noqa: F401
-from tcpserver_util import children
+from conftest import prog, run, need, base_env, read_line
+from tls_util import server_env
+from util import children
 
 
 def tlsserver(procs, certs, *opts, app, env=None, **extra):

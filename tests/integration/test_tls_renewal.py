@@ -6,42 +6,29 @@ import os
 import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import prog, base_env, procs  # noqa: F401
-from tls_util import certs, _ossl, start_tlsserver, stderr_lines  # noqa: F401
+from conftest import base_env
+from tls_util import start_tlsserver, stderr_lines
+from util import recv_all
 
 
-def make_cert(certs, d, name, cn, kind="ec"):
-    """A server certificate for localhost / 127.0.0.1 / sni.example signed
-    by the test CA, told apart by its CN. Returns (key path, cert path)."""
-    if kind == "rsa":
-        _ossl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", name + ".key", cwd=d)
-    else:
-        _ossl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", name + ".key", cwd=d)
-    _ossl("req", "-new", "-key", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + cn, cwd=d)
-    with open(os.path.join(d, name + ".ext"), "w") as f:
-        f.write("basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
-                "subjectAltName=DNS:localhost,DNS:sni.example,IP:127.0.0.1\n")
-    _ossl("x509", "-req", "-in", name + ".csr", "-CA", certs.p("ca.pem"), "-CAkey", certs.p("ca.key"),
-          "-set_serial", str(abs(hash(cn)) % 1000000 + 7), "-days", "30", "-extfile", name + ".ext",
-          "-out", name + ".pem", cwd=d)
-    return os.path.join(d, name + ".key"), os.path.join(d, name + ".pem")
+# The names every renewed certificate of these tests is valid for.
+SANS = ["DNS:localhost", "DNS:sni.example", "IP:127.0.0.1"]
 
 
 @pytest.fixture(scope="module")
-def gens(certs, tmp_path_factory):  # noqa: F811
+def gens(certs, tmp_path_factory):
     """Three generations of a server certificate, kept read-only here:
     tests copy them where they need them."""
     d = str(tmp_path_factory.mktemp("gens"))
-    return {cn: make_cert(certs, d, cn, cn) for cn in ("gen1", "gen2", "gen3")}
+    return {cn: certs.cert(cn, cn, SANS, d=d) for cn in ("gen1", "gen2", "gen3")}
 
 
-def served_cn(port, certs, host="localhost", cert=None, timeout=10):  # noqa: F811
+def served_cn(port, certs, host="localhost", cert=None, timeout=10):
     """Handshake, and return the CN of the certificate the server sent."""
     ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
     if cert:
@@ -49,16 +36,10 @@ def served_cn(port, certs, host="localhost", cert=None, timeout=10):  # noqa: F8
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
         with ctx.wrap_socket(raw, server_hostname=host) as s:
             subject = dict(x[0] for x in s.getpeercert()["subject"])
-            data = b""
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-            return subject["commonName"], data
+            return subject["commonName"], recv_all(s)
 
 
-def start(procs, tmp_path, env, *opts, app=None):  # noqa: F811
+def start(procs, tmp_path, env, *opts, app=None):
     return start_tlsserver(procs, tmp_path, env, *opts, app=app)
 
 
@@ -92,7 +73,7 @@ def keypair_dir(tmp_path, gens, gen="gen1"):
 
 
 @pytest.mark.parametrize("how", ["rename", "inplace"])
-def test_renewed_pair_served_by_next_connection(procs, certs, gens, tmp_path, how):  # noqa: F811
+def test_renewed_pair_served_by_next_connection(procs, certs, gens, tmp_path, how):
     k, c = keypair_dir(tmp_path, gens)
     p, port = start(procs, tmp_path, base_env(KEYFILE=k, CERTFILE=c))
     assert served_cn(port, certs) == ("gen1", b"ok\n")
@@ -109,7 +90,7 @@ def test_renewed_pair_served_by_next_connection(procs, certs, gens, tmp_path, ho
     assert p.poll() is None
 
 
-def test_certbot_symlink_swap(procs, certs, gens, tmp_path):  # noqa: F811
+def test_certbot_symlink_swap(procs, certs, gens, tmp_path):
     """live/ holds symlinks into archive/; renewal adds archive files and
     swaps the symlinks, as certbot does."""
     live, archive = tmp_path / "live", tmp_path / "archive"
@@ -138,7 +119,7 @@ def test_certbot_symlink_swap(procs, certs, gens, tmp_path):  # noqa: F811
     assert warnings(tmp_path, "") == []
 
 
-def test_sni_pair_renewed(procs, certs, gens, tmp_path):  # noqa: F811
+def test_sni_pair_renewed(procs, certs, gens, tmp_path):
     k, c = keypair_dir(tmp_path, gens)
     sk, sc = str(tmp_path / "sni.key"), str(tmp_path / "sni.pem")
     shutil.copyfile(gens["gen2"][0], sk)
@@ -153,7 +134,7 @@ def test_sni_pair_renewed(procs, certs, gens, tmp_path):  # noqa: F811
     assert served_cn(port, certs)[0] == "gen1"
 
 
-def test_new_cafile_accepted_at_once(procs, certs, tmp_path):  # noqa: F811
+def test_new_cafile_accepted_at_once(procs, certs, tmp_path):
     """Under -y the trust anchors are renewed too: a client whose CA was
     not trusted is accepted by the next connection once CAFILE names it."""
     ca = str(tmp_path / "ca.pem")
@@ -175,7 +156,7 @@ BAD = ["garbage", "truncated", "mismatched", "dangling", "directory"]
 
 
 @pytest.mark.parametrize("bad", BAD)
-def test_bad_new_files_keep_the_old_pair(procs, certs, gens, tmp_path, bad):  # noqa: F811
+def test_bad_new_files_keep_the_old_pair(procs, certs, gens, tmp_path, bad):
     """A bad renewal keeps the last good pair: every connection is served
     with it, one warning line names the file, then a good renewal is
     picked up as usual."""
@@ -218,7 +199,7 @@ def test_bad_new_files_keep_the_old_pair(procs, certs, gens, tmp_path, bad):  # 
     assert len(warnings(tmp_path, culprit)) == 1
 
 
-def test_connections_during_repeated_swaps_all_complete(procs, certs, gens, tmp_path):  # noqa: F811
+def test_connections_during_repeated_swaps_all_complete(procs, certs, gens, tmp_path):
     """While the pair is swapped back and forth (key and certificate
     renamed one after the other, so mismatched states exist), every
     connection completes with one generation or the other. Bounded: at
@@ -260,12 +241,12 @@ def test_connections_during_repeated_swaps_all_complete(procs, certs, gens, tmp_
     assert served_cn(port, certs)[0] == final
 
 
-def test_rsa_pair_renewed(procs, certs, tmp_path):  # noqa: F811
+def test_rsa_pair_renewed(procs, certs, tmp_path):
     """RSA keys loaded at start and after a renewal both sign correctly
     (the renewed one with OpenSSL's own blinding), over several workers."""
     d = str(tmp_path)
-    r1 = make_cert(certs, d, "rsa1", "rsa1", kind="rsa")
-    r2 = make_cert(certs, d, "rsa2", "rsa2", kind="rsa")
+    r1 = certs.cert("rsa1", "rsa1", SANS, kind="rsa", d=d)
+    r2 = certs.cert("rsa2", "rsa2", SANS, kind="rsa", d=d)
     k, c = str(tmp_path / "k.pem"), str(tmp_path / "c.pem")
     shutil.copyfile(r1[0], k)
     shutil.copyfile(r1[1], c)

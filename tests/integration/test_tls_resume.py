@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from conftest import prog, run, need, procs  # noqa: F401
-from tls_util import certs, server_env  # noqa: F401
+from conftest import prog, run, need
+from tls_util import server_env
 
 ECHO = ["sh", "-c", 'read l; echo "$l $SSL_PROTOCOL"']
 

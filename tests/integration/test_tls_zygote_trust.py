@@ -9,17 +9,16 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
-from conftest import prog, run, base_env, need, procs  # noqa: F401
-from tls_util import certs, server_env, keeper_pid, zygote_pid, zygote_workers  # noqa: F401
+from conftest import need, prog, run
+from tls_util import server_env, keeper_pid, zygote_pid, zygote_workers
 from tls_util import start_tlsserver, stderr_lines
-from tcpserver_util import alive
+from util import alive, recv_all, wait_until
 
 
-def test_tls_uid_without_tls_gid_is_a_usage_error(certs, tmp_path):  # noqa: F811
+def test_tls_uid_without_tls_gid_is_a_usage_error(certs, tmp_path):
     """Without TLS_GID the engine would keep group 0 and root's
     supplementary groups: every engine refuses it before loading keys."""
     env = server_env(certs, TLS_UID="65534")
@@ -52,34 +51,19 @@ def as_uid(uid):
     return f
 
 
-def tls_get(port, certs, cert=None, timeout=10):  # noqa: F811
+def tls_get(port, certs, cert=None, timeout=10):
     """One connection: handshake, read everything the app writes."""
     ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
     if cert:
         ctx.load_cert_chain(*cert)
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
         with ctx.wrap_socket(raw, server_hostname="localhost") as s:
-            out = b""
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    return out
-                out += chunk
+            return recv_all(s)
 
 
-def start_server(procs, certs, tmp_path, *opts, app=None, **env):  # noqa: F811
+def start_server(procs, certs, tmp_path, *opts, app=None, **env):
     e = server_env(certs, TLS_UID=str(NOBODY), TLS_GID=str(NOBODY), **env)
     return start_tlsserver(procs, tmp_path, e, *opts, app=app)
-
-
-def wait_for(cond, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    for _ in range(int(timeout / 0.01) + 1):
-        v = cond()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(0.01)
-    return cond()
 
 
 def socket_inodes(pid):
@@ -107,7 +91,7 @@ def request(fp, peer=b"", version=2, digest=0):
 # ---- nobody can reach, replace or feed the zygote -----------------------------------------------
 
 
-def test_no_name_anyone_could_bind_or_reach(procs, certs, tmp_path):  # noqa: F811
+def test_no_name_anyone_could_bind_or_reach(procs, certs, tmp_path):
     """The zygote's sockets have no name (no abstract or filesystem path in
     /proc/net/unix, whoever reads it), its command line holds no secret,
     and the service works."""
@@ -134,7 +118,7 @@ def test_no_name_anyone_could_bind_or_reach(procs, certs, tmp_path):  # noqa: F8
                 assert len(f) == 7, line   # no path: unreachable by name
 
 
-def test_idle_workers_killed_by_tls_uid_are_replaced(procs, certs, tmp_path):  # noqa: F811
+def test_idle_workers_killed_by_tls_uid_are_replaced(procs, certs, tmp_path):
     """Any TLS_UID process can kill idle workers (not the master, which
     keeps root): they are replaced and the service goes on."""
     need_root()
@@ -149,18 +133,18 @@ def test_idle_workers_killed_by_tls_uid_are_replaced(procs, certs, tmp_path):  #
         except (OSError, IndexError):
             return None
     # workers drop to TLS_UID right after fork, before taking anything
-    assert wait_for(lambda: all(uid(w) == NOBODY for w in old))
+    assert wait_until(lambda: all(uid(w) == NOBODY for w in old))
     r = run(["kill", "-9"] + [str(w) for w in old], preexec_fn=as_uid(NOBODY), timeout=10)
     assert r.returncode == 0, r.stderr
     r = run(["kill", "-9", str(z)], preexec_fn=as_uid(NOBODY), timeout=10)
     assert r.returncode != 0          # EPERM: the master is not TLS_UID's
     for _ in range(3):
         assert tls_get(port, certs) == b"ok\n"
-    assert wait_for(lambda: len(zygote_workers(z)) == 8 and not set(zygote_workers(z)) & set(old))
+    assert wait_until(lambda: len(zygote_workers(z)) == 8 and not set(zygote_workers(z)) & set(old))
     assert zygote_pid(p.pid) == z
 
 
-def test_zygote_master_killed_is_replaced_with_one_warning(procs, certs, tmp_path):  # noqa: F811
+def test_zygote_master_killed_is_replaced_with_one_warning(procs, certs, tmp_path):
     need_root()
     p, port = start_server(procs, certs, tmp_path)
     z = zygote_pid(p.pid)
@@ -168,7 +152,7 @@ def test_zygote_master_killed_is_replaced_with_one_warning(procs, certs, tmp_pat
     os.kill(z, signal.SIGKILL)
     for _ in range(5):   # the first ones may get a fresh engine: none fails
         assert tls_get(port, certs) == b"ok\n"
-    z2 = wait_for(lambda: zygote_pid(p.pid) not in (None, z) and zygote_pid(p.pid))
+    z2 = wait_until(lambda: zygote_pid(p.pid) not in (None, z) and zygote_pid(p.pid))
     assert z2 and z2 != z
     assert len(zygote_workers(z2, 8)) == 8
     for _ in range(3):
@@ -177,7 +161,7 @@ def test_zygote_master_killed_is_replaced_with_one_warning(procs, certs, tmp_pat
     assert len(w) == 1 and ("pid %d killed by signal 9" % z) in w[0], w
 
 
-def test_keeper_killed_connections_use_fresh_engines(procs, certs, tmp_path):  # noqa: F811
+def test_keeper_killed_connections_use_fresh_engines(procs, certs, tmp_path):
     """Without keeper, the zygote goes too (it holds the keys: it must not
     outlive its service); connections then get a fresh engine each."""
     need_root()
@@ -186,7 +170,7 @@ def test_keeper_killed_connections_use_fresh_engines(procs, certs, tmp_path):  #
     z = zygote_pid(p.pid)
     family = [k, z] + zygote_workers(z, 8)
     os.kill(k, signal.SIGKILL)
-    assert wait_for(lambda: not [x for x in family if alive(x)])
+    assert wait_until(lambda: not [x for x in family if alive(x)])
     for _ in range(3):
         assert tls_get(port, certs) == b"ok\n"
     assert p.poll() is None
@@ -209,7 +193,7 @@ def refused(port):
         return True
 
 
-def test_keeper_does_not_hold_the_listening_socket(procs, certs, tmp_path):  # noqa: F811
+def test_keeper_does_not_hold_the_listening_socket(procs, certs, tmp_path):
     """The keeper is forked before s6-tcpserver binds: neither it nor the
     zygote can keep the port open after the super-server is gone."""
     need_root()
@@ -223,11 +207,11 @@ def test_keeper_does_not_hold_the_listening_socket(procs, certs, tmp_path):  # n
         assert ino not in socket_inodes(x), x
     p.kill()
     p.wait()
-    assert wait_for(lambda: refused(port))
-    assert wait_for(lambda: not [x for x in family if alive(x)])
+    assert wait_until(lambda: refused(port))
+    assert wait_until(lambda: not [x for x in family if alive(x)])
 
 
-def test_application_holds_no_socket_and_no_zygote_variable(procs, certs, tmp_path):  # noqa: F811
+def test_application_holds_no_socket_and_no_zygote_variable(procs, certs, tmp_path):
     need_root()
     app = ["sh", "-c", 'for f in /proc/$$/fd/*; do echo "$f $(readlink $f)"; done; '
            'echo "Z=${S6NET_TLSD_ZYGOTE-unset} uid=$(id -u)"']
@@ -254,7 +238,7 @@ def attacker_socketpair(uid):
 
 
 @pytest.mark.parametrize("forged", ["other-uid-socket", "pipe", "stream-socket"])
-def test_forged_zygote_variable_is_refused(procs, certs, tmp_path, forged):  # noqa: F811
+def test_forged_zygote_variable_is_refused(procs, certs, tmp_path, forged):
     """$S6NET_TLSD_ZYGOTE pointing at something that is not the service's
     zygote: s6-tlsd sends it nothing, warns, and runs a fresh engine;
     under -y a client without a certificate never reaches the app, so no
@@ -292,7 +276,7 @@ def test_forged_zygote_variable_is_refused(procs, certs, tmp_path, forged):  # n
     assert len(stderr_lines(tmp_path, "is not the TLS zygote's socket")) == 2
 
 
-def test_garbage_on_the_zygote_socket_forks_nothing(procs, certs, tmp_path):  # noqa: F811
+def test_garbage_on_the_zygote_socket_forks_nothing(procs, certs, tmp_path):
     """A process given the service's end of the socket can only send
     requests: malformed ones are dropped (logged at -v2) by the idle
     workers, which go on waiting; nothing is forked; a request for other
@@ -324,7 +308,7 @@ def test_garbage_on_the_zygote_socket_forks_nothing(procs, certs, tmp_path):  # 
     ]
     for data, fds in junk:
         socket.send_fds(cs, [data], fds) if fds else cs.send(data)
-    assert wait_for(lambda: len(stderr_lines(tmp_path, "refused a malformed request")) == len(junk)), \
+    assert wait_until(lambda: len(stderr_lines(tmp_path, "refused a malformed request")) == len(junk)), \
         stderr_lines(tmp_path, "")
     # Well formed, other keys: answered on the request's own reply socket.
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -343,7 +327,7 @@ def test_garbage_on_the_zygote_socket_forks_nothing(procs, certs, tmp_path):  # 
     assert z.poll() is None
 
 
-def test_access_exec_rule_does_not_inherit_the_zygote_socket(procs, certs, tmp_path):  # noqa: F811
+def test_access_exec_rule_does_not_inherit_the_zygote_socket(procs, certs, tmp_path):
     """An exec rule of s6-tcpserver-access replaces the TLS layer: the
     program it runs (plain TCP) holds no socket but the connection."""
     need("execlineb")
@@ -353,19 +337,14 @@ def test_access_exec_rule_does_not_inherit_the_zygote_socket(procs, certs, tmp_p
     write_rules(rules, {"ip4/0.0.0.0_0": {"allow": True, "exec": script}})
     p, port = start_server(procs, certs, tmp_path, "-H", "-i", rules)
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        out = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            out += chunk
+        out = recv_all(s)
     lines = out.decode().splitlines()
     socks = [l for l in lines if "socket:" in l]
     assert lines and len(socks) == 2 and all(l.split()[0].rsplit("/", 1)[1] in ("0", "1") for l in socks), out
 
 
 @pytest.mark.parametrize("answer", ["eof", "refuse", "taken-then-eof"])
-def test_tlsd_follows_the_zygote_answers(procs, certs, tmp_path, answer):  # noqa: F811
+def test_tlsd_follows_the_zygote_answers(procs, certs, tmp_path, answer):
     """The test plays the zygote: s6-tlsd sends one version-2 request with
     five fds (the fifth its own answer socket) and the client's address;
     EOF before 'T' (a worker that died before touching the connection)

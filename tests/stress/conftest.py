@@ -23,8 +23,10 @@ _integ = importlib.util.module_from_spec(_spec)
 sys.modules["s6net_integration_conftest"] = _integ
 _spec.loader.exec_module(_integ)
 
+# Every name of the integration conftest, its fixtures included, is this
+# conftest's too: that is how pytest finds them for the stress tests.
 from s6net_integration_conftest import *  # noqa: E402,F401,F403
-from s6net_integration_conftest import BUILD, procs  # noqa: E402,F401
+from s6net_integration_conftest import BUILD  # noqa: E402
 
 FIGURES = os.environ.get("S6NET_STRESS_FIGURES", os.path.join(BUILD, "stress", "figures.jsonl"))
 

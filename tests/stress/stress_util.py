@@ -1,17 +1,18 @@
-"""Process accounting from /proc for the stress tests: fds, RSS, children
-and zombies of a server, and the load generator (tests/helpers/hard_load).
+"""Process accounting from /proc for the stress tests: fds and RSS of a
+server, waiting until it has reaped its connections, and the load
+generator (tests/helpers/hard_load).
 
-What the integration suite already knows is reused, not copied: which
-children are connections and which are s6-tcpserverd's idle acceptors
-(tcpserver_util.children, conftest.is_acceptor), process states, and the
-static handler (hardening_util.handler_musl, built into the stage that
-other uids can reach)."""
+What the integration suite already has is reused, not copied: its
+children() and wait_until() (util.py, which tells s6-tcpserverd's idle
+acceptors from connections) and its static handler
+(hardening_util.handler_musl, built into the stage that other uids can
+reach)."""
 import os
 import subprocess
 
-from conftest import comm, helper  # noqa: F401  (comm is re-exported)
+from conftest import helper
 from hardening_util import handler_musl
-import tcpserver_util
+from util import children, wait_until
 
 # Slack for VmRSS between two measurements that should be equal: stdio
 # and the kernel's accounting of page-table pages move by a few pages.
@@ -31,26 +32,12 @@ def rss_kb(pid):
     return int(status(pid)["VmRSS"].split()[0])
 
 
-def children(pid):
-    """(pid, state) of every child of pid that is a connection (live or
-    zombie): s6-tcpserverd's idle acceptors are not counted."""
-    out = []
-    for c in tcpserver_util.children(pid):
-        s = tcpserver_util.state(c)
-        if s is not None:
-            out.append((c, s))
-    return out
-
-
-def wait_until(cond, timeout=30.0, step=0.02):
-    return tcpserver_util.wait_until(cond, timeout, step)
-
-
 def settle(pid, timeout=60.0):
     """Wait until the server has reaped every connection's child; returns
-    the zombies and live children left at the deadline."""
-    wait_until(lambda: not children(pid), timeout)
-    return children(pid)
+    the (pid, state) of the zombies and live children left at the
+    deadline."""
+    wait_until(lambda: not children(pid), timeout, 0.02)
+    return children(pid, states=True)
 
 
 def handler():

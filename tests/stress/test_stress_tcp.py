@@ -8,7 +8,8 @@ import signal
 import socket
 
 from conftest import base_env, prog
-from stress_util import RSS_SLACK_KB, comm, fds, handler, load, load_popen, rss_kb, settle
+from stress_util import RSS_SLACK_KB, fds, handler, load, load_popen, rss_kb, settle
+from util import comm
 
 TOTAL = int(os.environ.get("S6NET_STRESS_CONNS", "100000"))
 # -c and -C for the first test: low enough that 96 clients keep the

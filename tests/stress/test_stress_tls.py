@@ -6,8 +6,9 @@ and every application saw a correct environment without key variables."""
 import os
 
 from conftest import prog
-from stress_util import RSS_SLACK_KB, children, fds, handler, load, rss_kb, wait_until
-from tls_util import certs, server_env, keeper_pid, zygote_pid  # noqa: F401
+from stress_util import RSS_SLACK_KB, fds, handler, load, rss_kb
+from tls_util import server_env, keeper_pid, zygote_pid
+from util import children, wait_until
 
 TOTAL = int(os.environ.get("S6NET_STRESS_TLS", "10000"))
 # Warm-ups before the figures are taken: every pool filled and every page
@@ -25,7 +26,7 @@ def snapshot(pid, z):
     return dict(fds=fds(pid), rss=rss_kb(pid), zfds=fds(z), zrss=rss_kb(z))
 
 
-def test_10k_tls_handshakes_with_aborts(procs, certs, tmp_path, figures):  # noqa: F811
+def test_10k_tls_handshakes_with_aborts(procs, certs, tmp_path, figures):
     log = open(tmp_path / "server.log", "wb")
     env = server_env(certs)
     env.update({"CAFILE": certs.p("ca.pem"), "KEYFILE:localhost": certs.p("server.key"),
@@ -41,7 +42,7 @@ def test_10k_tls_handshakes_with_aborts(procs, certs, tmp_path, figures):  # noq
     idle = POOL
 
     def quiet():
-        return [x for x in children(p.pid) if x[0] != k] == [] and len(children(z)) == idle
+        return [x for x in children(p.pid) if x != k] == [] and len(children(z)) == idle
     assert wait_until(quiet, 30)
     s0 = snapshot(p.pid, z)
 
@@ -51,7 +52,7 @@ def test_10k_tls_handshakes_with_aborts(procs, certs, tmp_path, figures):  # noq
     assert c["bad"] == 0 and c["err"] == 0, c
 
     settled = wait_until(quiet, 60)
-    left = [x for x in children(p.pid) if x[0] != k] + [x for x in children(z) if x[1] == "Z"]
+    left = [x for x in children(p.pid, states=True) if x[0] != k] + [x for x in children(z, states=True) if x[1] == "Z"]
     assert settled and not left, (left[:10], len(children(z)), idle)
     s1 = snapshot(p.pid, z)
     assert s1["fds"] == s0["fds"] and s1["zfds"] == s0["zfds"], (s0, s1)
@@ -70,7 +71,7 @@ def test_10k_tls_handshakes_with_aborts(procs, certs, tmp_path, figures):  # noq
             rss_kb_before=s0["rss"] + s0["zrss"], rss_kb_after=s1["rss"] + s1["zrss"], zombies=len(left))
 
 
-def test_tls_without_zygote_s6_tlsd(procs, certs, tmp_path, figures):  # noqa: F811
+def test_tls_without_zygote_s6_tlsd(procs, certs, tmp_path, figures):
     """The same through s6-tcpserver + s6-tlsd with no zygote: a fresh
     engine process per connection."""
     total = max(100, TOTAL // 20)
@@ -86,7 +87,7 @@ def test_tls_without_zygote_s6_tlsd(procs, certs, tmp_path, figures):  # noqa: F
     rc, c, err = load("tls", "127.0.0.1", port, total, 8, 5)
     assert rc == 0, (c, err)
     assert c["ok"] + c["aborted"] == total and c["bad"] == 0 and c["err"] == 0, c
-    assert wait_until(lambda: not children(p.pid), 60), children(p.pid)[:10]
+    assert wait_until(lambda: not children(p.pid), 60), children(p.pid, states=True)[:10]
     fd1, rss1 = fds(p.pid), rss_kb(p.pid)
     assert fd1 == fd0 and rss1 - rss0 <= RSS_SLACK_KB, (fd0, fd1, rss0, rss1)
     figures(what="s6-tcpserver + s6-tlsd, 40% aborted", connections=total, ok=c["ok"],
