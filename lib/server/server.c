@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +32,6 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
-#elif defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
-#define USE_VFORK 1
 #endif
 
 #ifndef MAP_NORESERVE
@@ -89,10 +86,7 @@ struct s6net_server {
   char *scratch;          /* without clone: this connection's "NAME=value" strings */
   size_t bufs;            /* room for every variable once, at its longest */
   char path[PATHMAX];     /* resolved program path */
-  int pathsearch;         /* not found at start: let posix_spawnp search */
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_t fa;
-  int fafd;               /* the fd the file actions were built for, -1 none */
+  int pathsearch;         /* not found at start: each child searches PATH */
   int64_t pause_until;
   unsigned char *area;    /* USE_CLONE: maxconn slots of slotsize bytes */
   size_t slotsize;
@@ -265,7 +259,7 @@ static int is_var(s6net_server_adapter const *a, char const *entry)
   return 0;
 }
 
-/* Resolve argv[0] once: posix_spawnp would retry every PATH entry with a
+/* Resolve argv[0] once, rather than trying every PATH entry with a
  * failing execve for every connection. */
 static void resolve(s6net_server *s)
 {
@@ -532,7 +526,7 @@ static int spawn_error(s6net_server *s, unsigned int ci)
   return slot_args(s, ci)->err;
 }
 
-#elif defined(USE_VFORK)
+#else
 
 static volatile int child_errno;
 
@@ -574,38 +568,6 @@ static pid_t spawn(s6net_server *s, int fd, unsigned int ci, s6net_server_env co
     errno = err;
     return -1;
   }
-  return pid;
-}
-
-static int spawn_error(s6net_server *s, unsigned int ci) { (void)s; (void)ci; return 0; }
-
-#else
-
-static pid_t spawn(s6net_server *s, int fd, unsigned int ci, s6net_server_env const *e)
-{
-  pid_t pid;
-  int err;
-  (void)ci;
-  /* The parent holds no connection fd between spawns, so accept() keeps
-   * returning the same number and the file actions are built once. */
-  if (fd != s->fafd) {
-    posix_spawn_file_actions_destroy(&s->fa);
-    s->fafd = -1;
-    if ((err = posix_spawn_file_actions_init(&s->fa))) { errno = err; return -1; }
-    if ((err = posix_spawn_file_actions_adddup2(&s->fa, fd, 0))
-     || (err = posix_spawn_file_actions_adddup2(&s->fa, fd, 1))) {
-      posix_spawn_file_actions_destroy(&s->fa);
-      posix_spawn_file_actions_init(&s->fa);
-      errno = err;
-      return -1;
-    }
-    s->fafd = fd;
-  }
-  fill_env(s, e, s->envp);
-  err = s->pathsearch
-    ? posix_spawnp(&pid, s->path, &s->fa, &s->attr, (char *const *)s->cfg.argv, (char *const *)s->envp)
-    : posix_spawn(&pid, s->path, &s->fa, &s->attr, (char *const *)s->cfg.argv, (char *const *)s->envp);
-  if (err) { errno = err; return -1; }
   return pid;
 }
 
@@ -674,7 +636,6 @@ s6net_server *s6net_server_new(s6net_server_config const *cfg, s6net_server_adap
   s->cfg = *cfg;
   s->a = a;
   s->ctx = ctx;
-  s->fafd = -1;
   s->conns = (conn *)(m + o_conns);
   s->freelist = (unsigned int *)(m + o_free);
   s->pidtab = (unsigned int *)(m + o_pid);
@@ -717,22 +678,6 @@ s6net_server *s6net_server_new(s6net_server_config const *cfg, s6net_server_adap
     }
   }
   resolve(s);
-
-#ifndef USE_CLONE
-  {
-    sigset_t defsigs, empty;
-    sigemptyset(&defsigs);
-    sigemptyset(&empty);
-    for (size_t i = 0; i < NTRAPPED; i++) sigaddset(&defsigs, trapped[i]);
-    /* The server ignores SIGPIPE (see s6net_server_run); its children must
-     * not inherit that. */
-    sigaddset(&defsigs, SIGPIPE);
-    if (posix_spawnattr_init(&s->attr) || posix_spawn_file_actions_init(&s->fa)) { errno = ENOMEM; return 0; }
-    posix_spawnattr_setsigmask(&s->attr, &empty);
-    posix_spawnattr_setsigdefault(&s->attr, &defsigs);
-    posix_spawnattr_setflags(&s->attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  }
-#endif
 
 #ifdef USE_CLONE
   {
@@ -802,11 +747,6 @@ int s6net_server_setenv(s6net_server *s, unsigned int i, char const *val, size_t
   e->buf[e->namelen + len] = 0;
   e->set = 1;
   return 0;
-}
-
-unsigned int s6net_server_nconn(s6net_server const *s)
-{
-  return __atomic_load_n(&s->nlive, __ATOMIC_RELAXED);
 }
 
 /* ---- acceptors ------------------------------------------------------------ */
@@ -1286,7 +1226,7 @@ static void acceptor_gone(s6net_server *s, unsigned int ci)
 #else
 
 static void replenish(s6net_server *s) { (void)s; }
-/* vfork and posix_spawn children have made their exec (and dropped the
+/* vfork children have made their exec (and dropped the
  * listener: fd 0 is replaced, other fds are close-on-exec) by the time
  * the loop goes on. */
 static void shutdown_acceptors(s6net_server *s) { (void)s; }

@@ -21,7 +21,7 @@
  * default dispositions for the signals the loop traps, an empty signal
  * mask, and only the fds that were open without close-on-exec when the
  * server started (the loop's own fds are all close-on-exec). Elsewhere, or
- * under AddressSanitizer, vfork or posix_spawn. An execve failure is
+ * under AddressSanitizer, vfork. An execve failure is
  * reported when the child is reaped ("unable to spawn PROG: ...").
  *
  * Acceptors (cfg.acceptors > 0, same builds as clone): the loop does not
@@ -170,9 +170,6 @@ int s6net_server_run(s6net_server *s);
  * notification, and the variable is left out of the children's
  * environment. A failure to notify is a warning. */
 int s6net_server_listener(int domain);
-
-/* Live connections, for tests and adapters. */
-unsigned int s6net_server_nconn(s6net_server const *s);
 
 /* --- building blocks, exposed for unit tests --------------------------- */
 
