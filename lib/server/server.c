@@ -3,6 +3,7 @@
 #include "core/deadline.h"
 #include "core/diag.h"
 #include "core/env.h"
+#include "core/exec.h"
 #include "core/fd.h"
 #include "core/num.h"
 #include "core/sig.h"
@@ -16,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -259,35 +259,15 @@ static int is_var(s6net_server_adapter const *a, char const *entry)
   return 0;
 }
 
-/* Resolve argv[0] once, rather than trying every PATH entry with a
- * failing execve for every connection. */
+/* Look the program up once, in the PATH the children get (core/exec.h),
+ * rather than trying every PATH entry with a failing execve for every
+ * connection. Not found (yet): each child searches by the same rule. */
 static void resolve(s6net_server *s)
 {
-  char const *name = s->cfg.argv[0];
-  size_t nlen = strlen(name);
-  if (strchr(name, '/')) {
-    if (nlen < PATHMAX) { memcpy(s->path, name, nlen + 1); return; }
-  } else {
-    char const *p = s6net_env_get(s->cfg.envp, "PATH");
-    if (!p) p = "/usr/local/bin:/usr/bin:/bin";
-    for (;;) {
-      char const *end = strchr(p, ':');
-      size_t dlen = end ? (size_t)(end - p) : strlen(p);
-      if (dlen && dlen + 1 + nlen < PATHMAX) {
-        struct stat st;
-        memcpy(s->path, p, dlen);
-        s->path[dlen] = '/';
-        memcpy(s->path + dlen + 1, name, nlen + 1);
-        if (!stat(s->path, &st) && S_ISREG(st.st_mode) && !access(s->path, X_OK)) return;
-      }
-      if (!end) break;
-      p = end + 1;
-    }
+  if (s6net_path_find(s->cfg.argv[0], s6net_path_get(s->envp), s->path, sizeof s->path) < 0) {
+    s->pathsearch = 1;
+    s->path[0] = 0;
   }
-  s->pathsearch = 1;
-  if (nlen >= PATHMAX) nlen = PATHMAX - 1;
-  memcpy(s->path, name, nlen);
-  s->path[nlen] = 0;
 }
 
 static int const trapped[] = { SIGCHLD, SIGTERM, SIGHUP, SIGQUIT, SIGABRT };
@@ -422,31 +402,22 @@ static long child_execve(char const *path, char const *const *argv, char const *
   return raw3(SYS_execve, (long)path, (long)argv, (long)envp);
 }
 
-/* execvpe without libc: the PATH of the child's environment. Not
- * inlined: its 4 kB buffer (and the stack probes that come with it) stays
- * off the stack of the children that do not search PATH. */
+/* s6net_exec_search (core/exec.h) with raw system calls: the same
+ * candidates, in the PATH of the child's environment. Not inlined: its
+ * buffer (and the stack probes that come with it) stays off the stack of
+ * the children that do not search PATH. */
 __attribute__((noinline)) static long child_execvp(char const *name, char const *const *argv, char const *const *envp)
 {
   char buf[PATHMAX];
-  char const *p = 0;
+  char const *path = s6net_path_get(envp);
   long e = -ENOENT, r;
-  size_t nlen = strlen(name);
-  for (char const *const *v = envp; *v; v++)
-    if (!strncmp(*v, "PATH=", 5)) { p = *v + 5; break; }
-  if (!p) p = "/usr/local/bin:/usr/bin:/bin";
-  for (;;) {
-    char const *end = strchr(p, ':');
-    size_t dlen = end ? (size_t)(end - p) : strlen(p);
-    if (dlen + 1 + nlen < sizeof buf) {
-      memcpy(buf, p, dlen);
-      buf[dlen] = '/';
-      memcpy(buf + dlen + 1, name, nlen + 1);
-      r = child_execve(dlen ? buf : name, argv, envp);
-      if (r != -ENOENT && r != -ENOTDIR) e = r;
-    }
-    if (!end) return e;
-    p = end + 1;
+  int n;
+  while ((n = s6net_path_next(&path, name, buf, sizeof buf))) {
+    if (n < 0) continue;
+    r = child_execve(buf, argv, envp);
+    if (r != -ENOENT && r != -ENOTDIR) e = r;
   }
+  return e;
 }
 
 /* The connection on fd: onto 0 and 1, an empty mask, exec. fd is
@@ -465,7 +436,7 @@ static _Noreturn void child_exec(childarg *c)
     sigset_t empty;
     sigemptyset(&empty);
     raw6(SYS_rt_sigprocmask, SIG_SETMASK, (long)&empty, 0, _NSIG / 8, 0, 0);
-    r = c->pathsearch ? child_execvp(c->path, c->argv, c->envp) : child_execve(c->path, c->argv, c->envp);
+    r = c->pathsearch ? child_execvp(c->argv[0], c->argv, c->envp) : child_execve(c->path, c->argv, c->envp);
   }
   c->err = r < 0 ? (int)-r : EIO;
   raw3(SYS_exit, 127, 0, 0);
@@ -553,7 +524,7 @@ static pid_t spawn(s6net_server *s, int fd, unsigned int ci, s6net_server_env co
       sigset_t empty;
       sigemptyset(&empty);
       sigprocmask(SIG_SETMASK, &empty, 0);
-      if (s->pathsearch) execvpe(path, (char *const *)argv, (char *const *)envp);
+      if (s->pathsearch) s6net_exec_search(argv[0], argv, envp);
       else execve(path, (char *const *)argv, (char *const *)envp);
     }
     child_errno = errno ? errno : EIO;
