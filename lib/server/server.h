@@ -21,14 +21,17 @@
  * default dispositions for the signals the loop traps, an empty signal
  * mask, and only the fds that were open without close-on-exec when the
  * server started (the loop's own fds are all close-on-exec). Elsewhere, or
- * under AddressSanitizer, vfork. An execve failure is
+ * under AddressSanitizer, vfork (spawn_backend.h). An execve failure is
  * reported when the child is reaped ("unable to spawn PROG: ...").
  *
  * Acceptors (cfg.acceptors > 0, same builds as clone): the loop does not
  * accept; it keeps that many processes blocked in accept(), each of which
- * admits its connection and becomes the child (see server.c). Each holds
- * a connection slot; idle ones are not sent the SIGTERM of SIGHUP/SIGQUIT
- * and are killed when the loop exits.
+ * admits its connection and becomes the child (see acceptors.c). Each
+ * holds a connection slot; idle ones are not sent the SIGTERM of
+ * SIGHUP/SIGQUIT and are killed when the loop exits.
+ *
+ * The files: loop.c follows one connection from accept to reap and names
+ * the module of each step (internal.h lists them all).
  *
  * Limits.
  *   - At maxconn live children (acceptors included) the listening socket
@@ -135,10 +138,12 @@ typedef struct {
   unsigned int verbosity;     /* 0 quiet, 1 warnings, 2 per-connection info */
   char const *ready;          /* if non-NULL: written to fd 1 before the loop,
                                  then fd 1 is pointed at /dev/null */
-  char const *const *argv;    /* the program to spawn (argv[0] searched in PATH once, at start) */
+  char const *const *argv;    /* the program to spawn (argv[0] searched in the
+                                 children's PATH once, at start: core/exec.h) */
   char const *const *envp;    /* base environment of the children */
   unsigned int acceptors;     /* pre-forked acceptors to keep (Linux, x86_64 and
-                                 aarch64, no ASan); 0 = the loop accepts */
+                                 aarch64, no ASan), at most 8; 0 = the loop
+                                 accepts */
   char const *acceptor_name;  /* their process name (comm, up to 15 bytes) */
 } s6net_server_config;
 
