@@ -75,6 +75,16 @@
 #define S6NET_SERVER_VALMAX 256    /* bytes of one environment value */
 #define S6NET_SERVER_MAXVARS 8     /* variables an adapter sets per connection */
 
+/* The number of pre-forked acceptors s6-tcpserverd keeps (fixed, as its
+ * manual page says). One idle acceptor serves a sequential client; the
+ * second is there while the loop starts the replacement of the one that
+ * just took a connection, so that two clients arriving together both
+ * find an acceptor blocked in accept(). More would cost each a process
+ * and one of the maxconn places while idle, and every connection already
+ * wakes an acceptor and then the loop: on a small machine extra ones only
+ * wait for a CPU. */
+#define S6NET_SERVER_ACCEPTORS 2
+
 /* One accepted connection, as the adapter sees it. */
 typedef struct {
   int fd;                        /* the connection (close-on-exec in the server) */
@@ -143,7 +153,7 @@ typedef struct {
   char const *const *envp;    /* base environment of the children */
   unsigned int acceptors;     /* pre-forked acceptors to keep (Linux, x86_64 and
                                  aarch64, no ASan), at most 8; 0 = the loop
-                                 accepts */
+                                 accepts. See S6NET_SERVER_ACCEPTORS. */
   char const *acceptor_name;  /* their process name (comm, up to 15 bytes) */
 } s6net_server_config;
 
