@@ -26,6 +26,9 @@ import time
 
 B = sys.argv[1]          # build dir
 W = sys.argv[2]          # bench work dir with the compiled tools
+# A second build (e.g. the main branch's) measured in the same run as
+# "s6-tcpserver-old", so that a change is compared with what it changes.
+OLD = sys.argv[3] if len(sys.argv) > 3 else os.environ.get("S6NET_OLD_BUILD")
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
 DUR = int(os.environ.get("DUR", "3"))
 SEQN = int(os.environ.get("SEQN", "2000"))
@@ -67,7 +70,7 @@ STATIC = os.path.join(os.path.dirname(B.rstrip("/")), "build-static", "bin")
 
 def start(name):
     if name.startswith("s6-tcpserver"):
-        bindir = STATIC if name == "s6-tcpserver-static" else os.path.join(B, "bin")
+        bindir = STATIC if name == "s6-tcpserver-static" else os.path.join(OLD if name == "s6-tcpserver-old" else B, "bin")
         p = subprocess.Popen([os.path.join(bindir, "s6-tcpserver"), "-1", "-b", BACKLOG, "-c", "200", "-C", "200",
                               "127.0.0.1", "0", H], stdout=subprocess.PIPE, env=ENV)
         port = int(p.stdout.readline())
@@ -155,6 +158,8 @@ def idle_rss(name, starts=5):
 
 def main():
     names = ["s6-tcpserver", "tcpserver", "tcpsvd", "socat"]
+    if OLD:
+        names.insert(1, "s6-tcpserver-old")
     idle = {n: idle_rss(n) for n in names}
     static_rss = None
     if os.access(os.path.join(STATIC, "s6-tcpserverd"), os.X_OK):
@@ -205,11 +210,11 @@ def main():
     ref_all = res["tcpserver"]
     print("TCP super-servers (-c 200, backlog %s), %d rounds alternating, wrk -t2 -c50 -d%ds 'Connection: close'; "
           "sequential %d connections" % (BACKLOG, ROUNDS, DUR, SEQN))
-    print("%-14s %10s %7s %10s %7s %9s %9s %7s %9s" % ("server", "wrk conn/s", "ratio", "seq conn/s", "ratio",
+    print("%-16s %10s %7s %10s %7s %9s %9s %7s %9s" % ("server", "wrk conn/s", "ratio", "seq conn/s", "ratio",
                                                      "p50 us", "p99 us", "p50 r.", "idle RSS"))
     for n in names:
         m = med[n]
-        print("%-14s %10.0f %6.2fx %10.0f %6.2fx %9.1f %9.1f %6.2fx %6d kB" % (
+        print("%-16s %10.0f %6.2fx %10.0f %6.2fx %9.1f %9.1f %6.2fx %6d kB" % (
             n, m["wrk"], m["wrk"] / ref["wrk"], m["seq_rate"], m["seq_rate"] / ref["seq_rate"],
             m["p50"], m["p99"], ref["p50"] / m["p50"], idle[n]))
         if res[n]["errors"]:
@@ -228,11 +233,22 @@ def main():
     for k, what in (("wrk", "concurrent"), ("seq_rate", "sequential")):
         rr = [a / b for a, b in zip(res["s6-tcpserver"][k], ref_all[k]) if b]
         print("per-round ratio to tcpserver, %s: %.2f-%.2fx" % (what, min(rr), max(rr)))
+    vs_old = None
+    if OLD:
+        o = med["s6-tcpserver-old"]
+        vs_old = {"wrk": med["s6-tcpserver"]["wrk"] / o["wrk"], "seq_rate": ours / o["seq_rate"],
+                  "p50": o["p50"] / med["s6-tcpserver"]["p50"]}
+        print("this build / old build (%s): concurrent %.3fx, sequential %.3fx, p50 latency %.3fx (old/new)" % (
+            OLD, vs_old["wrk"], vs_old["seq_rate"], vs_old["p50"]))
+        for k, what in (("wrk", "concurrent"), ("seq_rate", "sequential")):
+            rr = [a / b for a, b in zip(res["s6-tcpserver"][k], res["s6-tcpserver-old"][k]) if b]
+            print("per-round ratio to the old build, %s: %.2f-%.2fx" % (what, min(rr), max(rr)))
     print("s6-tcpserverd after %d connections: RSS %d -> %d kB, fds %d -> %d" % (
         growth["connections"], growth["rss_before_kb"], growth["rss_after_kb"],
         growth["fds_before"], growth["fds_after"]))
     out = {"rounds": ROUNDS, "duration_s": DUR, "sequential_n": SEQN, "raw": res, "median": med,
            "idle_rss_kb": idle, "idle_rss_static_kb": static_rss, "physical": ph, "growth": growth,
+           "old_build": OLD, "vs_old": vs_old,
            "ratios": {"wrk_vs_tcpserver": med["s6-tcpserver"]["wrk"] / ref["wrk"],
                       "seq_vs_tcpserver": ours / ref["seq_rate"],
                       "seq_p50_vs_tcpserver": ref["p50"] / med["s6-tcpserver"]["p50"],

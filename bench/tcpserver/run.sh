@@ -3,6 +3,8 @@
 # and socat. Prints a table; writes build/bench/tcpserver.json.
 # Knobs (environment): ROUNDS (5), DUR seconds per wrk run (3), SEQN
 # sequential connections per run (2000), GROWTH_N (100000).
+# An argument names a second build directory (e.g. /work/main/build or
+# any older build) measured in the same run as "s6-tcpserver-old".
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=${B:-$ROOT/build}
@@ -24,6 +26,6 @@ ${CC:-cc} -O2 -o "$W/tcpsrv_phys" "$ROOT/tests/helpers/tcpsrv_phys.c"
 had_static=0; [ -d "$ROOT/build-static" ] && had_static=1
 make -C "$ROOT" -s static >/dev/null 2>&1 || true
 status=0
-/usr/bin/python3 "$ROOT/bench/tcpserver/bench.py" "$B" "$W" || status=$?
+/usr/bin/python3 "$ROOT/bench/tcpserver/bench.py" "$B" "$W" ${1:+"$1"} || status=$?
 [ $had_static = 1 ] || rm -rf "$ROOT/build-static"
 exit $status

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef S6NET_BINDIR
@@ -75,36 +76,63 @@ int s6net_exec_sibling(char const *name, char const *const *argv, char const *co
   return -1;
 }
 
-/* PATH search done here rather than with execvpe(), which is a GNU
- * extension; the PATH used is the one the new program will see. */
-int s6net_exec(char const *const *argv, char const *const *envp)
+char const *s6net_path_get(char const *const *envp)
 {
-  char const *file = argv[0];
-  if (!file || !*file) { errno = ENOENT; return -1; }
-  if (strchr(file, '/')) {
-    execve(file, (char *const *)argv, (char *const *)envp);
-    return -1;
-  }
   char const *path = s6net_env_get(envp, "PATH");
-  if (!path) path = getenv("PATH");
-  if (!path) path = "/usr/local/bin:/usr/bin:/bin";
-  size_t flen = strlen(file);
-  int saved = ENOENT;
-  for (;;) {
-    char const *end = strchr(path, ':');
-    size_t dlen = end ? (size_t)(end - path) : strlen(path);
-    char buf[4200];
-    if (dlen + flen + 2 <= sizeof buf) {
-      size_t n = 0;
-      if (dlen) { memcpy(buf, path, dlen); n = dlen; } else buf[n++] = '.';
-      buf[n++] = '/';
-      memcpy(buf + n, file, flen + 1);
-      execve(buf, (char *const *)argv, (char *const *)envp);
-      if (errno != ENOENT && errno != ENOTDIR) saved = errno;
-    }
-    if (!end) break;
-    path = end + 1;
+  return path ? path : S6NET_DEFAULT_PATH;
+}
+
+int s6net_path_next(char const **pos, char const *name, char *buf, size_t len)
+{
+  char const *p = *pos;
+  if (!p || !*name) { *pos = 0; return 0; }
+  size_t nlen = strlen(name);
+  if (strchr(name, '/')) {
+    *pos = 0;
+    if (nlen >= len) return -1;
+    memcpy(buf, name, nlen + 1);
+    return 1;
+  }
+  char const *end = strchr(p, ':');
+  size_t dlen = end ? (size_t)(end - p) : strlen(p);
+  *pos = end ? end + 1 : 0;
+  if (!dlen) { p = "."; dlen = 1; }
+  if (dlen + 1 + nlen >= len) return -1;
+  memcpy(buf, p, dlen);
+  buf[dlen] = '/';
+  memcpy(buf + dlen + 1, name, nlen + 1);
+  return 1;
+}
+
+int s6net_path_find(char const *name, char const *path, char *buf, size_t len)
+{
+  int e = ENOENT, r;
+  while ((r = s6net_path_next(&path, name, buf, len))) {
+    struct stat st;
+    if (r < 0 || stat(buf, &st) < 0 || !S_ISREG(st.st_mode)) continue;
+    if (!access(buf, X_OK)) return 0;
+    e = EACCES;
+  }
+  errno = e;
+  return -1;
+}
+
+int s6net_exec_search(char const *name, char const *const *argv, char const *const *envp)
+{
+  char const *path = s6net_path_get(envp);
+  char buf[PATH_MAX];
+  int saved = ENOENT, r;
+  while ((r = s6net_path_next(&path, name, buf, sizeof buf))) {
+    if (r < 0) continue;
+    execve(buf, (char *const *)argv, (char *const *)envp);
+    if (errno != ENOENT && errno != ENOTDIR) saved = errno;
   }
   errno = saved;
   return -1;
+}
+
+int s6net_exec(char const *const *argv, char const *const *envp)
+{
+  if (!argv[0]) { errno = ENOENT; return -1; }
+  return s6net_exec_search(argv[0], argv, envp);
 }

@@ -1,4 +1,5 @@
 #include "core/spawn.h"
+#include "core/exec.h"
 
 #include <errno.h>
 #include <spawn.h>
@@ -10,6 +11,7 @@ pid_t s6net_spawn(char const *path, char const *const *argv, char const *const *
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   sigset_t empty;
+  char found[PATH_MAX];
   pid_t pid;
   int e;
   short flags = POSIX_SPAWN_SETSIGMASK;
@@ -28,9 +30,13 @@ pid_t s6net_spawn(char const *path, char const *const *argv, char const *const *
                         : posix_spawn_file_actions_adddup2(&fa, map[i].from, map[i].to);
     if (e) goto err;
   }
-  e = strchr(path, '/')
-    ? posix_spawn(&pid, path, &fa, &attr, (char *const *)argv, (char *const *)envp)
-    : posix_spawnp(&pid, path, &fa, &attr, (char *const *)argv, (char *const *)envp);
+  /* Searched here, not with posix_spawnp: that one would search our PATH
+   * rather than the child's (s6net_path_next in core/exec.h). */
+  if (!strchr(path, '/')) {
+    if (s6net_path_find(path, s6net_path_get(envp), found, sizeof found) < 0) { e = errno; goto err; }
+    path = found;
+  }
+  e = posix_spawn(&pid, path, &fa, &attr, (char *const *)argv, (char *const *)envp);
   if (e) goto err;
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);

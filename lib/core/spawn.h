@@ -7,7 +7,8 @@
 
 typedef struct { int to, from; } s6net_fdmap; /* child fd "to" = parent fd "from"; from < 0 closes "to" */
 
-/* Spawn path (searched in PATH if it has no '/') with argv/envp. fds in map
+/* Spawn path (searched in the PATH of envp if it has no '/', by the rule
+ * of core/exec.h) with argv/envp. fds in map
  * are set up in order; signals in defsigs are reset to SIG_DFL and the
  * child's mask is emptied. Returns the pid or -1 (errno set). */
 pid_t s6net_spawn(char const *path, char const *const *argv, char const *const *envp,

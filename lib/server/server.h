@@ -21,14 +21,17 @@
  * default dispositions for the signals the loop traps, an empty signal
  * mask, and only the fds that were open without close-on-exec when the
  * server started (the loop's own fds are all close-on-exec). Elsewhere, or
- * under AddressSanitizer, vfork or posix_spawn. An execve failure is
+ * under AddressSanitizer, vfork (spawn_backend.h). An execve failure is
  * reported when the child is reaped ("unable to spawn PROG: ...").
  *
  * Acceptors (cfg.acceptors > 0, same builds as clone): the loop does not
  * accept; it keeps that many processes blocked in accept(), each of which
- * admits its connection and becomes the child (see server.c). Each holds
- * a connection slot; idle ones are not sent the SIGTERM of SIGHUP/SIGQUIT
- * and are killed when the loop exits.
+ * admits its connection and becomes the child (see acceptors.c). Each
+ * holds a connection slot; idle ones are not sent the SIGTERM of
+ * SIGHUP/SIGQUIT and are killed when the loop exits.
+ *
+ * The files: loop.c follows one connection from accept to reap and names
+ * the module of each step (internal.h lists them all).
  *
  * Limits.
  *   - At maxconn live children (acceptors included) the listening socket
@@ -71,6 +74,16 @@
 #define S6NET_SERVER_KEYMAX 24     /* bytes of a source key */
 #define S6NET_SERVER_VALMAX 256    /* bytes of one environment value */
 #define S6NET_SERVER_MAXVARS 8     /* variables an adapter sets per connection */
+
+/* The number of pre-forked acceptors s6-tcpserverd keeps (fixed, as its
+ * manual page says). One idle acceptor serves a sequential client; the
+ * second is there while the loop starts the replacement of the one that
+ * just took a connection, so that two clients arriving together both
+ * find an acceptor blocked in accept(). More would cost each a process
+ * and one of the maxconn places while idle, and every connection already
+ * wakes an acceptor and then the loop: on a small machine extra ones only
+ * wait for a CPU. */
+#define S6NET_SERVER_ACCEPTORS 2
 
 /* One accepted connection, as the adapter sees it. */
 typedef struct {
@@ -135,10 +148,12 @@ typedef struct {
   unsigned int verbosity;     /* 0 quiet, 1 warnings, 2 per-connection info */
   char const *ready;          /* if non-NULL: written to fd 1 before the loop,
                                  then fd 1 is pointed at /dev/null */
-  char const *const *argv;    /* the program to spawn (argv[0] searched in PATH once, at start) */
+  char const *const *argv;    /* the program to spawn (argv[0] searched in the
+                                 children's PATH once, at start: core/exec.h) */
   char const *const *envp;    /* base environment of the children */
   unsigned int acceptors;     /* pre-forked acceptors to keep (Linux, x86_64 and
-                                 aarch64, no ASan); 0 = the loop accepts */
+                                 aarch64, no ASan), at most 8; 0 = the loop
+                                 accepts. See S6NET_SERVER_ACCEPTORS. */
   char const *acceptor_name;  /* their process name (comm, up to 15 bytes) */
 } s6net_server_config;
 
@@ -170,9 +185,6 @@ int s6net_server_run(s6net_server *s);
  * notification, and the variable is left out of the children's
  * environment. A failure to notify is a warning. */
 int s6net_server_listener(int domain);
-
-/* Live connections, for tests and adapters. */
-unsigned int s6net_server_nconn(s6net_server const *s);
 
 /* --- building blocks, exposed for unit tests --------------------------- */
 

@@ -17,9 +17,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Pre-forked acceptors kept waiting in accept() (lib/server). */
-#define ACCEPTORS 2
-
 #define USAGE "[ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -P v4bits,v6bits ] [ -R rate ] prog..."
 
 extern char **environ;
@@ -165,7 +162,7 @@ int main(int argc, char **argv)
     .fd = lfd, .maxconn = maxconn, .localmaxconn = localmaxconn, .rate = rate,
     .verbosity = verbosity, .ready = ready ? readybuf : 0,
     .argv = (char const *const *)argv, .envp = (char const *const *)environ,
-    .acceptors = ACCEPTORS, .acceptor_name = "s6-tcp-acceptor",
+    .acceptors = S6NET_SERVER_ACCEPTORS, .acceptor_name = "s6-tcp-acceptor",
   };
   s6net_server_adapter ad = { .vars = vars, .nvars = NVARS, .source = tcp_source, .env = tcp_env, .fmt = tcp_fmt };
   /* static: the tables stay reachable until exit (no leak report). */

@@ -249,3 +249,30 @@ def test_failing_children_do_not_kill_the_server(procs, tmp_path):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     assert s.recv(1) == b""
     s.close()
+
+
+def _script(path, text):
+    path.write_text("#!/bin/sh\necho %s\n" % text)
+    path.chmod(0o755)
+
+
+def test_prog_path_search_empty_entry_is_cwd(procs, tmp_path):
+    """prog is searched in the children's PATH by the rule of every program
+    of the suite (core/exec.h): an empty entry is the current directory,
+    at start as in a child that searches again. The start-up lookup used
+    to skip it and run the copy further along PATH."""
+    cwd, bindir = tmp_path / "cwd", tmp_path / "bin"
+    cwd.mkdir()
+    bindir.mkdir()
+    _script(cwd / "s6net-probe", "from-cwd")
+    _script(bindir / "s6net-probe", "from-bin")
+    e = base_env(PATH="/nonexistent::%s:%s" % (bindir, base_env()["PATH"]))
+    args = [prog("s6-tcpserver"), "-1", "127.0.0.1", "0", "s6net-probe"]
+    p, port = start(procs, args, env=e, cwd=str(cwd))
+    assert fetch("127.0.0.1", port) == b"from-cwd\n"
+    # Not there at start: each child searches, by the same rule.
+    p2, port2 = start(procs, [prog("s6-tcpserver"), "-1", "127.0.0.1", "0", "s6net-late"], env=e, cwd=str(cwd))
+    _script(bindir / "s6net-late", "late-from-bin")
+    assert fetch("127.0.0.1", port2) == b"late-from-bin\n"
+    _script(cwd / "s6net-late", "late-from-cwd")
+    assert fetch("127.0.0.1", port2) == b"late-from-cwd\n"

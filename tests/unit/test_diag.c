@@ -30,6 +30,7 @@ static void test_diag_format(void **state)
   close(p[0]);
   int st;
   waitpid(pid, &st, 0);
+  assert_true(WIFEXITED(st));
   assert_int_equal(WEXITSTATUS(st), 111);
   assert_string_equal(buf, "s6-test: warning: careful with 3\n"
                            "s6-test: fatal: unable to open /x: No such file or directory\n");

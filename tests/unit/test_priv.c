@@ -30,6 +30,7 @@ static void test_priv_drop(void **state)
   }
   int st;
   waitpid(pid, &st, 0);
+  assert_true(WIFEXITED(st));
   assert_int_equal(WEXITSTATUS(st), 0);
   pid = fork();
   if (!pid) {
@@ -38,6 +39,7 @@ static void test_priv_drop(void **state)
     _exit(getuid() == 65534 && getgid() == 65534 ? 0 : 2);
   }
   waitpid(pid, &st, 0);
+  assert_true(WIFEXITED(st));
   assert_int_equal(WEXITSTATUS(st), 0);
   char const *bad[] = { "UID=abc", 0 };
   assert_int_equal(s6net_priv_drop_env(bad), -1);

@@ -37,6 +37,7 @@ static void test_spawn(void **state)
   pid = s6net_spawn(nope[0], nope, envp, 0, 0, 0);
   if (pid > 0) { /* some libcs report exec failure as exit 127 */
     assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 127);
   } else assert_int_equal(errno, ENOENT);
 }
