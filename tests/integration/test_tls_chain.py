@@ -11,7 +11,7 @@ import pytest
 from conftest import prog, helper, run, need, base_env
 from conftest import needs_root
 from tls_util import server_env, client_env, wait_listen, keeper_pid, zygote_pid
-from util import ABRUPT_EOF, alive, children, recv_all
+from util import ABRUPT_EOF, alive, children, recv_all, wait_until
 
 
 def tlsserver(procs, certs, *opts, app, key="server", env=None, **extra):
@@ -182,6 +182,10 @@ def test_zygote_privileges_isolation_and_no_leaks(procs, certs):
     deadline = time.monotonic() + 10
     while len(children(z)) < 8 and time.monotonic() < deadline:
         time.sleep(0.01)
+    # A worker the master has just forked keeps the master's ids for the
+    # few milliseconds before it drops them (before it can be handed a
+    # connection): wait, bounded, for every worker listed to have dropped.
+    wait_until(lambda: all(status(w, "Uid") == ["65534"] * 4 for w in children(z)))
     for w in children(z):
         assert status(w, "Uid") == ["65534"] * 4
         assert status(w, "Gid") == ["65534"] * 4
