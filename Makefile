@@ -234,12 +234,14 @@ lint: deps
 #   interceptors: the build keeps what ships (the clone child, the
 #   acceptors and their futex lock, the signalfd loop, the static daemons
 #   and engines), and tests/integration/test_checkers.py fails if it does
-#   not. Every report of every process, whatever became of its stderr,
-#   goes to a directory that tools/checked.sh empties into the output, and
-#   any report fails the run. The dynamically linked programs carry the
-#   UBSan runtime statically (-static-libubsan, in LDLIBS so that the
-#   static-pie links do not see it): they then load no libstdc++, and need
-#   about the address space of a plain build (test_hardening_faults.py).
+#   not.
+# In both, every report of every process, whatever became of its stderr,
+# goes to a directory that tools/checked.sh empties into the output, and
+# any report fails the run. In the UBSan build the dynamically linked
+# programs carry the UBSan runtime statically (-static-libubsan, in LDLIBS
+# so that the static-pie links do not see it): they then load no
+# libstdc++, and need about the address space of a plain build
+# (test_hardening_faults.py).
 SAN_ADDRESS_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 SAN_UNDEFINED_FLAGS := -fsanitize=undefined,float-cast-overflow -fno-sanitize-recover=all
 sanitize: deps
@@ -247,8 +249,8 @@ sanitize: deps
 	@$(MAKE) --no-print-directory sanitize-undefined
 
 sanitize-address: deps
-	$(MAKE) --no-print-directory B=build-san CFLAGS="-O1 -g -fno-omit-frame-pointer $(SAN_ADDRESS_FLAGS)" \
-	  LDFLAGS="$(SAN_ADDRESS_FLAGS)" S6NET_SANITIZE=1 check
+	@sh tools/checked.sh address $(MAKE) --no-print-directory B=build-san \
+	  CFLAGS="-O1 -g -fno-omit-frame-pointer $(SAN_ADDRESS_FLAGS)" LDFLAGS="$(SAN_ADDRESS_FLAGS)" S6NET_SANITIZE=1 check
 
 sanitize-undefined: deps
 	@sh tools/checked.sh undefined $(MAKE) --no-print-directory B=build-ubsan \

@@ -5,13 +5,16 @@
 # unseen: many processes of the suite have their stderr discarded or
 # unchecked (engines, handlers, acceptors, processes of other uids), and
 # a process that dies of a report may only look like a refused client.
-#   tools/checked.sh undefined COMMAND...
+#   tools/checked.sh address|undefined COMMAND...
+# address: an ASan build (its UBSan and LeakSanitizer report through
+# ASAN_OPTIONS too); undefined: a UBSan-only build.
 # The directory is under /tmp, 1777: processes that dropped to another
 # uid report too, whatever the mode of the checkout's parents.
 set -u
 checker=$1
 shift
 case $checker in
+  address) var=ASAN_OPTIONS; ours= ;;
   undefined) var=UBSAN_OPTIONS; ours=halt_on_error=1:print_stacktrace=1: ;;
   *) echo "checked.sh: fatal: unknown checker: $checker" >&2; exit 100 ;;
 esac
@@ -19,9 +22,10 @@ dir=$(mktemp -d /tmp/s6net-checked.XXXXXX) || exit 111
 trap 'rm -rf "$dir"' EXIT
 trap 'exit 130' INT TERM HUP
 chmod 1777 "$dir"
-# Ours first: options the caller already set come later and win.
+# Ours last, so that they win over any the caller set (a log_path of
+# its own would leave this run blind).
 eval "old=\${$var:-}"
-opts="${ours}log_path=$dir/report${old:+:$old}"
+opts="${old:+$old:}${ours}log_path=$dir/report"
 export "$var=$opts"
 echo "checked.sh: $var=$opts"
 "$@"

@@ -12,7 +12,7 @@ import platform
 
 import pytest
 
-from conftest import ACCEPTOR_COMM, BIN, comm, prog
+from conftest import ACCEPTOR_COMM, BIN, ROOT, base_env, comm, prog, run
 from tcpserver_util import Holder, acceptors, children, server, wait_until
 from tls_util import certs, keeper_pid, server_env, start_tlsserver, zygote_pid, zygote_workers  # noqa: F401
 
@@ -97,3 +97,23 @@ def test_tls_zygote_and_keeper_run_checked_programs(procs, certs, tmp_path):  # 
     assert wait_until(lambda: zygote_workers(z)), "the zygote has no worker"
     ws = zygote_workers(z)
     assert os.path.realpath("/proc/%d/exe" % ws[0]) == os.path.realpath(prog("s6-tlsd-io"))
+
+
+CHECKED = os.path.join(ROOT, "tools", "checked.sh")
+# A fake report written where the runtime would write one: log_path.PID.
+FAKE_REPORT = 'p=${%s##*log_path=}; p=${p%%%%:*}; echo "runtime error: planted" > "$p.$$"'
+
+
+@pytest.mark.parametrize("checker,var", [("address", "ASAN_OPTIONS"), ("undefined", "UBSAN_OPTIONS")])
+def test_checked_sh_fails_on_any_report(checker, var, tmp_path):
+    """tools/checked.sh, which make sanitize runs each build's make check
+    under: a report written by any process fails the run and is printed,
+    even when the command itself succeeded; without one, the command's
+    own exit code comes back; a log_path the caller set does not win."""
+    env = base_env(**{var: "log_path=%s" % (tmp_path / "caller")})
+    r = run(["sh", CHECKED, checker, "sh", "-c", FAKE_REPORT % var], env=env)
+    assert r.returncode == 1, r
+    assert b"runtime error: planted" in r.stdout and b"1 %s reports" % checker.encode() in r.stdout, r.stdout
+    assert run(["sh", CHECKED, checker, "true"], env=env).returncode == 0
+    assert run(["sh", CHECKED, checker, "sh", "-c", "exit 7"], env=env).returncode == 7
+    assert not list(tmp_path.iterdir())
