@@ -54,7 +54,8 @@ HELPER_BIN := $(TOOL_SRC:tests/helpers/%.c=$(B)/helpers/%) $(SHIM_SRC:tests/help
 STATIC_LIB := $(B)/lib/libs6net.a
 SHARED_LIB := $(B)/lib/libs6net.so.$(VERSION)
 
-.PHONY: all deps deps-build check check-exports unit integration fuzz-replay lint sanitize fuzz bench demo \
+.PHONY: all deps deps-build check check-exports unit integration fuzz-replay lint sanitize sanitize-address \
+        sanitize-undefined fuzz bench demo \
         install install-static uninstall clean stress stress-smoke static print-s6-names
 .DEFAULT_GOAL := all
 
@@ -98,13 +99,18 @@ $(B)/lib/libs6net.pc: tools/libs6net.pc.in Makefile
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    -e 's|@REQUIRES@|$(LIB_REQUIRES)|g' -e '/^Requires.private: *$$/d' $< > $@
 
-# A sanitizer build links every program like the rest: the sanitizer
-# runtimes need the dynamic loader and glibc (see STATIC_DAEMONS,
-# STATIC_OPENSSL and MUSL_PROGS below).
+# A sanitizer build (make sanitize) builds every program with $(CC): the
+# sanitizer runtimes need glibc (see MUSL_PROGS below). The AddressSanitizer
+# build (S6NET_SANITIZE=1) also links them all dynamically, as its runtime
+# needs the dynamic loader; the UBSan build (S6NET_SANITIZE=undefined) links
+# the daemons and engines statically, as shipped (see STATIC_DAEMONS and
+# STATIC_OPENSSL).
 ifneq ($(S6NET_SANITIZE),)
+MUSL_PROGS :=
+ifneq ($(S6NET_SANITIZE),undefined)
 STATIC_DAEMONS :=
 STATIC_OPENSSL :=
-MUSL_PROGS :=
+endif
 endif
 
 # The long-lived super-servers are linked statically against the C library
@@ -240,9 +246,9 @@ deps-build:
 # (STRESS_SMOKE_CONNS connections through s6-tcpserver; STRESS_SMOKE_CONNS=0
 # leaves it out); make stress is the full campaign.
 STRESS_SMOKE_CONNS ?= 10000
-# TLS handshakes in the bounded run: fewer under the sanitizers, where an
+# TLS handshakes in the bounded run: fewer under AddressSanitizer, where an
 # engine process costs ten times as much to start.
-STRESS_SMOKE_TLS ?= $(if $(S6NET_SANITIZE),100,500)
+STRESS_SMOKE_TLS ?= $(if $(filter 1,$(S6NET_SANITIZE)),100,500)
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(REPLAY_BIN)
 	@$(MAKE) --no-print-directory check-exports unit fuzz-replay integration
@@ -264,9 +270,38 @@ integration: all
 lint: deps
 	@sh tools/lint.sh $(MAN_SRC)
 
+# make sanitize: make check again under two checkers, one after the other
+# (tests/README.md says which covers which path).
+# - sanitize-address: AddressSanitizer, LeakSanitizer and UBSan. ASan
+#   cannot follow a child that shares our memory (clone(CLONE_VM)) and runs
+#   raw system calls on our thread pointer, so in this build the servers
+#   spawn with vfork and keep no acceptors (lib/server).
+# - sanitize-undefined: UBSan alone, which has no shadow memory and no
+#   interceptors: the build keeps what ships (the clone child, the
+#   acceptors and their futex lock, the signalfd loop, the static daemons
+#   and engines), and tests/integration/test_checkers.py fails if it does
+#   not.
+# In both, every report of every process, whatever became of its stderr,
+# goes to a directory that tools/checked.sh empties into the output, and
+# any report fails the run. In the UBSan build the dynamically linked
+# programs carry the UBSan runtime statically (-static-libubsan, in LDLIBS
+# so that the static-pie links do not see it): they then load no
+# libstdc++, and need about the address space of a plain build
+# (test_hardening_faults.py).
+SAN_ADDRESS_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SAN_UNDEFINED_FLAGS := -fsanitize=undefined,float-cast-overflow -fno-sanitize-recover=all
 sanitize: deps
-	$(MAKE) --no-print-directory B=build-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=address,undefined" S6NET_SANITIZE=1 check
+	@$(MAKE) --no-print-directory sanitize-address
+	@$(MAKE) --no-print-directory sanitize-undefined
+
+sanitize-address: deps
+	@sh tools/checked.sh address $(MAKE) --no-print-directory B=build-san \
+	  CFLAGS="-O1 -g -fno-omit-frame-pointer $(SAN_ADDRESS_FLAGS)" LDFLAGS="$(SAN_ADDRESS_FLAGS)" S6NET_SANITIZE=1 check
+
+sanitize-undefined: deps
+	@sh tools/checked.sh undefined $(MAKE) --no-print-directory B=build-ubsan \
+	  CFLAGS="-O2 -g -fno-omit-frame-pointer $(SAN_UNDEFINED_FLAGS)" \
+	  LDFLAGS="$(SAN_UNDEFINED_FLAGS)" LDLIBS=-static-libubsan S6NET_SANITIZE=undefined check
 
 fuzz:
 	@sh tools/fuzz.sh $(FUZZ_SECONDS)
@@ -332,4 +367,4 @@ print-s6-names:
 	@echo $(S6_NAMES)
 
 clean:
-	rm -rf $(B) build-san build-fuzz build-static
+	rm -rf $(B) build-san build-ubsan build-fuzz build-static
