@@ -18,6 +18,15 @@ void s6net_tls_engine_args_init(s6net_tls_engine_args *a, int server)
   a->tickets = 3600;
 }
 
+void s6net_tls_engine_args_conn(s6net_tls_engine_args *a, s6net_tls_conf const *c, int notify)
+{
+  s6net_tls_engine_args_init(a, c->server);
+  a->conf = *c;
+  a->notif = notify ? S6NET_TLS_ENGINE_NOTIF : -1;
+  a->fdr = S6NET_TLS_ENGINE_FDR;
+  a->fdw = S6NET_TLS_ENGINE_FDW;
+}
+
 /* ---- building ------------------------------------------------------- */
 
 typedef struct {

@@ -34,6 +34,13 @@ typedef struct {
 /* Defaults for one side: the engine's own when it is given no option. */
 void s6net_tls_engine_args_init(s6net_tls_engine_args *a, int server);
 
+/* The arguments of an engine that a wrapper (s6-tlsd, s6-ucspitlsd and
+ * their client twins) starts for one connection: the wrapper's
+ * configuration c, the engine's standard fds (S6NET_TLS_ENGINE_FDR/FDW,
+ * see s6net_tls_engine_fdmap), and the notification on
+ * S6NET_TLS_ENGINE_NOTIF if notify, else none. */
+void s6net_tls_engine_args_conn(s6net_tls_engine_args *a, s6net_tls_conf const *c, int notify);
+
 /* Pure: the engine's argv (argv[0] is the engine's name, then the
  * options, then "--" fdr fdw, or nothing after the options with -X);
  * buf holds the formatted numbers; the strings of a are pointed to, not

@@ -40,11 +40,7 @@ static void mkpipe(int p[2])
 static pid_t spawn_engine(s6net_tlswrap const *w, int const efds[4], int notif, char const *const *envp)
 {
   s6net_tls_engine_args a;
-  s6net_tls_engine_args_init(&a, w->c->server);
-  a.conf = *w->c;
-  a.notif = S6NET_TLS_ENGINE_NOTIF;
-  a.fdr = S6NET_TLS_ENGINE_FDR;
-  a.fdw = S6NET_TLS_ENGINE_FDW;
+  s6net_tls_engine_args_conn(&a, w->c, 1);
   char const *argv[S6NET_TLS_ENGINE_ARGC_MAX];
   char buf[S6NET_TLS_ENGINE_BUFLEN];
   if (!s6net_tls_engine_argv(&a, argv, S6NET_TLS_ENGINE_ARGC_MAX, buf, sizeof buf))

@@ -131,11 +131,7 @@ _Noreturn static void helper(s6net_ucspitls const *u, helper_fds *h, char const 
    * not kill the engine silently: it gets EPIPE and says so. */
   signal(SIGPIPE, SIG_IGN);
   s6net_tls_engine_args a;
-  s6net_tls_engine_args_init(&a, c->server);
-  a.conf = *c;
-  a.notif = kind == 2 ? S6NET_TLS_ENGINE_NOTIF : -1;
-  a.fdr = S6NET_TLS_ENGINE_FDR;
-  a.fdw = S6NET_TLS_ENGINE_FDW;
+  s6net_tls_engine_args_conn(&a, c, kind == 2);
   char const *argv[S6NET_TLS_ENGINE_ARGC_MAX];
   char buf[S6NET_TLS_ENGINE_BUFLEN];
   if (!s6net_tls_engine_argv(&a, argv, S6NET_TLS_ENGINE_ARGC_MAX, buf, sizeof buf))
