@@ -3,7 +3,7 @@
 # and socat. Prints a table; writes build/bench/tcpserver.json.
 # Knobs (environment): ROUNDS (5), DUR seconds per wrk run (3), SEQN
 # sequential connections per run (2000), GROWTH_N (100000).
-# An argument names a second build directory (e.g. /work/main/build or
+# An argument names a second build directory (e.g. another checkout's build or
 # any older build) measured in the same run as "s6-tcpserver-old".
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)

@@ -2,7 +2,7 @@
 # TLS tunnel benchmark: s6-tlsserver vs stunnel4, socat and haproxy in
 # front of s6-tcpserver, side by side.
 # Prints a table and writes build/bench/tls.json. See bench.py.
-# An argument names a second build directory (e.g. /work/main/build or
+# An argument names a second build directory (e.g. another checkout's build or
 # any older build) measured in the same run as "s6net-old".
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)

@@ -6,7 +6,7 @@
 #   bench/tls/zygote_ab.sh [A-build [B-build [rounds [N]]]]
 # B_OPTS: extra s6-tlsserver options for B only (e.g. B_OPTS="-T 0" to
 # leave session tickets out of the comparison).
-# Defaults: A = /work/main/build if it exists, else $S6NET_BASE; B = ./build.
+# A defaults to $S6NET_BASE (one of the two is needed); B to ./build.
 # Prints each round, then the medians and B/A.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
