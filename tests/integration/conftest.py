@@ -24,7 +24,15 @@ from util import Certs
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # The build tree make wrote (make check sets S6NET_BUILD).
 BUILD_TREE = os.environ.get("S6NET_BUILD", os.path.join(ROOT, "build"))
+# S6NET_SANITIZE: "1" in the AddressSanitizer build (make
+# sanitize-address), "undefined" in the UBSan build (make
+# sanitize-undefined), empty otherwise. SANITIZE is the ASan build (no
+# clone backend, no static links); CHECKED is either checked build, whose
+# programs carry a sanitizer runtime.
 SANITIZE = os.environ.get("S6NET_SANITIZE") == "1"
+CHECKED = os.environ.get("S6NET_SANITIZE", "") != ""
+SANITIZER_FLAGS = {"1": ["-fsanitize=address,undefined"], "undefined": ["-fsanitize=undefined"]}.get(
+    os.environ.get("S6NET_SANITIZE", ""), [])
 IS_ROOT = os.geteuid() == 0
 # Several peers (haproxy, chronyd, dnsmasq, oidentd) live in sbin, which
 # an ordinary user's PATH often leaves out.

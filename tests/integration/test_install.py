@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, SANITIZE, base_env, connect, need, run
+from conftest import CHECKED, ROOT, SANITIZER_FLAGS, base_env, connect, need, run
 from conftest import MAKE_B, needs_root
 from util import recv_all
 
@@ -63,7 +63,7 @@ int main(void)
     assert "-ls6net" in args
     exe = str(tmp_path / "third")
     # A library built by make sanitize needs the sanitizer runtimes too.
-    san = ["-fsanitize=address,undefined"] if SANITIZE else []
+    san = SANITIZER_FLAGS
     r = run(["cc", "-std=c11", "-Wall", "-Werror", "-o", exe, str(src)] + san + args,
             env=dict(os.environ, **env))
     assert r.returncode == 0, r.stderr.decode()
@@ -97,7 +97,7 @@ def test_pkg_config_static_link_needs_nothing_else(installed, tmp_path):
     header builds (no OpenSSL, c-ares or tinycdb symbol is pulled in)
     and runs."""
     need("pkg-config")
-    if SANITIZE:
+    if CHECKED:
         pytest.skip("the sanitizer runtimes cannot be linked statically")
     env = base_env(PKG_CONFIG_PATH=installed + PREFIX + "/lib/pkgconfig",
                    PKG_CONFIG_SYSROOT_DIR=installed)
