@@ -74,6 +74,11 @@ void s6net_tls_drop(char const *const *envp);
  * code (0, 97, 98, 111) after printing a diagnostic; never exits itself. */
 int s6net_tls_session(s6net_tls_ctx *ctx, s6net_tls_conf const *c, int const fds[4], int notif);
 
+/* One connection from start to end, as an engine run per connection does
+ * it: the peer named for messages, keys loaded (s6net_tls_ctx_new), ids
+ * dropped, s6net_tls_session on fds. Returns its exit code. */
+int s6net_tls_engine_once(s6net_tls_conf *c, int const fds[4], int notif, char const *const *envp);
+
 /* Lower-level pieces of s6net_tls_session, for callers that want to do
  * something between the handshake and the relay (the zygote's workers). */
 typedef struct s6net_tls_conn s6net_tls_conn;

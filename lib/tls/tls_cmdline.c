@@ -1,5 +1,6 @@
 #include "tls/tls_cmdline.h"
 #include "tls/tlsopt.h"
+#include "core/diag.h"
 #include "core/num.h"
 
 #include <fcntl.h>
@@ -216,4 +217,17 @@ void s6net_tls_pipe_size(int fd)
 #else
   (void)fd;
 #endif
+}
+
+void s6net_tls_engine_start(s6net_tls_engine_args *a, int server, int argc, char const *const *argv,
+                            char const *usage, char const *const *envp)
+{
+  s6net_tls_engine_args_init(a, server);
+  if (s6net_tls_engine_parse(argc, argv, a) < 0) s6net_dieusage(usage);
+  /* Name the program the user ran too: "s6-tlsd: s6-tlsd-io: fatal: ..." */
+  static char progbuf[128];
+  char const *caller = a->conf.caller;
+  if (caller && *caller && (size_t)snprintf(progbuf, sizeof progbuf, "%s: %s", caller, s6net_prog) < sizeof progbuf)
+    s6net_prog = progbuf;
+  s6net_tls_ids_check(envp);
 }

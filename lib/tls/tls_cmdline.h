@@ -49,6 +49,12 @@ void s6net_tls_engine_args_conn(s6net_tls_engine_args *a, s6net_tls_conf const *
 size_t s6net_tls_engine_argv(s6net_tls_engine_args const *a, char const **argv, size_t max, char *buf,
                              size_t buflen);
 
+/* An engine's start (s6-tlsd-io, s6-tlsc-io): a set up for the side,
+ * argv parsed (usage error: dies 100 with usage), messages prefixed with
+ * the caller's name given by -N, TLS_UID/TLS_GID in envp checked. */
+void s6net_tls_engine_start(s6net_tls_engine_args *a, int server, int argc, char const *const *argv,
+                            char const *usage, char const *const *envp);
+
 /* Pure: parse an engine's command line (argv[0] ignored) into a, which
  * s6net_tls_engine_args_init set up for the side. 0, or -1 if the
  * command line is wrong (the caller prints the usage). Values are

@@ -431,3 +431,15 @@ void s6net_tls_conn_free(s6net_tls_conn *conn)
   if (conn->ssl) SSL_free(conn->ssl);
   conn->ssl = 0;
 }
+
+int s6net_tls_engine_once(s6net_tls_conf *c, int const fds[4], int notif, char const *const *envp)
+{
+  char peer[80];
+  c->peer = s6net_tls_peer_fmt(peer, sizeof peer, envp);
+  s6net_tls_ctx *ctx = s6net_tls_ctx_new(c, envp);
+  s6net_tls_drop(envp);
+  int r = s6net_tls_session(ctx, c, fds, notif);
+  s6net_tls_ctx_free(ctx);
+  c->peer = 0;
+  return r;
+}
