@@ -94,6 +94,14 @@ static size_t peer_string(char *buf, size_t cap, char const *const *envp)
   return n;
 }
 
+/* One message of the zygote's reply socket. */
+static ssize_t recv_reply(int fd, char *buf, size_t cap)
+{
+  ssize_t n;
+  do n = recv(fd, buf, cap, 0); while (n < 0 && errno == EINTR);
+  return n;
+}
+
 /* Hand the connection to the zygote behind zfd. Returns the notification
  * length, or 0 if we must run an engine of our own (nothing was touched).
  * Exits if the zygote's worker took the connection and failed. */
@@ -123,8 +131,7 @@ static size_t zygote_run(s6net_tlswrap const *w, int zfd, int const efds[4], cha
     return 0;
   }
   close(rp[1]);
-  ssize_t n;
-  do n = recv(rp[0], notif, cap, 0); while (n < 0 && errno == EINTR);
+  ssize_t n = recv_reply(rp[0], notif, cap);
   if (n < 0) s6net_diesys(111, "unable to read from the TLS zygote");
   if (n == 1 && notif[0] == '?') { close(rp[0]); return 0; }
   if (!n) {
@@ -133,7 +140,7 @@ static size_t zygote_run(s6net_tlswrap const *w, int zfd, int const efds[4], cha
     return 0;
   }
   if (n != 1 || notif[0] != 'T') s6net_die(111, "invalid reply from the TLS zygote");
-  do n = recv(rp[0], notif, cap, 0); while (n < 0 && errno == EINTR);
+  n = recv_reply(rp[0], notif, cap);
   if (n < 0) s6net_diesys(111, "unable to read handshake notification");
   if (!n) s6net_die(111, "TLS engine exited before the end of the handshake");
   close(rp[0]);
