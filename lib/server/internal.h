@@ -16,6 +16,7 @@
 #include "server/spawn_backend.h"
 
 #include <limits.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -54,6 +55,7 @@ struct s6net_server {
   s6net_server_adapter const *a;
   void *ctx;
   int sigfd;
+  sigset_t waitmask;      /* vfork backend: the mask while waiting in srv_wait */
   unsigned int nproc;     /* processes holding a slot (connections and acceptors) */
   unsigned int nlive;     /* connections counted in src (under lock with acceptors) */
   conn *conns;            /* maxconn entries */

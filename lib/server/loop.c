@@ -391,11 +391,7 @@ int s6net_server_run(s6net_server *s)
     if (acceptors) { srv_replenish(s); n = 2; }
     else if (!s->pause_until && s->nproc < s->cfg.maxconn) n = 2;
     pfd[1].revents = 0;
-    int r = poll(pfd, n, timeout);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      s6net_diesys(111, "unable to poll");
-    }
+    if (srv_wait(s, pfd, n, timeout) < 0) s6net_diesys(111, "unable to poll");
     /* New connections first: when a child's exit and the next client
      * arrive together (a sequential client), the reaping is not on
      * anybody's critical path but the spawn is. */

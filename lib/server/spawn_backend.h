@@ -18,6 +18,7 @@
 
 #include "server/server.h"
 
+#include <poll.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -36,6 +37,13 @@ size_t srv_slot_layout(size_t nenv, size_t bufs, size_t *block);
  * server) so that srv_signals_read sees them; s->sigfd is the fd to poll.
  * -1 with errno on failure. */
 int srv_signals_init(s6net_server *s);
+
+/* Wait, as poll(2), until one of pfd[0..n) is ready or timeout ms have
+ * passed; pfd[0] is s->sigfd. The loop's only blocking wait, and the only
+ * place where a trapped signal can interrupt the server: a signal storm
+ * then costs one wake-up per wait and never keeps the loop from the
+ * rest of its work. -1 with errno on failure (never EINTR). */
+int srv_wait(s6net_server *s, struct pollfd *pfd, nfds_t n, int timeout);
 
 /* The signals caught since the last call, at most max of them, into sig:
  * how many, 0 if none, -1 with errno on a read error (not EINTR). */

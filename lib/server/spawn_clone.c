@@ -67,6 +67,16 @@ int srv_signals_init(s6net_server *s)
   return sigprocmask(SIG_BLOCK, &set, 0);
 }
 
+/* The trapped signals stay blocked: nothing interrupts the wait. */
+int srv_wait(s6net_server *s, struct pollfd *pfd, nfds_t n, int timeout)
+{
+  (void)s;
+  int r;
+  do r = poll(pfd, n, timeout);
+  while (r < 0 && errno == EINTR);
+  return r;
+}
+
 int srv_signals_read(s6net_server *s, int *sig, unsigned int max)
 {
   struct signalfd_siginfo buf[8];

@@ -5,8 +5,8 @@
  * The loop waits until the child has made its exec (or failed it: then
  * the spawn fails here, and no exit status is left to report at reap).
  * Signals come through the self-pipe, its handlers being the only code
- * of ours a signal can run; the child sets them back to SIG_DFL before
- * it unblocks anything. */
+ * of ours a signal can run, and only inside srv_wait; the child sets
+ * them back to SIG_DFL before it unblocks anything. */
 #include "server/internal.h"
 
 #ifndef USE_CLONE
@@ -15,9 +15,11 @@
 #include "core/sig.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 size_t srv_slot_layout(size_t nenv, size_t bufs, size_t *block)
@@ -33,15 +35,38 @@ int srv_signals_init(s6net_server *s)
   if (s->sigfd < 0) return -1;
   for (size_t i = 0; i < SRV_NTRAPPED; i++)
     if (s6net_selfpipe_trap(srv_trapped[i]) < 0) return -1;
-  /* A signal mask is inherited across exec: a supervisor that left
-   * SIGTERM blocked must not make us unstoppable. */
+  /* The trapped signals are blocked except inside srv_wait, which waits
+   * with the mask we were started with minus them (a supervisor that
+   * left SIGTERM blocked must not make us unstoppable). With the
+   * handlers free to run anywhere, a storm of signals kept the loop in
+   * them and away from accept (tests/stress, signal storm). */
   sigset_t set;
   sigemptyset(&set);
   for (size_t i = 0; i < SRV_NTRAPPED; i++) sigaddset(&set, srv_trapped[i]);
-  if (sigprocmask(SIG_UNBLOCK, &set, 0) < 0) return -1;
+  if (sigprocmask(SIG_BLOCK, &set, &s->waitmask) < 0) return -1;
+  for (size_t i = 0; i < SRV_NTRAPPED; i++) sigdelset(&s->waitmask, srv_trapped[i]);
   /* A reader that went away (readiness pipe, log pipe) is an error to
    * report or a line lost, not a silent death. */
   return signal(SIGPIPE, SIG_IGN) == SIG_ERR ? -1 : 0;
+}
+
+int srv_wait(s6net_server *s, struct pollfd *pfd, nfds_t n, int timeout)
+{
+  struct timespec ts, *tp = 0;
+  if (timeout >= 0) {
+    ts.tv_sec = timeout / 1000;
+    ts.tv_nsec = (long)(timeout % 1000) * 1000000L;
+    tp = &ts;
+  }
+  int r = ppoll(pfd, n, tp, &s->waitmask);
+  /* Interrupted: the handler wrote to the self-pipe. Look once more,
+   * without waiting and with the signals blocked, so that the caller
+   * sees the self-pipe and whatever else is ready. */
+  if (r < 0 && errno == EINTR) {
+    do r = poll(pfd, n, 0);
+    while (r < 0 && errno == EINTR);
+  }
+  return r;
 }
 
 int srv_signals_read(s6net_server *s, int *sig, unsigned int max)
