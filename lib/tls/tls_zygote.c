@@ -7,7 +7,10 @@
  * reaps them and reloads the keys. Each worker drops to TLS_UID/TLS_GID
  * right after fork, while idle, then waits for one request on the shared
  * socket, takes it, tells the master (which forks a replacement) and
- * serves that one connection. A request whose files changed since the
+ * serves that one connection. Idle workers wait in a blocking recvmsg,
+ * whose wake-ups the kernel gives to one waiter per request (a poll
+ * would wake them all); the death of the master reaches them as
+ * SIGKILL (PR_SET_PDEATHSIG) and the end of their life as SIGALRM. A request whose files changed since the
  * worker's keys were loaded goes back to the master, which reloads them
  * (or keeps the old ones if the new files are bad) and forks a worker of
  * the new generation for it. */
@@ -29,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #ifdef __linux__
 #include <sys/prctl.h>
@@ -111,37 +115,64 @@ _Noreturn static void serve(s6net_tls_ctx *ctx, s6net_tlsz_req const *r, char co
   _exit(s6net_tls_relay(conn, &c, fds[2], fds[3]));
 }
 
+static volatile sig_atomic_t expired;
+
+static void on_sigalrm(int sig)
+{
+  (void)sig;
+  expired = 1;
+}
+
+/* Idle, the worker dies with the master: a request left in the socket
+ * is for whoever replaces it. Set after the drop, which clears it. */
+static void idle_with_master(pid_t master, long life)
+{
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != master) _exit(0);
+  if (life >= 0) {
+    struct sigaction sa = { .sa_handler = on_sigalrm };   /* no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, 0);
+    /* Repeated, should the first come just before the worker blocks. */
+    struct itimerval it = { .it_interval = { 1, 0 },
+                            .it_value = { life / 1000, (life % 1000) * 1000 + (life ? 0 : 1) } };
+    setitimer(ITIMER_REAL, &it, 0);
+  }
+}
+
+/* Taken: the connection is served to its end, whatever the master does.
+ * Should the master die just before this, the worker dies with the
+ * request unanswered, and the sender, seeing no 'T', runs an engine of
+ * its own. */
+static void taken(void)
+{
+  struct itimerval it = { 0 };
+  setitimer(ITIMER_REAL, &it, 0);
+  prctl(PR_SET_PDEATHSIG, 0);
+}
+
 /* A pre-forked worker: waits for one request it can serve. Garbage is
  * dropped and the worker goes on waiting, so that nothing is forked for
  * it; a request for other keys is answered '?'. */
-_Noreturn static void worker(s6net_tls_ctx *ctx, uint64_t digest, long life)
+_Noreturn static void worker(s6net_tls_ctx *ctx, uint64_t digest, long life, pid_t master)
 {
   static unsigned char req[S6NET_TLSZ_REQMAX];
   worker_init(ctx);
-  long long deadline = life >= 0 ? s6net_now_ms() + life : -1;
+  idle_with_master(master, life);
   for (;;) {
-    struct pollfd p[2] = { { .fd = zfd, .events = POLLIN }, { .fd = wworker, .events = POLLIN } };
-    int timeout = -1;
-    if (deadline >= 0) {
-      long long left = deadline - s6net_now_ms();
-      timeout = left < 0 ? 0 : left > 86400000 ? 86400000 : (int)left;
-    }
-    int n = poll(p, 2, timeout);
-    if (n < 0 && errno != EINTR) { s6net_warnsys("unable to poll"); _exit(111); }
-    /* The master is gone: leave the requests to whoever replaces it. */
-    if (p[1].revents) _exit(0);
-    if (!n) { tell_master('E', 0, 0, 0, 0); _exit(0); }
-    if (n < 0 || !(p[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
     int fds[S6NET_TLSZ_NFDS];
     unsigned int nf;
-    long len = s6net_tlsz_recvfds(zfd, req, sizeof req, fds, S6NET_TLSZ_NFDS, &nf, MSG_DONTWAIT);
-    if (len < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue; /* another worker got it */
-      if (errno != EMSGSIZE) { s6net_warnsys("unable to receive a request"); _exit(111); }
+    long len = s6net_tlsz_recvfds(zfd, req, sizeof req, fds, S6NET_TLSZ_NFDS, &nf, 0);
+    if (len < 0 && errno == EINTR) {
+      if (expired) { tell_master('E', 0, 0, 0, 0); _exit(0); }
+      continue;
+    }
+    if (len < 0 && errno != EMSGSIZE) { s6net_warnsys("unable to receive a request"); _exit(111); }
+    if (!len && !nf) {
+      struct pollfd p = { .fd = zfd, .events = POLLIN };
+      if (poll(&p, 1, 0) > 0 && p.revents & POLLHUP) _exit(0); /* every sender is gone */
     }
     s6net_tlsz_req r;
-    if (len < 0 || !len || nf != S6NET_TLSZ_NFDS || s6net_tlsz_hdr_decode(req, (size_t)len, &r) < 0) {
-      if (!len && !nf && p[0].revents & POLLHUP) _exit(0); /* every sender is gone */
+    if (len <= 0 || nf != S6NET_TLSZ_NFDS || s6net_tlsz_hdr_decode(req, (size_t)len, &r) < 0) {
       close_fds(fds, nf);
       if (conf->verbosity >= 2) s6net_warn("refused a malformed request (%ld bytes, %u fds)", len, nf);
       continue;
@@ -152,6 +183,7 @@ _Noreturn static void worker(s6net_tls_ctx *ctx, uint64_t digest, long life)
       close_fds(fds, nf);
       continue;
     }
+    taken();
     if (r.digest != digest) {
       /* The files changed since our keys were read: the master reloads
        * them and serves this one with a worker of the new keys. */
@@ -214,9 +246,10 @@ static void reload(s6net_tls_ctx **ctx, uint64_t *digest)
 static pid_t fork_worker(s6net_tls_ctx *ctx, uint64_t digest, long life, int const *fds, s6net_tlsz_req const *r,
                          unsigned char const *req)
 {
+  pid_t master = getpid();
   pid_t pid = fork();
   if (pid) return pid;
-  if (!fds) worker(ctx, digest, life);
+  if (!fds) worker(ctx, digest, life, master);
   worker_init(ctx);
   close(zfd);
   close(wworker);

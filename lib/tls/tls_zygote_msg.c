@@ -153,9 +153,9 @@ long s6net_tlsz_recvfds(int s, void *buf, size_t cap, int *fds, unsigned int max
   ssize_t n;
   *nfds = 0;
 #ifdef MSG_CMSG_CLOEXEC
-  do n = recvmsg(s, &m, flags | MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+  n = recvmsg(s, &m, flags | MSG_CMSG_CLOEXEC);
 #else
-  do n = recvmsg(s, &m, flags); while (n < 0 && errno == EINTR);
+  n = recvmsg(s, &m, flags);
 #endif
   if (n < 0) return -1;
   int over = 0;

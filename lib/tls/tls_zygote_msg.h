@@ -87,7 +87,8 @@ int s6net_tlsz_sendfds(int s, void const *buf, size_t len, int const *fds, unsig
 /* Receive one datagram and up to maxfds fds (close-on-exec); fds beyond
  * maxfds are closed. flags as recvmsg (e.g. MSG_DONTWAIT). Returns the
  * length, or -1 with errno (EMSGSIZE if the datagram or its fds were
- * truncated, all received fds then closed); *nfds is set either way. */
+ * truncated, all received fds then closed; EINTR if a signal came first,
+ * nothing received); *nfds is set either way. */
 long s6net_tlsz_recvfds(int s, void *buf, size_t cap, int *fds, unsigned int maxfds, unsigned int *nfds, int flags);
 
 /* Client side check of the inherited fd: 1 if it is a UNIX

@@ -84,6 +84,10 @@ static pid_t spawn_zygote(args const *zargs, int zside, int *readyr)
   return pid;
 }
 
+/* Connections handed back since the last zygote was ready: the first
+ * one of an outage is logged, and the count when a zygote is back. */
+static unsigned long handed;
+
 /* A request no zygote will read: hand it back. 0, or -1 when every
  * sender is gone (then there is nothing more to read). */
 static int refuse(int zside, int verbosity, short revents)
@@ -96,7 +100,8 @@ static int refuse(int zside, int verbosity, short revents)
   if (!n && !nf && revents & POLLHUP) return -1;
   if (nf == S6NET_TLSZ_NFDS) {
     (void)!send(fds[4], "?", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (verbosity) s6net_warn("no TLS zygote is running: the connection gets a fresh engine");
+    if (!handed++ && verbosity)
+      s6net_warn("no TLS zygote is running: connections get fresh engines until one is");
   }
   for (unsigned int i = 0; i < nf; i++) close(fds[i]);
   return 0;
@@ -145,6 +150,10 @@ _Noreturn static void keeper(args const *zargs, int zside, int tell, pid_t paren
         if (s6net_write_all(tell, "\n", 1) < 0) _exit(111);
         close(tell);
         tell = -1;
+      }
+      if (r == 1 && handed) {
+        if (verbosity) s6net_warn("TLS zygote pid %ld is ready: %lu connections got fresh engines meanwhile", (long)pid, handed);
+        handed = 0;
       }
     }
     if (p[2].revents && refuse(zside, verbosity, p[2].revents) < 0) orphan = 1;

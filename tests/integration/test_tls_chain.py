@@ -249,6 +249,59 @@ def test_zygote_and_workers_die_with_the_server(procs, certs, drop):
     assert not [x for x in family if alive(x)]
 
 
+def _switches(pid):
+    """Voluntary context switches of pid, None once it is gone."""
+    try:
+        v = status(pid, "voluntary_ctxt_switches")
+    except OSError:
+        return None
+    return int(v[0]) if v else None
+
+
+def _tls_ok(port, certs):
+    ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
+    with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
+                         server_hostname="localhost") as s:
+        return recv_all(s)
+
+
+def test_zygote_request_wakes_one_idle_worker(procs, certs):
+    """Each request wakes one idle worker, not every one of them: the
+    workers that stay idle while connections go by are never scheduled."""
+    p, port = tlsserver(procs, certs, app=["sh", "-c", "echo ok"])
+    z = _zygote(p.pid)
+    assert z, "no zygote"
+    assert wait_until(lambda: len(children(z)) == 8)
+    first = children(z)
+    assert _tls_ok(port, certs) == b"ok\n"   # warm-up: every worker is waiting by now
+    assert wait_until(lambda: len(children(z)) == 8)
+    idle = [w for w in children(z) if w in first]
+    before = {w: _switches(w) for w in idle}
+    for _ in range(4):
+        assert _tls_ok(port, certs) == b"ok\n"
+    assert wait_until(lambda: len(children(z)) == 8)
+    after = {w: _switches(w) for w in idle}
+    stayed = [w for w in idle if after[w] is not None and w in children(z)]
+    assert stayed, (idle, children(z))
+    woken = {w: after[w] - before[w] for w in stayed if after[w] != before[w]}
+    assert not woken, woken
+
+
+def test_idle_workers_live_one_ticket_period(procs, certs):
+    """An idle worker older than one ticket period (-T) exits and is
+    replaced, so that none keeps retired ticket keys; the pool stays full
+    and connections go on being served."""
+    p, port = tlsserver(procs, certs, "-T", "1", app=["sh", "-c", "echo ok"])
+    z = _zygote(p.pid)
+    assert z, "no zygote"
+    assert wait_until(lambda: len(children(z)) == 8)
+    first = set(children(z))
+    assert wait_until(lambda: not first & set(children(z)), timeout=5), first & set(children(z))
+    assert wait_until(lambda: len(children(z)) == 8)
+    assert _tls_ok(port, certs) == b"ok\n"
+    assert p.poll() is None and alive(z)
+
+
 def test_zygote_mismatch_falls_back(procs, certs):
     """An s6-tlsd whose key variables differ from the zygote's (as with
     per-client access rules) runs its own engine with its own keys."""

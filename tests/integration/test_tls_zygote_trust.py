@@ -157,8 +157,39 @@ def test_zygote_master_killed_is_replaced_with_one_warning(procs, certs, tmp_pat
     assert len(zygote_workers(z2, 8)) == 8
     for _ in range(3):
         assert tls_get(port, certs) == b"ok\n"
-    w = stderr_lines(tmp_path, "TLS zygote pid")
-    assert len(w) == 1 and ("pid %d killed by signal 9" % z) in w[0], w
+    w = stderr_lines(tmp_path, "restarting it")
+    assert len(w) == 1 and ("TLS zygote pid %d killed by signal 9" % z) in w[0], w
+
+
+def test_zygote_outage_is_logged_once_not_per_connection(procs, certs, tmp_path):
+    """While no zygote runs (here: killed three times in a row, so that the
+    keeper waits 2 s before the next), every connection gets a fresh
+    engine; the log says so once, then how many when a zygote is back."""
+    need_root()
+    p, port = start_server(procs, certs, tmp_path)
+    z = zygote_pid(p.pid)
+    for _ in range(3):
+        zygote_workers(z, 8)
+        os.kill(z, signal.SIGKILL)
+        assert wait_until(lambda: not alive(z))
+        nz = wait_until(lambda: zygote_pid(p.pid, timeout=0.1) not in (None, z) and zygote_pid(p.pid), timeout=3) \
+            if _ < 2 else None
+        z = nz or z
+    outage = zygote_pid(p.pid, timeout=0.05) is None
+    for _ in range(4):
+        assert tls_get(port, certs) == b"ok\n"
+    during = outage and zygote_pid(p.pid, timeout=0.05) is None
+    z = zygote_pid(p.pid, timeout=10)
+    assert z and len(zygote_workers(z, 8)) == 8
+    assert wait_until(lambda: stderr_lines(tmp_path, "is ready:"))
+    first = stderr_lines(tmp_path, "no TLS zygote is running")
+    back = stderr_lines(tmp_path, "is ready:")
+    assert len(first) == 1 and len(back) == 1, (first, back)
+    assert ("pid %d is ready" % z) in back[0], back
+    if during:   # all four came while none ran (always, but on a very slow machine)
+        assert "4 connections got fresh engines" in back[0], back
+    assert tls_get(port, certs) == b"ok\n"
+    assert len(stderr_lines(tmp_path, "no TLS zygote is running")) == 1
 
 
 def test_keeper_killed_connections_use_fresh_engines(procs, certs, tmp_path):
