@@ -199,6 +199,21 @@ static int accept_failed(s6net_server *s, unsigned int ci, int e)
   }
 }
 
+/* Signals sent to an idle acceptor (a kill by hand, a process-group
+ * kill, a terminal's SIGHUP or SIGINT) were for the server's own process,
+ * which holds them blocked like the loop: left pending, they would be
+ * delivered to the connection's program at its exec and end it. Dropped
+ * here, bounded (each pass takes at least one). */
+static void drop_pending(void)
+{
+  sigset_t set;
+  struct timespec zero = { 0, 0 };
+  sigemptyset(&set);
+  if (srv_raw3(SYS_rt_sigpending, (long)&set, _NSIG / 8, 0) < 0) return;
+  for (int i = 0; i < 64; i++)
+    if (srv_raw6(SYS_rt_sigtimedwait, (long)&set, 0, (long)&zero, _NSIG / 8, 0, 0) < 0) break;
+}
+
 /* accept, admit, set up the environment, exec: the steps of the loop's
  * handle_conn (loop.c), in the acceptor's own process. */
 static int acceptor_main(void *varg)
@@ -227,6 +242,7 @@ static int acceptor_main(void *varg)
       srv_env_start(&e, s, srv_env_room(s, ci));
       if (s->a->env(s->ctx, &e, &p, (unsigned int)count) >= 0) {
         srv_raw3(SYS_prctl, PR_SET_PDEATHSIG, 0, 0);
+        drop_pending();
         srv_slot_prepare(s, ci, p.fd, &e);
         if (s->cfg.verbosity >= 2) srv_started(s, &p, (pid_t)srv_raw3(SYS_getpid, 0, 0, 0), live, count, 1);
         srv_child_exec(c);

@@ -70,6 +70,28 @@ def test_sighup_and_sigquit_leave_idle_acceptors_alone(procs):
     assert wait_until(lambda: not any(alive(x) for x in pids + acceptors(p.pid)))
 
 
+def test_signals_sent_to_idle_acceptors_never_reach_a_connection(procs):
+    """An idle acceptor holds the server's blocked signals; whatever was
+    sent to it while idle (by hand, to the process group, a terminal's
+    hangup) is dropped, not delivered to the program of the connection it
+    then serves."""
+    p, port = server(procs, mode=("hold",))
+    assert wait_until(lambda: len(acceptors(p.pid)) == NACC)
+    idle = acceptors(p.pid)
+    for a in idle:
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGPIPE):
+            os.kill(a, sig)
+    assert all(alive(a) for a in idle)
+    hs = [Holder(procs, "127.0.0.1", port) for _ in range(NACC + 1)]
+    pids = [h.pid() for h in hs]
+    assert all(pids), pids
+    assert set(idle) <= set(pids)   # both signalled acceptors became connections
+    assert not wait_until(lambda: not all(alive(x) for x in pids), timeout=0.5)
+    for h in hs:
+        h.close()
+    assert p.poll() is None
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_acceptors_never_outlive_the_server(procs, sig):
     """SIGTERM: the server kills them; SIGKILL: the kernel does
