@@ -107,6 +107,13 @@ void s6net_tls_warmup(s6net_tls_ctx *ctx, s6net_tls_conf const *c);
  * session object of the next s6net_tls_handshake now, while no
  * connection waits for it. */
 void s6net_tls_forked(s6net_tls_ctx *ctx);
+/* Make the session object of ctx's next handshake now, if none is made.
+ * In the zygote's master, before it forks: each worker then starts with
+ * its own copy of an object no connection has touched, instead of
+ * allocating one from a heap it shares with the master (which copies
+ * every page the allocator writes to). The object holds no key material
+ * and nothing random. */
+void s6net_tls_spare(s6net_tls_ctx *ctx);
 /* Session tickets (TLS 1.3 and 1.2) for a pre-forking server, whose
  * workers inherit the keys by fork. Call s6net_tls_tickets_start once,
  * before s6net_tls_ctx_new: period in seconds, 0 = no tickets (the

@@ -38,8 +38,13 @@ void s6net_tls_forked(s6net_tls_ctx *t)
   if (r) EVP_RAND_reseed(r, 0, NULL, 0, NULL, 0);
   r = RAND_get0_private(NULL);
   if (r) EVP_RAND_reseed(r, 0, NULL, 0, NULL, 0);
-  if (t && !t->spare) t->spare = SSL_new(t->def);
+  s6net_tls_spare(t);
   ERR_clear_error();
+}
+
+void s6net_tls_spare(s6net_tls_ctx *t)
+{
+  if (t && !t->spare) t->spare = SSL_new(t->def);
 }
 
 /* ---- handshake ------------------------------------------------------ */

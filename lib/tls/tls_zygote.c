@@ -233,6 +233,7 @@ static void reload(s6net_tls_ctx **ctx, uint64_t *digest)
     if (t) {
       s6net_tls_ctx_free(*ctx);
       *ctx = t;
+      s6net_tls_spare(t);
       if (conf->verbosity >= 2) s6net_info("loaded renewed keys");
     } else
       s6net_warn("keeping the previous keys: %s", why);
@@ -323,6 +324,7 @@ int s6net_tlsz_serve(int z, s6net_tls_conf *c, char const *const *envp, int read
   s6net_tls_ctx *ctx = s6net_tls_ctx_new(c, envp);
   probe_drop();
   s6net_tls_warmup(ctx, c);
+  s6net_tls_spare(ctx);
 #ifdef __GLIBC__
   /* Give back and coalesce what the warm-up freed: otherwise every worker
    * starts by consolidating those free chunks, copying the pages. */
