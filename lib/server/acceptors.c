@@ -209,7 +209,7 @@ static void drop_pending(void)
   sigset_t set;
   struct timespec zero = { 0, 0 };
   sigemptyset(&set);
-  if (srv_raw3(SYS_rt_sigpending, (long)&set, _NSIG / 8, 0) < 0) return;
+  if (srv_raw3(SYS_rt_sigpending, (long)&set, _NSIG / 8, 0) < 0 || sigisemptyset(&set)) return;
   for (int i = 0; i < 64; i++)
     if (srv_raw6(SYS_rt_sigtimedwait, (long)&set, 0, (long)&zero, _NSIG / 8, 0, 0) < 0) break;
 }
