@@ -7,6 +7,7 @@ import socket
 import ssl
 
 from conftest import BUILD, ROOT, helper, run
+from util import tcp_listeners
 
 
 def free_uid():
@@ -89,13 +90,7 @@ def listen_port(pid):
     stdout cannot tell)."""
     link = os.readlink("/proc/%d/fd/0" % pid)
     inode = link[len("socket:["):-1]
-    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(name) as f:
-            for line in f.readlines()[1:]:
-                parts = line.split()
-                if parts[9] == inode and parts[3] == "0A":
-                    return int(parts[1].rsplit(":", 1)[1], 16)
-    return None
+    return next((p for p, i in tcp_listeners() if i == inode), None)
 
 
 def limit_fds_to_open(pid):

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import base_env, free_port, need, prog
-from util import read_all, recv_all
+from util import read_all, recv_all, wait_listen
 
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 
@@ -183,19 +183,6 @@ def start_backend(procs, args, host="127.0.0.1", server="tcpserver"):
     return port
 
 
-def wait_listening(p, port, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if p.poll() is not None:
-            return False
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            time.sleep(0.01)
-    return False
-
-
 def start_haproxy(procs, tmpdir, frontend_bind_extra, server_line, global_extra="", frontend_extra=""):
     """haproxy in the foreground with a TCP frontend on a free port.
     haproxy cannot report a port 0 binding, so a taken port is retried."""
@@ -220,7 +207,7 @@ backend be
     %s
 """ % (global_extra, port, frontend_bind_extra, frontend_extra, server_line))
         p = procs.start(["haproxy", "-db", "-f", cfg], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if wait_listening(p, port):
+        if wait_listen(port, p):
             return port
         p.wait(5)
     pytest.fail("haproxy did not start: %r" % p.stderr.read())

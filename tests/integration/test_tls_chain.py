@@ -10,8 +10,8 @@ import pytest
 
 from conftest import prog, helper, run, need, base_env
 from conftest import needs_root
-from tls_util import server_env, client_env, wait_listen, keeper_pid, zygote_pid
-from util import ABRUPT_EOF, alive, children, recv_all, wait_until
+from tls_util import server_env, client_env, keeper_pid, zygote_pid
+from util import ABRUPT_EOF, alive, children, recv_all, wait_listen, wait_until
 
 
 def tlsserver(procs, certs, *opts, app, key="server", env=None, **extra):

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import base_env, need, prog, run
 from tls_util import client_env, server_env, tcpserver
-from util import ABRUPT_EOF, recv_all
+from util import ABRUPT_EOF, recv_all, wait_listen
 
 ENVDUMP = "env | grep -E '^(SSL_|KEYFILE|CERTFILE|CAFILE|CADIR|TLS_)' | sort"
 
@@ -162,7 +162,6 @@ def test_s6_tlsc_against_s_server(procs, certs):
         srv = procs.start(["openssl", "s_server", "-accept", "127.0.0.1:%d" % port, "-naccept", "1",
                            "-key", certs.p(key + ".key"), "-cert", certs.p(key + ".pem"), "-rev", "-quiet"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        from tls_util import wait_listen
         assert wait_listen(port, srv)
         r = run(["tcpclient", "127.0.0.1", str(port), prog("s6-tlsc"), "-k", name, "--",
                  "sh", "-c", "echo ran; echo hello >&7; head -c 6 <&6"],

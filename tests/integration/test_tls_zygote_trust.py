@@ -15,7 +15,7 @@ import pytest
 from conftest import need, prog, run
 from tls_util import server_env, keeper_pid, zygote_pid, zygote_workers
 from tls_util import start_tlsserver, stderr_lines
-from util import alive, recv_all, wait_until
+from util import alive, listen_inode, recv_all, wait_until
 
 
 def test_tls_uid_without_tls_gid_is_a_usage_error(certs, tmp_path):
@@ -205,15 +205,6 @@ def test_keeper_killed_connections_use_fresh_engines(procs, certs, tmp_path):
     for _ in range(3):
         assert tls_get(port, certs) == b"ok\n"
     assert p.poll() is None
-
-
-def listen_inode(port):
-    with open("/proc/net/tcp") as f:
-        for line in f.readlines()[1:]:
-            x = line.split()
-            if x[1].endswith(":%04X" % port) and x[3] == "0A":
-                return x[9]
-    return None
 
 
 def refused(port):

@@ -36,22 +36,6 @@ def tcpserver(procs, args, env, host="127.0.0.1"):
     pytest.fail("tcpserver did not start")
 
 
-def wait_listen(port, proc, host="127.0.0.1", timeout=10):
-    """Wait until something accepts on port without consuming a
-    connection: poll /proc/net/tcp for a LISTEN socket."""
-    want = ":%04X" % port
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        for f in ("/proc/net/tcp", "/proc/net/tcp6"):
-            with open(f) as fh:
-                for line in fh.readlines()[1:]:
-                    parts = line.split()
-                    if parts[1].endswith(want) and parts[3] == "0A":
-                        return True
-        time.sleep(0.005)
-    return False
-
-
 def keeper_pid(server_pid):
     """s6-tlsserver's keeper: forked before it became s6-tcpserverd."""
     for c in children(server_pid):

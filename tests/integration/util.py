@@ -1,6 +1,6 @@
 """Helpers shared by the integration and stress suites: waiting for a
 condition, the processes of a server (from /proc), reading a socket to
-its end, and the test certificates.
+its end, listening sockets (from /proc), and the test certificates.
 
 Fixtures live in conftest.py; this module has none, and imports nothing
 from conftest, so that conftest can use it (the certs fixture) and
@@ -179,6 +179,35 @@ def read_all(fd, limit=1 << 27):
 
 # Where a peer may end a TLS stream without close_notify, or reset it.
 ABRUPT_EOF = (ssl.SSLEOFError, ConnectionResetError)
+
+
+def tcp_listeners():
+    """(port, inode) of every listening TCP socket of the machine, from
+    /proc/net/tcp and tcp6: no connection is made to find them."""
+    out = []
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                lines = f.readlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if parts[3] == "0A":
+                out.append((int(parts[1].rsplit(":", 1)[1], 16), parts[9]))
+    return out
+
+
+def wait_listen(port, proc, timeout=10):
+    """Wait until something listens on port (without connecting to it)
+    while proc runs; False if proc exits or the time runs out."""
+    return bool(wait_until(lambda: proc.poll() is not None or any(p == port for p, _ in tcp_listeners()),
+                           timeout=timeout, step=0.005)) and proc.poll() is None
+
+
+def listen_inode(port):
+    """The inode of the socket listening on port, None if none."""
+    return next((i for p, i in tcp_listeners() if p == port), None)
 
 
 # ---- certificates ---------------------------------------------------------
