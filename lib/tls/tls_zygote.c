@@ -207,6 +207,12 @@ static void on_sigchld(int sig)
   errno = e;
 }
 
+static int idle_has(pid_t pid)
+{
+  for (unsigned int i = 0; i < nidle; i++) if (idle[i] == pid) return 1;
+  return 0;
+}
+
 static int idle_remove(pid_t pid)
 {
   for (unsigned int i = 0; i < nidle; i++)
@@ -372,7 +378,21 @@ int s6net_tlsz_serve(int z, s6net_tls_conf *c, char const *const *envp, int read
       while (read(sigp[0], buf, sizeof buf) > 0) ;
       int st;
       pid_t pid;
-      while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+      while ((pid = waitpid(-1, &st, WNOHANG | WUNTRACED)) > 0) {
+        if (WIFSTOPPED(st)) {
+          /* Any process of TLS_UID (a worker gone bad, for one) can stop
+           * idle workers; stopped, they take nothing, and with all of
+           * them stopped every connection would wait. One still idle
+           * once what the workers said is read is killed, then replaced
+           * as any idle worker that dies. A worker that took its
+           * connection is that connection's business. */
+          drain(&ctx, &digest, &streak);
+          if (idle_has(pid)) {
+            kill(pid, SIGKILL);
+            if (conf->verbosity) s6net_warn("idle worker %ld was stopped by signal %d: killed it", (long)pid, WSTOPSIG(st));
+          }
+          continue;
+        }
         /* A worker says it is taken before it can exit: read what it
          * said before deciding that it died idle. */
         for (unsigned int i = 0; i < nidle; i++)

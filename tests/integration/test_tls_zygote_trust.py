@@ -144,6 +144,28 @@ def test_idle_workers_killed_by_tls_uid_are_replaced(procs, certs, tmp_path):
     assert zygote_pid(p.pid) == z
 
 
+def test_idle_workers_stopped_by_tls_uid_are_replaced(procs, certs, tmp_path):
+    """A process of TLS_UID (a worker gone bad, for one) can stop every
+    idle worker with SIGSTOP: stopped, none would take a request and every
+    connection would wait. The zygote kills and replaces them, with one
+    warning each, and connections go on being served."""
+    need_root()
+    p, port = start_server(procs, certs, tmp_path)
+    z = zygote_pid(p.pid)
+    old = zygote_workers(z, 8)
+    assert len(old) == 8
+    assert wait_until(lambda: all(open("/proc/%d/status" % w).read().count("\nUid:\t%d\t" % NOBODY) for w in old))
+    r = run(["kill", "-STOP"] + [str(w) for w in old], preexec_fn=as_uid(NOBODY), timeout=10)
+    assert r.returncode == 0, r.stderr
+    for _ in range(3):
+        assert tls_get(port, certs, timeout=10) == b"ok\n"
+    assert wait_until(lambda: not [w for w in old if alive(w)])
+    assert wait_until(lambda: len(zygote_workers(z)) == 8 and not set(zygote_workers(z)) & set(old))
+    w = stderr_lines(tmp_path, "was stopped by signal %d: killed it" % signal.SIGSTOP)
+    assert len(w) == 8, w
+    assert zygote_pid(p.pid) == z and p.poll() is None
+
+
 def test_zygote_master_killed_is_replaced_with_one_warning(procs, certs, tmp_path):
     need_root()
     p, port = start_server(procs, certs, tmp_path)
