@@ -103,10 +103,8 @@ int s6net_tls_relay(s6net_tls_conn *conn, s6net_tls_conf const *c, int appr, int
 void s6net_tls_warmup(s6net_tls_ctx *ctx, s6net_tls_conf const *c);
 /* In a process forked from one that used the random generator: reseed
  * it from the kernel before any handshake, whatever the library's own
- * fork detection does. With a ctx (a pre-forked worker), also make the
- * session object of the next s6net_tls_handshake now, while no
- * connection waits for it. */
-void s6net_tls_forked(s6net_tls_ctx *ctx);
+ * fork detection does. */
+void s6net_tls_forked(void);
 /* Make the session object of ctx's next handshake now, if none is made.
  * In the zygote's master, before it forks: each worker then starts with
  * its own copy of an object no connection has touched, instead of

@@ -19,7 +19,7 @@ struct s6net_tls_sni {
 
 struct s6net_tls_ctx {
   SSL_CTX *def;
-  SSL *spare;       /* made ahead by s6net_tls_forked, for the next handshake */
+  SSL *spare;       /* made ahead by s6net_tls_spare, for the next handshake */
   int hasdefault;   /* server: the default context holds a keypair */
   size_t nsni;
   struct s6net_tls_sni sni[S6NET_TLS_SNI_MAX];

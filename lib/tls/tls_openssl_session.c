@@ -32,13 +32,12 @@ struct s6net_tls_conn {
 
 /* ---- after a fork ----------------------------------------------------- */
 
-void s6net_tls_forked(s6net_tls_ctx *t)
+void s6net_tls_forked(void)
 {
   EVP_RAND_CTX *r = RAND_get0_public(NULL);
   if (r) EVP_RAND_reseed(r, 0, NULL, 0, NULL, 0);
   r = RAND_get0_private(NULL);
   if (r) EVP_RAND_reseed(r, 0, NULL, 0, NULL, 0);
-  s6net_tls_spare(t);
   ERR_clear_error();
 }
 

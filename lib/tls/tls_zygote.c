@@ -10,10 +10,11 @@
  * serves that one connection. Idle workers wait in a blocking recvmsg,
  * whose wake-ups the kernel gives to one waiter per request (a poll
  * would wake them all); the death of the master reaches them as
- * SIGKILL (PR_SET_PDEATHSIG) and the end of their life as SIGALRM. A request whose files changed since the
- * worker's keys were loaded goes back to the master, which reloads them
- * (or keeps the old ones if the new files are bad) and forks a worker of
- * the new generation for it. */
+ * SIGKILL (PR_SET_PDEATHSIG) and the end of their life as SIGALRM.
+ * A request whose files changed since the worker's keys were loaded
+ * goes back to the master, which reloads them (or keeps the old ones if
+ * the new files are bad) and forks a worker of the new generation for
+ * it. */
 #include "tls/tls_zygote_msg.h"
 #include "tls/tls.h"
 #include "core/deadline.h"
@@ -49,6 +50,7 @@ static char fp[S6NET_TLSZ_FPMAX];
 static size_t fplen;
 static unsigned char msg[MSG_HDR + S6NET_TLSZ_REQMAX];
 static int zfd = -1, wmaster = -1, wworker = -1, readyfd = -1;
+static pid_t master;      /* the zygote's main process */
 static int sigp[2] = { -1, -1 };
 static pid_t idle[POOL_MAX];
 static unsigned int nidle;
@@ -62,7 +64,7 @@ static void close_fds(int const *fds, unsigned int n)
 
 /* The first thing a forked worker does: keep only what a worker needs,
  * then drop privileges, off the connection path. */
-static void worker_init(s6net_tls_ctx *ctx)
+static void worker_init(void)
 {
   struct sigaction sa = { .sa_handler = SIG_DFL };
   sigemptyset(&sa.sa_mask);
@@ -70,7 +72,7 @@ static void worker_init(s6net_tls_ctx *ctx)
   if (wmaster >= 0) close(wmaster);
   if (readyfd >= 0) close(readyfd);
   close(sigp[0]); close(sigp[1]);
-  s6net_tls_forked(ctx);
+  s6net_tls_forked();
   s6net_tls_drop(env);
 #ifdef __linux__
   prctl(PR_SET_DUMPABLE, 0);
@@ -125,7 +127,7 @@ static void on_sigalrm(int sig)
 
 /* Idle, the worker dies with the master: a request left in the socket
  * is for whoever replaces it. Set after the drop, which clears it. */
-static void idle_with_master(pid_t master, long life)
+static void idle_with_master(long life)
 {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != master) _exit(0);
   if (life >= 0) {
@@ -153,11 +155,11 @@ static void taken(void)
 /* A pre-forked worker: waits for one request it can serve. Garbage is
  * dropped and the worker goes on waiting, so that nothing is forked for
  * it; a request for other keys is answered '?'. */
-_Noreturn static void worker(s6net_tls_ctx *ctx, uint64_t digest, long life, pid_t master)
+_Noreturn static void worker(s6net_tls_ctx *ctx, uint64_t digest, long life)
 {
   static unsigned char req[S6NET_TLSZ_REQMAX];
-  worker_init(ctx);
-  idle_with_master(master, life);
+  worker_init();
+  idle_with_master(life);
   for (;;) {
     int fds[S6NET_TLSZ_NFDS];
     unsigned int nf;
@@ -253,11 +255,10 @@ static void reload(s6net_tls_ctx **ctx, uint64_t *digest)
 static pid_t fork_worker(s6net_tls_ctx *ctx, uint64_t digest, long life, int const *fds, s6net_tlsz_req const *r,
                          unsigned char const *req)
 {
-  pid_t master = getpid();
   pid_t pid = fork();
   if (pid) return pid;
-  if (!fds) worker(ctx, digest, life, master);
-  worker_init(ctx);
+  if (!fds) worker(ctx, digest, life);
+  worker_init();
   close(zfd);
   close(wworker);
   serve(ctx, r, (char const *)req + S6NET_TLSZ_HDR + r->fplen, fds);
@@ -318,6 +319,7 @@ int s6net_tlsz_serve(int z, s6net_tls_conf *c, char const *const *envp, int read
   if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) s6net_diesys(111, "unable to set parent death signal");
   if (getppid() != parent) return 0;
   zfd = z;
+  master = getpid();
   readyfd = ready;
   conf = c;
   env = envp;
@@ -395,8 +397,7 @@ int s6net_tlsz_serve(int z, s6net_tls_conf *c, char const *const *envp, int read
         }
         /* A worker says it is taken before it can exit: read what it
          * said before deciding that it died idle. */
-        for (unsigned int i = 0; i < nidle; i++)
-          if (idle[i] == pid) { drain(&ctx, &digest, &streak); break; }
+        if (idle_has(pid)) drain(&ctx, &digest, &streak);
         if (!idle_remove(pid)) continue;
         /* An idle worker died without taking anything (killed, or its
          * drop failed): replace it, but not in a tight loop. */
