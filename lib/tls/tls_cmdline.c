@@ -135,6 +135,21 @@ static int no_verify(s6net_tls_conf *c, s6net_sgetopt *g, int argc, char const *
   return 1;
 }
 
+/* The next option that only the caller knows: the shared ones are
+ * handled here. 0 at the end of the options, -1 on a bad value. */
+static int next_opt(s6net_tls_conf *c, s6net_sgetopt *g, int argc, char const *const *argv, char const *spec,
+                    int checked)
+{
+  for (;;) {
+    if (no_verify(c, g, argc, argv)) continue;
+    int opt = s6net_sgetopt_next(g, argc, argv, spec);
+    if (opt == -1) return 0;
+    int r = common_opt(c, opt, g->arg, checked);
+    if (r < 0) return -1;
+    if (!r) return opt;
+  }
+}
+
 static int scan_fd(char const *s, unsigned int *fd)
 {
   return s6net_scan_uint(s, 0, 65535, fd);
@@ -146,13 +161,8 @@ int s6net_tls_engine_parse(int argc, char const *const *argv, s6net_tls_engine_a
   s6net_sgetopt g = S6NET_SGETOPT_INIT;
   char const *spec = c->server ? "SsJjYyN:v:K:k:d:a:X:P:T:" : "SsJjYyN:v:K:k:d:a:";
   unsigned int u;
-  for (;;) {
-    if (no_verify(c, &g, argc, argv)) continue;
-    int opt = s6net_sgetopt_next(&g, argc, argv, spec);
-    if (opt == -1) break;
-    int r = common_opt(c, opt, g.arg, 0);
-    if (r < 0) return -1;
-    if (r) continue;
+  int opt;
+  while ((opt = next_opt(c, &g, argc, argv, spec, 0))) {   /* -1 goes to default */
     switch (opt) {
       case 'N': c->caller = g.arg; break;
       case 'd': if (scan_fd(g.arg, &u) < 0) return -1; a->notif = (int)u; break;
@@ -176,13 +186,8 @@ int s6net_tls_wrapper_parse(int argc, char const *const *argv, s6net_tls_conf *c
   w->keepkeys = 0;
   w->rfd = 6;
   w->wfd = 7;
-  for (;;) {
-    if (no_verify(c, &g, argc, argv)) continue;
-    int opt = s6net_sgetopt_next(&g, argc, argv, spec);
-    if (opt == -1) break;
-    int r = common_opt(c, opt, g.arg, 1);
-    if (r < 0) return -1;
-    if (r) continue;
+  int opt;
+  while ((opt = next_opt(c, &g, argc, argv, spec, 1))) {   /* -1 goes to default */
     switch (opt) {
       case 'Z': w->keepkeys = 1; break;
       case 'z': w->keepkeys = 0; break;
