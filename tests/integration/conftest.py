@@ -390,17 +390,30 @@ def sockdir():
     shutil.rmtree(d)
 
 
+def _closed_after(cls):
+    """The body of a fixture that yields start(*args) -> cls(*args), and
+    closes every one it made after the test."""
+    made = []
+
+    def start(*args):
+        made.append(cls(*args))
+        return made[-1]
+    yield start
+    for s in made:
+        s.close()
+
+
 @pytest.fixture
 def udp_server():
     """start(handler, host="127.0.0.1") -> a clock_util.UdpServer on port
     0 of host, answering through handler; all closed after the test."""
     from clock_util import UdpServer   # clock_util imports this module
-    servers = []
+    yield from _closed_after(UdpServer)
 
-    def start(handler, host="127.0.0.1"):
-        s = UdpServer(handler, host)
-        servers.append(s)
-        return s
-    yield start
-    for s in servers:
-        s.close()
+
+@pytest.fixture
+def ident():
+    """make(handler, addr=None) -> a tcpclient_util.IdentServer answering
+    through handler; all closed after the test."""
+    from tcpclient_util import IdentServer   # tcpclient_util imports this module
+    yield from _closed_after(IdentServer)

@@ -5,20 +5,7 @@ import time
 
 import pytest
 
-from tcpclient_util import IdentServer, ident_client, ports_of, reply
-
-
-@pytest.fixture
-def ident():
-    servers = []
-
-    def make(handler, addr=None):
-        s = IdentServer(handler, addr)
-        servers.append(s)
-        return s
-    yield make
-    for s in servers:
-        s.close()
+from tcpclient_util import ident_client, ports_of, reply
 
 
 LOCAL = "127.0.0.1"

@@ -11,22 +11,9 @@ import pytest
 
 from conftest import base_env, need, prog, run
 from conftest import needs_root
-from tcpclient_util import IdentServer, env_of, listener, loopback_addr, reply
+from tcpclient_util import env_of, listener, loopback_addr, reply
 
 NODNS = "127.0.0.1:1"
-
-
-@pytest.fixture
-def ident():
-    servers = []
-
-    def make(handler, addr=None):
-        s = IdentServer(handler, addr)
-        servers.append(s)
-        return s
-    yield make
-    for s in servers:
-        s.close()
 
 
 def run_client(addr, opts, env=None):

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import prog, helper, run, need, base_env
 from conftest import needs_root
-from tls_util import server_env, client_env, keeper_pid, zygote_pid
+from tls_util import server_env, client_env, keeper_pid, tls_get, zygote_pid
 from util import ABRUPT_EOF, alive, children, recv_all, wait_listen, wait_until
 
 
@@ -258,13 +258,6 @@ def _switches(pid):
     return int(v[0]) if v else None
 
 
-def _tls_ok(port, certs):
-    ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
-    with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
-                         server_hostname="localhost") as s:
-        return recv_all(s)
-
-
 def test_zygote_request_wakes_one_idle_worker(procs, certs):
     """Each request wakes one idle worker, not every one of them: the
     workers that stay idle while connections go by are never scheduled."""
@@ -273,12 +266,12 @@ def test_zygote_request_wakes_one_idle_worker(procs, certs):
     assert z, "no zygote"
     assert wait_until(lambda: len(children(z)) == 8)
     first = children(z)
-    assert _tls_ok(port, certs) == b"ok\n"   # warm-up: every worker is waiting by now
+    assert tls_get(port, certs) == b"ok\n"   # warm-up: every worker is waiting by now
     assert wait_until(lambda: len(children(z)) == 8)
     idle = [w for w in children(z) if w in first]
     before = {w: _switches(w) for w in idle}
     for _ in range(4):
-        assert _tls_ok(port, certs) == b"ok\n"
+        assert tls_get(port, certs) == b"ok\n"
     assert wait_until(lambda: len(children(z)) == 8)
     after = {w: _switches(w) for w in idle}
     stayed = [w for w in idle if after[w] is not None and w in children(z)]
@@ -298,7 +291,7 @@ def test_idle_workers_live_one_ticket_period(procs, certs):
     first = set(children(z))
     assert wait_until(lambda: not first & set(children(z)), timeout=5), first & set(children(z))
     assert wait_until(lambda: len(children(z)) == 8)
-    assert _tls_ok(port, certs) == b"ok\n"
+    assert tls_get(port, certs) == b"ok\n"
     assert p.poll() is None and alive(z)
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import need, prog, run
 from tls_util import server_env, keeper_pid, zygote_pid, zygote_workers
-from tls_util import start_tlsserver, stderr_lines
+from tls_util import start_tlsserver, stderr_lines, tls_get
 from util import alive, listen_inode, recv_all, wait_until
 
 
@@ -49,16 +49,6 @@ def as_uid(uid):
         os.setgid(uid)
         os.setuid(uid)
     return f
-
-
-def tls_get(port, certs, cert=None, timeout=10):
-    """One connection: handshake, read everything the app writes."""
-    ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
-    if cert:
-        ctx.load_cert_chain(*cert)
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
-            return recv_all(s)
 
 
 def start_server(procs, certs, tmp_path, *opts, app=None, **env):

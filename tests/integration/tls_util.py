@@ -1,13 +1,14 @@
 """Helpers to run our TLS programs against real peers. The certificates
 are the `certs` fixture (conftest.py, made by util.Certs)."""
 import socket
+import ssl
 import subprocess
 import time
 
 import pytest
 
 from conftest import base_env, free_port, prog
-from util import children, comm
+from util import children, comm, recv_all
 
 
 def server_env(c, key="server", **extra):
@@ -86,3 +87,13 @@ def stderr_lines(tmp_path, needle):
     """The lines of tmp_path/stderr that contain needle."""
     with open(str(tmp_path / "stderr"), "rb") as f:
         return [l for l in f.read().decode(errors="replace").splitlines() if needle in l]
+
+
+def tls_get(port, certs, cert=None, timeout=10):
+    """One connection: handshake, read everything the app writes."""
+    ctx = ssl.create_default_context(cafile=certs.p("ca.pem"))
+    if cert:
+        ctx.load_cert_chain(*cert)
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            return recv_all(s)
