@@ -19,7 +19,9 @@
 #include "tls/tls.h"
 #include "core/deadline.h"
 #include "core/diag.h"
+#include "core/env.h"
 #include "core/fd.h"
+#include "core/hugetext.h"
 #include "core/tai.h"
 
 #include <errno.h>
@@ -338,6 +340,14 @@ int s6net_tlsz_serve(int z, s6net_tls_conf *c, char const *const *envp, int read
    * starts by consolidating those free chunks, copying the pages. */
   malloc_trim(0);
 #endif
+  /* Every worker shares the code in a few huge pages instead of faulting
+   * it in, page after page (s6-tlsd-io(1) ENVIRONMENT). */
+  char const *ht = s6net_env_get(envp, "S6NET_TLS_HUGETEXT");
+  unsigned long huge = ht && !strcmp(ht, "0") ? 0 : s6net_hugetext("s6-tlsd-io code");
+  if (c->verbosity >= 2) {
+    if (huge) s6net_info("code held in %lu KiB of huge pages", huge >> 10);
+    else s6net_info("code left in small pages");
+  }
   int w[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, w) < 0) s6net_diesys(111, "unable to create socketpair");
   wmaster = w[0];

@@ -9,8 +9,9 @@ import time
 import pytest
 
 from conftest import prog, helper, run, need, base_env
-from conftest import needs_root
+from conftest import needs_root, SANITIZE
 from tls_util import server_env, client_env, keeper_pid, tls_get, zygote_pid
+from tls_util import start_tlsserver, stderr_lines, zygote_workers
 from util import ABRUPT_EOF, alive, children, recv_all, wait_listen, wait_until
 
 
@@ -293,6 +294,58 @@ def test_idle_workers_live_one_ticket_period(procs, certs):
     assert wait_until(lambda: len(children(z)) == 8)
     assert tls_get(port, certs) == b"ok\n"
     assert p.poll() is None and alive(z)
+
+
+def _code_maps(pid):
+    """pid's executable mappings: (permissions, path or "", AnonHugePages kB)."""
+    out, cur = [], None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            w = line.split()
+            if "-" in w[0] and len(w) >= 5:
+                cur = [w[1], w[5] if len(w) > 5 else "", 0]
+                if "x" in w[1]:
+                    out.append(cur)
+            elif w[0] == "AnonHugePages:":
+                cur[2] = int(w[1])
+    return out
+
+
+def _thp_never():
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            return "[never]" in f.read()
+    except OSError:
+        return True
+
+
+@pytest.mark.skipif(SANITIZE, reason="the AddressSanitizer build links the engine dynamically: its code stays in the files")
+@pytest.mark.parametrize("knob", [None, "0"])
+def test_zygote_code_in_huge_pages_shared_by_workers(procs, certs, tmp_path, knob):
+    """The zygote holds the engine's code in huge pages that its workers
+    inherit (nothing for a worker to fault in), never writable and
+    executable at once; S6NET_TLS_HUGETEXT=0 leaves it in the file's
+    pages, for profilers that name code by its file."""
+    if knob is None and _thp_never():
+        pytest.skip("transparent huge pages are disabled on this machine")
+    env = server_env(certs) if knob is None else server_env(certs, S6NET_TLS_HUGETEXT=knob)
+    p, port = start_tlsserver(procs, tmp_path, env, "-v")
+    z = zygote_pid(p.pid)
+    assert z, "no zygote"
+    assert len(zygote_workers(z, 8)) == 8
+    assert tls_get(port, certs) == b"ok\n"
+    workers = zygote_workers(z, 8)
+    for pid in [z] + workers[:2]:
+        maps = _code_maps(pid)
+        assert not [m for m in maps if "w" in m[0]], maps
+        engine = [m for m in maps if m[1].endswith("/s6-tlsd-io")]
+        anon = [m for m in maps if not m[1]]
+        if knob is None:
+            assert not engine and len(anon) == 1 and anon[0][2] >= 2048, maps
+        else:
+            assert len(engine) == 1 and not anon, maps
+    want = "code held in" if knob is None else "code left in small pages"
+    assert len(stderr_lines(tmp_path, "s6-tlsd-io: info: " + want)) == 1
 
 
 def test_zygote_mismatch_falls_back(procs, certs):
