@@ -136,11 +136,13 @@ endif
 # STATIC_OPENSSL= (empty) links them against the shared libraries, which a
 # distribution that ships OpenSSL updates separately will want.
 STATIC_OPENSSL ?= s6-tlsd-io s6-tlsc-io
-# The server engine's code segment starts on a 2 MiB boundary, with
-# nothing mapped up to the next one, so that the zygote can hold it in
-# huge pages its workers share (lib/core/hugetext.h): about a fifth less
-# CPU per TLS connection (s6-tlsd-io(1)). The file grows by 3 MB of
-# alignment padding, which is never read.
+# HUGE_TEXT: the statically linked engines whose code segment starts on
+# a 2 MiB boundary, with nothing mapped up to the next one, so that the
+# zygote can hold it in huge pages its workers share (lib/core/hugetext.h):
+# about a fifth less CPU per TLS connection (s6-tlsd-io(1)). Only the
+# server engine forks from a zygote. The file grows by 3 MB of alignment
+# padding, never read; HUGE_TEXT= (empty) links it without.
+HUGE_TEXT ?= s6-tlsd-io
 HUGE_TEXT_LDFLAGS := -Wl,-z,max-page-size=0x200000 -Wl,-z,separate-code
 OPENSSL_STATIC_LIBS := $(shell pkg-config --static --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto -ldl -pthread)
 ifneq ($(STATIC_OPENSSL),)
@@ -196,7 +198,7 @@ $(MUSL_ALL_LIB): $(MUSL_ALL_SRC:%.c=$(B)/musl/obj/%.o)
 	$(AR) rcs $@ $^
 
 # What a program links besides libs6net.a, by the lists above.
-prog_libs = $(if $(filter $(1),$(STATIC_DAEMONS)),-static-pie,$(if $(filter $(1),$(STATIC_OPENSSL)),-static-pie $(if $(filter $(1),s6-tlsd-io),$(HUGE_TEXT_LDFLAGS)) $(OPENSSL_STATIC_LIBS),$(LDLIBS_ALL)))
+prog_libs = $(if $(filter $(1),$(STATIC_DAEMONS)),-static-pie,$(if $(filter $(1),$(STATIC_OPENSSL)),-static-pie $(if $(filter $(1),$(HUGE_TEXT)),$(HUGE_TEXT_LDFLAGS)) $(OPENSSL_STATIC_LIBS),$(LDLIBS_ALL)))
 
 # One program per source file, linked against the static library.
 define prog_rule

@@ -12,7 +12,7 @@
  *
  * Only for an executable linked with 2 MiB segment alignment (its code
  * segment starts on a 2 MiB boundary, and nothing is mapped between its
- * end and the next one: the Makefile's HUGE_TEXT_LDFLAGS). The copy is
+ * end and the next one: the Makefile's HUGE_TEXT list). The copy is
  * named name in /proc/PID/maps where the kernel allows it. Returns the
  * bytes now held in huge pages, or 0 if nothing was changed: not such an
  * executable, not Linux with glibc, a sanitizer build, no huge page to

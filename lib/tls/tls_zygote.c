@@ -211,17 +211,19 @@ static void on_sigchld(int sig)
   errno = e;
 }
 
-static int idle_has(pid_t pid)
+/* Where pid is in the idle list, or -1. */
+static int idle_find(pid_t pid)
 {
-  for (unsigned int i = 0; i < nidle; i++) if (idle[i] == pid) return 1;
-  return 0;
+  for (unsigned int i = 0; i < nidle; i++) if (idle[i] == pid) return (int)i;
+  return -1;
 }
 
 static int idle_remove(pid_t pid)
 {
-  for (unsigned int i = 0; i < nidle; i++)
-    if (idle[i] == pid) { idle[i] = idle[--nidle]; return 1; }
-  return 0;
+  int i = idle_find(pid);
+  if (i < 0) return 0;
+  idle[i] = idle[--nidle];
+  return 1;
 }
 
 /* Reload the keys; a file changing while it is read is retried. On
@@ -399,7 +401,7 @@ int s6net_tlsz_serve(int z, s6net_tls_conf *c, char const *const *envp, int read
            * as any idle worker that dies. A worker that took its
            * connection is that connection's business. */
           drain(&ctx, &digest, &streak);
-          if (idle_has(pid)) {
+          if (idle_find(pid) >= 0) {
             kill(pid, SIGKILL);
             if (conf->verbosity) s6net_warn("idle worker %ld was stopped by signal %d: killed it", (long)pid, WSTOPSIG(st));
           }
@@ -407,7 +409,7 @@ int s6net_tlsz_serve(int z, s6net_tls_conf *c, char const *const *envp, int read
         }
         /* A worker says it is taken before it can exit: read what it
          * said before deciding that it died idle. */
-        if (idle_has(pid)) drain(&ctx, &digest, &streak);
+        if (idle_find(pid) >= 0) drain(&ctx, &digest, &streak);
         if (!idle_remove(pid)) continue;
         /* An idle worker died without taking anything (killed, or its
          * drop failed): replace it, but not in a tight loop. */

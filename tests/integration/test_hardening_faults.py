@@ -6,6 +6,7 @@ import os
 import resource
 import socket
 import ssl
+import struct
 import subprocess
 import time
 
